@@ -1,0 +1,88 @@
+"""Qamqor: a school violence-prevention platform. ``flask --app app run``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+import core
+import curriculum
+import incidents
+import school
+from extensions import babel, csrf, db, limiter, login_manager, migrate
+
+DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "qamqor",
+    # Five files of 10 MB each, plus the form itself.
+    "MAX_CONTENT_LENGTH": 52 * 1024 * 1024,
+    "BABEL_DEFAULT_LOCALE": "kk",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Almaty",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 25,
+    "MAIL_SENDER": "qamqor@localhost",
+    "PUBLIC_URL": "",
+}
+
+
+def _secret_key(instance: Path) -> str:
+    """A key that was not configured is generated once and kept in the instance folder."""
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ARG001
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("QAMQOR_INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("QAMQOR")
+    if config:
+        app.config.update(config)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'qamqor.sqlite3'}",
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from core.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+
+    core.init_app(app)
+    school.init_app(app)
+    curriculum.init_app(app)
+    incidents.init_app(app)
+    return app

@@ -1,0 +1,27 @@
+"""Cross-cutting parts every package uses: language, errors, headers, audit, help numbers."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_babel import format_date, format_datetime, format_decimal
+
+from core import audit, catalogs, errors, i18n, security, views
+from core.help import numbers
+
+
+def init_app(app: Flask) -> None:
+    i18n.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    audit.init_app(app)
+    catalogs.init_app(app)
+    app.register_blueprint(views.bp)
+    app.jinja_env.globals.update(
+        help_numbers=numbers,
+        has_endpoint=lambda name: name in current_app.view_functions,
+    )
+    app.jinja_env.filters.update(
+        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        number=lambda value: format_decimal(value) if value is not None else "",
+    )

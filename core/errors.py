@@ -1,0 +1,59 @@
+"""Error pages in the user's language."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+ERRORS = {
+    400: (_l("Something went wrong with the request"), _l("Please go back and try again.")),
+    403: (
+        _l("You do not have access to this page"),
+        _l("If you think you should, ask your school administrator."),
+    ),
+    404: (
+        _l("Page not found"),
+        _l("The address may be mistyped, or the page no longer exists."),
+    ),
+    413: (
+        _l("The file is too large"),
+        _l("Each file may be at most 10 MB. Nothing was saved: go back and choose a smaller file."),
+    ),
+    429: (
+        _l("Too many attempts"),
+        _l("Please wait a few minutes and try again."),
+    ),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Nothing you did caused this. Please try again in a few minutes."),
+    ),
+}
+
+
+def render_error(code: int, title=None, message=None):
+    default_title, default_message = ERRORS.get(code, ERRORS[500])
+    return (
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=title or default_title,
+            message=message or default_message,
+        ),
+        code,
+    )
+
+
+def init_app(app: Flask) -> None:
+    for code in ERRORS:
+        app.register_error_handler(code, lambda error, code=code: render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400,
+            _l("This form has expired"),
+            _l(
+                "For your safety, forms expire after a while. Go back, reload the page and send it again."
+            ),
+        )

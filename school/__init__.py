@@ -1,0 +1,31 @@
+"""The directory: regions, schools, classes, authorized bodies and staff accounts."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from extensions import db, login_manager
+
+
+def init_app(app: Flask) -> None:
+    from school import cli, views
+    from school.models import User
+
+    login_manager.login_view = "school.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(token: str) -> User | None:
+        user_id, _sep, nonce = token.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        # A changed nonce (new password, deactivation) ends the session.
+        if user is None or not user.active or user.session_nonce != nonce:
+            return None
+        return user
+
+    app.register_blueprint(views.bp)
+    cli.init_app(app)

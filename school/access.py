@@ -1,0 +1,75 @@
+"""What a user may see: the one helper every list and detail query goes through.
+
+Rows belong to a school (directly or through a parent); a role sees the rows of its scope:
+admin — every school; school roles — their own school; analyst — their region or, with no
+region, the country; partner — no school rows (they see only referrals addressed to them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import ColumnElement, false, select, true
+
+from extensions import db
+from school.models import SCHOOL_ROLES, Role, School, User
+
+T = TypeVar("T")
+
+
+def school_scope(user: User, school_id: Any) -> ColumnElement[bool]:
+    """SQL condition: the rows whose ``school_id`` column lies in the user's scope."""
+    if user.role == Role.admin:
+        return true()
+    if user.role in SCHOOL_ROLES:
+        return school_id == user.school_id
+    if user.role == Role.analyst:
+        if user.region_id is None:
+            return true()
+        return school_id.in_(select(School.id).where(School.region_id == user.region_id))
+    return false()
+
+
+def region_scope(user: User, region_id: Any) -> ColumnElement[bool]:
+    """SQL condition for region-level rows (statistics by region, bodies)."""
+    if user.role == Role.admin or (user.role == Role.analyst and user.region_id is None):
+        return true()
+    if user.role == Role.analyst:
+        return region_id == user.region_id
+    if user.role in SCHOOL_ROLES:
+        return region_id == select(School.region_id).where(School.id == user.school_id)
+    return false()
+
+
+def visible_schools(user: User):
+    return select(School).where(school_scope(user, School.id))
+
+
+def get_scoped_or_404(model: type[T], ident: int, user: User, school_id: Any = None) -> T:
+    """Load one row of ``model`` if it lies in the user's scope; otherwise 404 (never data)."""
+    column = school_id if school_id is not None else model.school_id  # type: ignore[attr-defined]
+    stmt = select(model).where(model.id == ident, school_scope(user, column))  # type: ignore[attr-defined]
+    obj = db.session.scalar(stmt)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Log in first, then the role must be one of ``roles`` (403 otherwise)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,143 @@
+"""Forms of the directory: log-in, passwords, staff accounts, schools and classes."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import EqualTo, NumberRange, Optional, Regexp, ValidationError
+
+from core.forms import (
+    chosen,
+    email_address,
+    max_length,
+    no_control_characters,
+    required,
+)
+from core.i18n import LANGUAGE_TITLES, LOCALES
+
+MIN_PASSWORD = 10
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[required(), max_length(254)])
+    password = PasswordField(_l("Password"), validators=[required(), max_length(200)])
+    submit = SubmitField(_l("Log in"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[required(), max_length(200)])
+    new = PasswordField(
+        _l("New password"),
+        validators=[required(), max_length(200)],
+        description=_l("At least %(min)d characters.", min=MIN_PASSWORD),
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[required(), EqualTo("new", message=_l("The two passwords do not match."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+    def validate_new(self, field) -> None:
+        if len(field.data or "") < MIN_PASSWORD:
+            raise ValidationError(
+                _l("The password must have at least %(min)d characters.", min=MIN_PASSWORD)
+            )
+
+
+def language_choices():
+    return [(code, LANGUAGE_TITLES[code]) for code in LOCALES]
+
+
+class StaffForm(FlaskForm):
+    full_name = StringField(
+        _l("Full name"), validators=[required(), max_length(200), no_control_characters]
+    )
+    email = EmailField(_l("E-mail"), validators=[required(), email_address(), max_length(254)])
+    role = SelectField(_l("Role"), validators=[chosen()])
+    school_id = SelectField(_l("School"), coerce=int, validators=[Optional()])
+    region_id = SelectField(
+        _l("Region"),
+        coerce=int,
+        validators=[Optional()],
+        description=_l("For analysts: leave empty for the whole country."),
+    )
+    body_id = SelectField(_l("Authorized body"), coerce=int, validators=[Optional()])
+    locale = SelectField(_l("Language"), choices=language_choices, validators=[chosen()])
+    active = BooleanField(_l("Account is active"), default=True)
+    submit = SubmitField(_l("Save"))
+
+
+class ResetPasswordForm(FlaskForm):
+    submit = SubmitField(_l("Make a new temporary password"))
+
+
+class SchoolForm(FlaskForm):
+    name = StringField(
+        _l("School name"), validators=[required(), max_length(200), no_control_characters]
+    )
+    region_id = SelectField(_l("Region"), coerce=int, validators=[chosen()])
+    languages = SelectMultipleField(
+        _l("Languages of instruction"),
+        choices=language_choices,
+        validators=[chosen()],
+    )
+    address = StringField(_l("Address"), validators=[max_length(300), no_control_characters])
+    phone = StringField(_l("Phone"), validators=[max_length(40), no_control_characters])
+    submit = SubmitField(_l("Save"))
+
+
+class ClassroomForm(FlaskForm):
+    grade = IntegerField(
+        _l("Grade"),
+        validators=[
+            required(),
+            NumberRange(min=1, max=11, message=_l("The grade must be from 1 to 11.")),
+        ],
+    )
+    letter = StringField(
+        _l("Letter"),
+        validators=[
+            required(),
+            max_length(4),
+            Regexp(r"^[^\W\d_]{1,4}$", message=_l("Use one or two letters, like А or Ә.")),
+        ],
+    )
+    language = SelectField(_l("Language of instruction"), choices=language_choices)
+    homeroom_teacher_id = SelectField(_l("Homeroom teacher"), coerce=int, validators=[Optional()])
+    teacher_ids = SelectMultipleField(_l("Teachers of this class"), coerce=int)
+    submit = SubmitField(_l("Save"))
+
+
+class RegionForm(FlaskForm):
+    name_kk = StringField(_l("Name in Kazakh"), validators=[required(), max_length(120)])
+    name_ru = StringField(_l("Name in Russian"), validators=[required(), max_length(120)])
+    name_en = StringField(_l("Name in English"), validators=[required(), max_length(120)])
+    submit = SubmitField(_l("Save"))
+
+
+class BodyForm(FlaskForm):
+    kind = SelectField(_l("Kind"), validators=[chosen()])
+    region_id = SelectField(_l("Region"), coerce=int, validators=[Optional()])
+    name_kk = StringField(
+        _l("Name in Kazakh"), validators=[required(), max_length(200), no_control_characters]
+    )
+    name_ru = StringField(
+        _l("Name in Russian"), validators=[required(), max_length(200), no_control_characters]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[max_length(200), no_control_characters]
+    )
+    email = EmailField(_l("E-mail"), validators=[Optional(), email_address(), max_length(200)])
+    phone = StringField(_l("Phone"), validators=[max_length(40), no_control_characters])
+    address = StringField(_l("Address"), validators=[max_length(300), no_control_characters])
+    submit = SubmitField(_l("Save"))

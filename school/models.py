@@ -1,0 +1,292 @@
+"""The directory: regions, schools, classes, authorized bodies and staff accounts."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.i18n import localized
+from extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """Timezone-aware UTC datetimes on SQLite (which drops the zone) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """Enums stored by value as VARCHAR with a CHECK, the same on SQLite and PostgreSQL."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda cls: [member.value for member in cls],
+        validate_strings=True,
+    )
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    school_admin = "school_admin"
+    counselor = "counselor"
+    teacher = "teacher"
+    analyst = "analyst"
+    partner = "partner"
+
+    @property
+    def title(self) -> str:
+        return str(ROLE_TITLES[self])
+
+    @property
+    def is_school_role(self) -> bool:
+        return self in SCHOOL_ROLES
+
+
+ROLE_TITLES = {
+    Role.admin: _l("Platform administrator"),
+    Role.school_admin: _l("School administrator"),
+    Role.counselor: _l("School psychologist"),
+    Role.teacher: _l("Teacher"),
+    Role.analyst: _l("Education analyst"),
+    Role.partner: _l("Authorized body"),
+}
+SCHOOL_ROLES = frozenset({Role.school_admin, Role.counselor, Role.teacher})
+
+
+class BodyKind(enum.StrEnum):
+    police = "police"
+    guardianship = "guardianship"
+    health = "health"
+    education = "education"
+    ombudsman = "ombudsman"
+    social = "social"
+
+    @property
+    def title(self) -> str:
+        return str(BODY_KIND_TITLES[self])
+
+
+BODY_KIND_TITLES = {
+    BodyKind.police: _l("Police (juvenile affairs)"),
+    BodyKind.guardianship: _l("Guardianship and trusteeship body"),
+    BodyKind.health: _l("Health services"),
+    BodyKind.education: _l("Education department"),
+    BodyKind.ombudsman: _l("Commissioner for children's rights"),
+    BodyKind.social: _l("Social protection services"),
+}
+
+
+class Region(db.Model):
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iso_code: Mapped[str] = mapped_column(String(8), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # region | city
+    name_kk: Mapped[str] = mapped_column(String(120))
+    name_ru: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+
+    schools: Mapped[list[School]] = relationship(back_populates="region")
+
+    @property
+    def name(self) -> str:
+        return localized(self)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_school_code() -> str:
+    # No 0/o/1/l/i: the code is typed by children from a poster.
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+class School(db.Model):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Short public code used in the students' report link /r/<code> and on the QR poster.
+    code: Mapped[str] = mapped_column(String(16), unique=True, default=new_school_code)
+    # Comma-separated language codes of instruction, e.g. "kk,ru".
+    languages: Mapped[str] = mapped_column(String(16), default="kk")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    region: Mapped[Region] = relationship(back_populates="schools")
+    classrooms: Mapped[list[Classroom]] = relationship(
+        back_populates="school", order_by="(Classroom.grade, Classroom.letter)"
+    )
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class_teachers = Table(
+    "class_teachers",
+    db.metadata,
+    Column("classroom_id", ForeignKey("classrooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Classroom(db.Model):
+    __tablename__ = "classrooms"
+    __table_args__ = (
+        UniqueConstraint("school_id", "grade", "letter", name="uq_classrooms_school_grade_letter"),
+        CheckConstraint("grade BETWEEN 1 AND 11", name="grade_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    grade: Mapped[int]
+    letter: Mapped[str] = mapped_column(String(4))
+    language: Mapped[str] = mapped_column(String(2), default="kk")
+    homeroom_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    school: Mapped[School] = relationship(back_populates="classrooms")
+    homeroom_teacher: Mapped[User | None] = relationship(foreign_keys=[homeroom_teacher_id])
+    teachers: Mapped[list[User]] = relationship(
+        secondary=class_teachers, back_populates="classrooms"
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.grade}{self.letter}"
+
+    @property
+    def grade_band(self) -> str:
+        return grade_band(self.grade)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def grade_band(grade: int) -> str:
+    """The curriculum's grade bands: 1-4, 5-9, 10-11."""
+    if grade <= 4:
+        return "1-4"
+    if grade <= 9:
+        return "5-9"
+    return "10-11"
+
+
+class AuthorizedBody(db.Model):
+    """An authorized body that receives referrals: juvenile police, guardianship, health, ..."""
+
+    __tablename__ = "authorized_bodies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[BodyKind] = mapped_column(str_enum(BodyKind, "body_kind"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    name_kk: Mapped[str] = mapped_column(String(200))
+    name_ru: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+
+    region: Mapped[Region | None] = relationship()
+
+    @property
+    def name(self) -> str:
+        return localized(self)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(UserMixin, db.Model):
+    """A staff account. Students never have accounts."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        # The scope is part of the row: a school role belongs to a school, a partner to a body,
+        # an analyst to a region or (no region) the whole country, an admin to nothing.
+        CheckConstraint(
+            "(role IN ('school_admin', 'counselor', 'teacher') AND school_id IS NOT NULL"
+            " AND body_id IS NULL)"
+            " OR (role = 'partner' AND body_id IS NOT NULL AND school_id IS NULL)"
+            " OR (role = 'analyst' AND school_id IS NULL AND body_id IS NULL)"
+            " OR (role = 'admin' AND school_id IS NULL AND body_id IS NULL AND region_id IS NULL)",
+            name="scope_matches_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("authorized_bodies.id"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(2))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Changing it (password change, deactivation) ends every session of the account.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    school: Mapped[School | None] = relationship()
+    region: Mapped[Region | None] = relationship()
+    body: Mapped[AuthorizedBody | None] = relationship()
+    classrooms: Mapped[list[Classroom]] = relationship(
+        secondary=class_teachers, back_populates="teachers"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    def end_sessions(self) -> None:
+        self.session_nonce = secrets.token_hex(16)
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __str__(self) -> str:
+        return self.full_name

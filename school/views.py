@@ -1,0 +1,483 @@
+"""Log-in, the staff home page, and the management of schools, classes and accounts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from core import audit
+from core.i18n import safe_next
+from extensions import db, limiter
+from school import services
+from school.access import get_scoped_or_404, roles_required, school_scope, visible_schools
+from school.forms import (
+    BodyForm,
+    ChangePasswordForm,
+    ClassroomForm,
+    LoginForm,
+    RegionForm,
+    ResetPasswordForm,
+    SchoolForm,
+    StaffForm,
+)
+from school.models import (
+    SCHOOL_ROLES,
+    AuthorizedBody,
+    BodyKind,
+    Classroom,
+    Region,
+    Role,
+    School,
+    User,
+)
+
+bp = Blueprint("school", __name__, template_folder="templates")
+
+NONE = 0  # the "none" choice of optional select fields
+
+
+# --- log-in -----------------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("school.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            # One message whether or not the e-mail exists.
+            flash(_("The e-mail or password is not right."), "error")
+        else:
+            session.clear()
+            if user.locale:
+                session["locale"] = user.locale
+            login_user(user)
+            audit.record("user.login", user, school_id=user.school_id)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next"), url_for("school.dashboard")))
+    return render_template("school/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    locale = session.get("locale")
+    logout_user()
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("core.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not services.check_password(current_user, form.current.data):
+            form.current.errors.append(_("The current password is not right."))
+        elif form.new.data.strip().lower() == current_user.email:
+            form.new.errors.append(_("The password must not be your e-mail."))
+        else:
+            services.set_password(current_user, form.new.data)
+            audit.record("user.change_password", current_user, school_id=current_user.school_id)
+            db.session.commit()
+            # The nonce changed: log in again in this browser only.
+            login_user(current_user)
+            flash(_("Your password has been changed. Other sessions were logged out."), "success")
+            return redirect(url_for("school.dashboard"))
+    return render_template("school/password.html", form=form)
+
+
+@bp.get("/staff")
+@login_required
+def dashboard():
+    school = current_user.school
+    stats = {}
+    if current_user.role in (Role.school_admin, Role.admin):
+        scope = school_scope(current_user, Classroom.school_id)
+        stats["classes"] = db.session.scalar(select(func.count(Classroom.id)).where(scope))
+        stats["staff"] = db.session.scalar(
+            select(func.count(User.id)).where(
+                school_scope(current_user, User.school_id), User.school_id.is_not(None)
+            )
+        )
+    return render_template(
+        "school/dashboard.html", school=school, stats=stats, links=dashboard_links()
+    )
+
+
+def dashboard_links() -> list[tuple[str, str]]:
+    """Each package adds the entries for its features (see ``register_dashboard_link``)."""
+    return [
+        (title, url_for(endpoint))
+        for endpoint, title, roles in DASHBOARD_LINKS
+        if current_user.role in roles
+    ]
+
+
+DASHBOARD_LINKS: list[tuple[str, object, frozenset[Role]]] = []
+
+
+def register_dashboard_link(endpoint: str, title: object, *roles: Role) -> None:
+    DASHBOARD_LINKS.append((endpoint, title, frozenset(roles)))
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+MANAGERS = (Role.admin, Role.school_admin)
+
+
+def assignable_roles(actor: User) -> list[Role]:
+    if actor.role == Role.admin:
+        return list(Role)
+    return [Role.school_admin, Role.counselor, Role.teacher]
+
+
+def may_manage(actor: User, user: User) -> bool:
+    if actor.role == Role.admin:
+        return True
+    return user.school_id == actor.school_id and user.role in SCHOOL_ROLES
+
+
+def fill_staff_choices(form: StaffForm, actor: User) -> None:
+    form.role.choices = [(role.value, role.title) for role in assignable_roles(actor)]
+    if actor.role == Role.admin:
+        schools = db.session.scalars(select(School).order_by(School.name))
+        form.school_id.choices = [(NONE, "—")] + [(s.id, s.name) for s in schools]
+        regions = db.session.scalars(select(Region).order_by(Region.iso_code))
+        form.region_id.choices = [(NONE, _("Whole country"))] + [(r.id, r.name) for r in regions]
+        bodies = db.session.scalars(select(AuthorizedBody).order_by(AuthorizedBody.id))
+        form.body_id.choices = [(NONE, "—")] + [(b.id, b.name) for b in bodies]
+    else:
+        for field in (form.school_id, form.region_id, form.body_id):
+            field.choices = [(NONE, "—")]
+
+
+def staff_scope_errors(form: StaffForm, actor: User, role: Role) -> bool:
+    """Check that the chosen role has its scope; returns True when all is well."""
+    if actor.role != Role.admin:
+        return True
+    if role.is_school_role and form.school_id.data == NONE:
+        form.school_id.errors.append(_("Choose the school of this account."))
+    if role == Role.partner and form.body_id.data == NONE:
+        form.body_id.errors.append(_("Choose the authorized body of this account."))
+    return not (form.school_id.errors or form.body_id.errors)
+
+
+@bp.get("/staff/accounts")
+@roles_required(*MANAGERS)
+def staff_list():
+    stmt = (
+        select(User)
+        .where(school_scope(current_user, User.school_id))
+        .order_by(User.role, User.full_name)
+    )
+    return render_template("school/staff_list.html", users=db.session.scalars(stmt).all())
+
+
+@bp.route("/staff/accounts/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def staff_new():
+    form = StaffForm()
+    fill_staff_choices(form, current_user)
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        if services.email_taken(form.email.data):
+            form.email.errors.append(_("An account with this e-mail already exists."))
+        elif staff_scope_errors(form, current_user, role):
+            password = services.temporary_password()
+            school = (
+                current_user.school
+                if current_user.role != Role.admin
+                else db.session.get(School, form.school_id.data)
+            )
+            user = services.create_user(
+                email=form.email.data,
+                full_name=form.full_name.data,
+                role=role,
+                password=password,
+                school=school,
+                region=db.session.get(Region, form.region_id.data or -1),
+                body=db.session.get(AuthorizedBody, form.body_id.data or -1),
+                locale=form.locale.data,
+            )
+            db.session.commit()
+            return render_template("school/password_shown.html", user=user, password=password)
+    return render_template("school/staff_form.html", form=form, user=None)
+
+
+def managed_user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not may_manage(current_user, user):
+        abort(404)
+    return user
+
+
+@bp.route("/staff/accounts/<int:user_id>", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def staff_edit(user_id: int):
+    user = managed_user_or_404(user_id)
+    form = StaffForm(obj=user)
+    fill_staff_choices(form, current_user)
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.school_id.data = user.school_id or NONE
+        form.region_id.data = user.region_id or NONE
+        form.body_id.data = user.body_id or NONE
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        if services.email_taken(form.email.data, except_id=user.id):
+            form.email.errors.append(_("An account with this e-mail already exists."))
+        elif user.id == current_user.id and (role != user.role or not form.active.data):
+            flash(_("You cannot change your own role or deactivate yourself."), "error")
+        elif staff_scope_errors(form, current_user, role):
+            changes = {
+                "full_name": form.full_name.data.strip(),
+                "email": services.normalize_email(form.email.data),
+                "role": role,
+                "locale": form.locale.data,
+                "active": form.active.data,
+            }
+            if current_user.role == Role.admin:
+                changes.update(
+                    school_id=form.school_id.data if role.is_school_role else None,
+                    region_id=(form.region_id.data or None) if role == Role.analyst else None,
+                    body_id=form.body_id.data if role == Role.partner else None,
+                )
+            services.update_user(user, **changes)
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("school.staff_list"))
+    return render_template(
+        "school/staff_form.html", form=form, user=user, reset_form=ResetPasswordForm()
+    )
+
+
+@bp.post("/staff/accounts/<int:user_id>/reset-password")
+@roles_required(*MANAGERS)
+def staff_reset_password(user_id: int):
+    user = managed_user_or_404(user_id)
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        abort(400)
+    password = services.reset_password(user)
+    db.session.commit()
+    return render_template("school/password_shown.html", user=user, password=password)
+
+
+# --- classes ----------------------------------------------------------------------------------
+
+
+def fill_class_choices(form: ClassroomForm, school: School) -> None:
+    teachers = db.session.scalars(
+        select(User)
+        .where(User.school_id == school.id, User.active.is_(True))
+        .order_by(User.full_name)
+    ).all()
+    form.homeroom_teacher_id.choices = [(NONE, "—")] + [(t.id, t.full_name) for t in teachers]
+    form.teacher_ids.choices = [(t.id, t.full_name) for t in teachers]
+
+
+def managed_school() -> School:
+    """The school a school admin manages; admins pick it with ?school=<id>."""
+    if current_user.role == Role.admin:
+        school_id = request.args.get("school", type=int)
+        return get_scoped_or_404(School, school_id or 0, current_user, School.id)
+    return current_user.school
+
+
+@bp.get("/school/classes")
+@roles_required(*MANAGERS)
+def class_list():
+    school = managed_school()
+    classes = db.session.scalars(
+        select(Classroom)
+        .where(Classroom.school_id == school.id)
+        .order_by(Classroom.grade, Classroom.letter)
+    ).all()
+    return render_template("school/class_list.html", school=school, classes=classes)
+
+
+@bp.route("/school/classes/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def class_new():
+    school = managed_school()
+    return _class_form(school, None)
+
+
+@bp.route("/school/classes/<int:class_id>", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def class_edit(class_id: int):
+    classroom = get_scoped_or_404(Classroom, class_id, current_user)
+    return _class_form(classroom.school, classroom)
+
+
+def _class_form(school: School, classroom: Classroom | None):
+    form = ClassroomForm(obj=classroom)
+    fill_class_choices(form, school)
+    if request.method == "GET" and classroom is not None:
+        form.homeroom_teacher_id.data = classroom.homeroom_teacher_id or NONE
+        form.teacher_ids.data = [t.id for t in classroom.teachers]
+    if form.validate_on_submit():
+        letter = form.letter.data.strip().upper()
+        if services.classroom_exists(
+            school, form.grade.data, letter, classroom.id if classroom else None
+        ):
+            form.letter.errors.append(_("This class already exists."))
+        else:
+            if classroom is None:
+                classroom = Classroom(school=school)
+                db.session.add(classroom)
+            classroom.grade = form.grade.data
+            classroom.letter = letter
+            classroom.language = form.language.data
+            classroom.homeroom_teacher_id = form.homeroom_teacher_id.data or None
+            classroom.teachers = list(
+                db.session.scalars(
+                    select(User).where(
+                        User.id.in_(form.teacher_ids.data or []), User.school_id == school.id
+                    )
+                )
+            )
+            db.session.flush()
+            audit.record("classroom.save", classroom, grade=classroom.grade, letter=letter)
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("school.class_list", school=school.id))
+    return render_template("school/class_form.html", form=form, school=school, classroom=classroom)
+
+
+# --- schools, regions and bodies (platform admin) ---------------------------------------------
+
+
+@bp.get("/admin/schools")
+@roles_required(Role.admin)
+def school_list():
+    region_id = request.args.get("region", type=int)
+    query = (request.args.get("q") or "").strip()[:100]
+    stmt = visible_schools(current_user).order_by(School.name).limit(200)
+    if region_id:
+        stmt = stmt.where(School.region_id == region_id)
+    if query:
+        stmt = stmt.where(School.name.ilike(f"%{query}%"))
+    regions = db.session.scalars(select(Region).order_by(Region.iso_code)).all()
+    return render_template(
+        "school/school_list.html",
+        schools=db.session.scalars(stmt).all(),
+        regions=regions,
+        region_id=region_id,
+        query=query,
+    )
+
+
+def fill_school_choices(form: SchoolForm) -> None:
+    regions = db.session.scalars(select(Region).order_by(Region.iso_code))
+    form.region_id.choices = [(r.id, r.name) for r in regions]
+
+
+@bp.route("/admin/schools/new", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def school_new():
+    form = SchoolForm()
+    fill_school_choices(form)
+    if form.validate_on_submit():
+        school = services.create_school(
+            region=db.session.get(Region, form.region_id.data),
+            name=form.name.data,
+            languages=form.languages.data,
+            address=form.address.data.strip(),
+            phone=form.phone.data.strip(),
+        )
+        db.session.commit()
+        flash(_("The school has been added."), "success")
+        return redirect(url_for("school.school_edit", school_id=school.id))
+    return render_template("school/school_form.html", form=form, school=None)
+
+
+@bp.route("/admin/schools/<int:school_id>", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def school_edit(school_id: int):
+    school = get_scoped_or_404(School, school_id, current_user, School.id)
+    form = SchoolForm(obj=school)
+    fill_school_choices(form)
+    if request.method == "GET":
+        form.languages.data = school.language_list
+    if form.validate_on_submit():
+        school.name = form.name.data.strip()
+        school.region_id = form.region_id.data
+        school.languages = ",".join(form.languages.data)
+        school.address = form.address.data.strip()
+        school.phone = form.phone.data.strip()
+        audit.record("school.update", school, school_id=school.id)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("school.school_list"))
+    return render_template("school/school_form.html", form=form, school=school)
+
+
+@bp.get("/admin/regions")
+@roles_required(Role.admin)
+def region_list():
+    regions = db.session.scalars(select(Region).order_by(Region.iso_code)).all()
+    counts = dict(
+        db.session.execute(select(School.region_id, func.count()).group_by(School.region_id)).all()
+    )
+    return render_template("school/region_list.html", regions=regions, counts=counts)
+
+
+@bp.route("/admin/regions/<int:region_id>", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def region_edit(region_id: int):
+    region = db.get_or_404(Region, region_id)
+    form = RegionForm(obj=region)
+    if form.validate_on_submit():
+        form.populate_obj(region)
+        audit.record("region.update", region)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("school.region_list"))
+    return render_template("school/region_form.html", form=form, region=region)
+
+
+@bp.get("/admin/bodies")
+@roles_required(Role.admin)
+def body_list():
+    bodies = db.session.scalars(
+        select(AuthorizedBody).order_by(AuthorizedBody.region_id, AuthorizedBody.kind)
+    ).all()
+    return render_template("school/body_list.html", bodies=bodies)
+
+
+@bp.route("/admin/bodies/new", methods=["GET", "POST"], defaults={"body_id": None})
+@bp.route("/admin/bodies/<int:body_id>", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def body_edit(body_id: int | None):
+    body = db.get_or_404(AuthorizedBody, body_id) if body_id else None
+    form = BodyForm(obj=body)
+    form.kind.choices = [(kind.value, kind.title) for kind in BodyKind]
+    regions = db.session.scalars(select(Region).order_by(Region.iso_code))
+    form.region_id.choices = [(NONE, _("Whole country"))] + [(r.id, r.name) for r in regions]
+    if request.method == "GET" and body is not None:
+        form.kind.data = body.kind.value
+        form.region_id.data = body.region_id or NONE
+    if form.validate_on_submit():
+        if body is None:
+            body = AuthorizedBody()
+            db.session.add(body)
+        body.kind = BodyKind(form.kind.data)
+        body.region_id = form.region_id.data or None
+        for field in ("name_kk", "name_ru", "name_en", "email", "phone", "address"):
+            setattr(body, field, (getattr(form, field).data or "").strip())
+        db.session.flush()
+        audit.record("body.save", body)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("school.body_list"))
+    return render_template("school/body_form.html", form=form, body=body)

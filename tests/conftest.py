@@ -1,0 +1,112 @@
+"""Fixtures: an app on a fresh database (SQLite, or PostgreSQL when QAMQOR_TEST_DATABASE_URL names
+a server), a client, a CLI runner and a log-in helper."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import school.services
+from app import create_app
+from extensions import db
+
+# Fast hashes in tests; production keeps argon2-cffi's defaults.
+school.services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    server = os.environ.get("QAMQOR_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    # A database of its own for this run, so parallel runs never collide.
+    name = f"qamqor_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        from flask_migrate import stamp
+
+        stamp()
+        db.engine.dispose()
+    return database_url
+
+
+def _clean(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                quoted = ", ".join(f'"{name}"' for name in tables)
+                connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            else:
+                for name in reversed(tables):
+                    connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our table names
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_schema, tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": _schema,
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    with app.app_context():
+        yield app
+    _clean(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)`` logs the user in with the factories' password; returns the response."""
+
+    def do(user, password: str = PASSWORD, follow: bool = True):
+        return client.post(
+            "/login",
+            data={"email": user.email, "password": password},
+            follow_redirects=follow,
+        )
+
+    return do
