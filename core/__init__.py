@@ -7,6 +7,7 @@ from flask_babel import format_date, format_datetime, format_decimal
 
 from core import audit, catalogs, errors, i18n, security, views
 from core.help import numbers
+from core.markdown import render_markdown
 
 
 def init_app(app: Flask) -> None:
@@ -24,4 +25,5 @@ def init_app(app: Flask) -> None:
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
         number=lambda value: format_decimal(value) if value is not None else "",
+        markdown=render_markdown,
     )

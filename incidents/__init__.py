@@ -6,6 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from incidents import views
+    from incidents import models, views  # noqa: F401 - models register their tables
 
     app.register_blueprint(views.bp)
