@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 
 from extensions import db
-from school.models import SCHOOL_ROLES, Role, School, User
+from school.models import SCHOOL_ROLES, Classroom, Role, School, User, class_teachers
 
 T = TypeVar("T")
 
@@ -57,6 +57,33 @@ def get_scoped_or_404(model: type[T], ident: int, user: User, school_id: Any = N
     if obj is None:
         abort(404)
     return obj
+
+
+def teaches(user: User) -> ColumnElement[bool]:
+    """SQL condition on ``Classroom``: the user is its homeroom teacher or one of its teachers."""
+    return or_(
+        Classroom.homeroom_teacher_id == user.id,
+        Classroom.id.in_(
+            select(class_teachers.c.classroom_id).where(class_teachers.c.user_id == user.id)
+        ),
+    )
+
+
+def taught_classrooms(user: User):
+    """The classes a user teaches, within their scope (a moved teacher keeps no old classes)."""
+    return select(Classroom).where(school_scope(user, Classroom.school_id), teaches(user))
+
+
+def get_taught_classroom_or_404(class_id: int, user: User) -> Classroom:
+    """A class of the user's school that they teach; another school's class is 404, a class of
+    their own school that they do not teach is 403."""
+    classroom = get_scoped_or_404(Classroom, class_id, user)
+    if (
+        db.session.scalar(select(Classroom.id).where(Classroom.id == class_id, teaches(user)))
+        is None
+    ):
+        abort(403)
+    return classroom
 
 
 def roles_required(*roles: Role) -> Callable:
