@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, has_request_context, redirect, request, session, url_for
+from flask import Blueprint, g, has_request_context, redirect, request, session, url_for
 from flask_babel import get_locale as babel_get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,8 +30,11 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen
-    if getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
-        return current_user.locale
+    # Only a user already loaded for this request: loading one here could recurse through
+    # Flask-Login's translated messages.
+    user = g.get("_login_user")
+    if getattr(user, "is_authenticated", False) and user.locale in LOCALES:
+        return user.locale
     return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
 
 

@@ -128,10 +128,12 @@ def school_code_taken(code: str) -> bool:
 
 
 def create_school(*, region: Region, name: str, languages: list[str], **fields) -> School:
-    school = School(region=region, name=name.strip(), languages=",".join(languages), **fields)
-    school.code = new_school_code()
-    while school_code_taken(school.code):
-        school.code = new_school_code()
+    code = new_school_code()
+    while school_code_taken(code):
+        code = new_school_code()
+    school = School(
+        region=region, name=name.strip(), code=code, languages=",".join(languages), **fields
+    )
     db.session.add(school)
     db.session.flush()
     audit.record("school.create", school, school_id=school.id)

@@ -89,7 +89,7 @@ def change_password():
             audit.record("user.change_password", current_user, school_id=current_user.school_id)
             db.session.commit()
             # The nonce changed: log in again in this browser only.
-            login_user(current_user)
+            login_user(current_user._get_current_object())
             flash(_("Your password has been changed. Other sessions were logged out."), "success")
             return redirect(url_for("school.dashboard"))
     return render_template("school/password.html", form=form)
@@ -392,8 +392,8 @@ def school_new():
             region=db.session.get(Region, form.region_id.data),
             name=form.name.data,
             languages=form.languages.data,
-            address=form.address.data.strip(),
-            phone=form.phone.data.strip(),
+            address=(form.address.data or "").strip(),
+            phone=(form.phone.data or "").strip(),
         )
         db.session.commit()
         flash(_("The school has been added."), "success")
@@ -413,8 +413,8 @@ def school_edit(school_id: int):
         school.name = form.name.data.strip()
         school.region_id = form.region_id.data
         school.languages = ",".join(form.languages.data)
-        school.address = form.address.data.strip()
-        school.phone = form.phone.data.strip()
+        school.address = (form.address.data or "").strip()
+        school.phone = (form.phone.data or "").strip()
         audit.record("school.update", school, school_id=school.id)
         db.session.commit()
         flash(_("Saved."), "success")

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from argon2 import PasswordHasher
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -19,6 +20,17 @@ from extensions import db
 school.services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PASSWORD = "correct horse battery"
+
+
+class RequestClient(FlaskClient):
+    """Each request runs in an app context of its own, as in production (its own ``g`` and
+    database session); afterwards the test's session forgets what it had loaded."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +95,7 @@ def app(_schema, tmp_path):
             "INSTANCE_PATH": str(tmp_path / "instance"),
         }
     )
+    app.test_client_class = RequestClient
     with app.app_context():
         yield app
     _clean(app)
