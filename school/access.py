@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from extensions import db
 from school.models import SCHOOL_ROLES, Classroom, Role, School, User, class_teachers
@@ -43,6 +43,52 @@ def region_scope(user: User, region_id: Any) -> ColumnElement[bool]:
     if user.role in SCHOOL_ROLES:
         return region_id == select(School.region_id).where(School.id == user.school_id)
     return false()
+
+
+def case_scope(user: User, school_id: Any) -> ColumnElement[bool]:
+    """Cases and the reports behind them: only the counselors and school administrators of the
+    school. Analysts, teachers, partners and platform administrators read no case."""
+    if user.role in (Role.counselor, Role.school_admin):
+        return school_id == user.school_id
+    return false()
+
+
+def reads_narrative(user: User) -> bool:
+    """Only counselors read what happened (narratives, descriptions, messages, notes)."""
+    return user.role == Role.counselor
+
+
+def referral_scope(user: User, school_id: Any, body_id: Any, status: Any) -> ColumnElement[bool]:
+    """Referrals: a partner sees only those sent to their own body (never a draft); the school
+    sees its own."""
+    if user.role == Role.partner:
+        return and_(body_id == user.body_id, status != "draft")
+    return case_scope(user, school_id)
+
+
+def teacher_report_scope(user: User, school_id: Any, author_id: Any) -> ColumnElement[bool]:
+    """A teacher sees only their own named reports; counselors and admins those of the school."""
+    if user.role == Role.teacher:
+        return author_id == user.id
+    return case_scope(user, school_id)
+
+
+def audit_scope(user: User, school_id: Any) -> ColumnElement[bool]:
+    """The audit log: a school administrator reads their school's entries, a platform
+    administrator all of them; nobody else."""
+    if user.role == Role.admin:
+        return true()
+    if user.role == Role.school_admin:
+        return school_id == user.school_id
+    return false()
+
+
+def first_or_404(stmt: Select) -> Any:
+    """The one row of a scoped query, or 404 (never a hint that it exists elsewhere)."""
+    obj = db.session.scalar(stmt)
+    if obj is None:
+        abort(404)
+    return obj
 
 
 def visible_schools(user: User):
