@@ -11,9 +11,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 install: $(BIN)/python
+	scripts/system-deps.sh
 	$(BIN)/pip install --quiet -e .
 
 install-test: $(BIN)/python
+	scripts/system-deps.sh --test
 	$(BIN)/pip install --quiet -e '.[test]'
 
 ## Install, migrate, load the demo data and serve on http://127.0.0.1:5000 (SQLite).
@@ -29,7 +31,7 @@ test-sqlite:
 	$(BIN)/pytest -p no:cacheprovider
 
 test-postgres:
-	QAMQOR_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider
+	QAMQOR_TEST_PG_URL=$(PG_URL) scripts/with-postgres.sh $(BIN)/pytest -p no:cacheprovider
 
 ## Install the test dependencies, lint, and run the whole suite on SQLite and on PostgreSQL.
 test: install-test lint test-sqlite test-postgres

@@ -65,7 +65,7 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 @bp.get("/lang/<code>")
 def switch(code: str):
     """Remember the chosen language; a plain link, so it works without JavaScript."""
-    target = safe_next(request.args.get("next"), url_for("home"))
+    target = safe_next(request.args.get("next"), url_for("core.home"))
     if code not in LOCALES:
         return redirect(target)
     session["locale"] = code
