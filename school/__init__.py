@@ -9,7 +9,7 @@ from extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
-    from school import cli, views
+    from school import auth, cli, views  # noqa: F401 - auth adds its routes to the blueprint
     from school.models import User
 
     login_manager.login_view = "school.login"

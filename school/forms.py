@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import EqualTo, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import EqualTo, NumberRange, Optional, Regexp
 
 from core.forms import (
     chosen,
@@ -34,24 +34,35 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[required(), max_length(20)],
+        description=_l("The six digits from your authenticator app, or a recovery code."),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class SimpleForm(FlaskForm):
+    """A form with only its CSRF token, for buttons that act."""
+
+
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[required(), max_length(200)])
     new = PasswordField(
         _l("New password"),
         validators=[required(), max_length(200)],
-        description=_l("At least %(min)d characters.", min=MIN_PASSWORD),
+        description=_l(
+            "At least %(min)d characters; not your e-mail, not a common password.",
+            min=MIN_PASSWORD,
+        ),
     )
     confirm = PasswordField(
         _l("New password again"),
         validators=[required(), EqualTo("new", message=_l("The two passwords do not match."))],
     )
     submit = SubmitField(_l("Change password"))
-
-    def validate_new(self, field) -> None:
-        if len(field.data or "") < MIN_PASSWORD:
-            raise ValidationError(
-                _l("The password must have at least %(min)d characters.", min=MIN_PASSWORD)
-            )
 
 
 def language_choices():

@@ -267,10 +267,20 @@ class User(UserMixin, db.Model):
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Log-in throttling: failures in a row, and a lock until this time after too many.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor log-in (TOTP): the shared secret once the person has confirmed it.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last accepted time step, so that one code cannot be used twice.
+    totp_last_step: Mapped[int | None]
 
     school: Mapped[School | None] = relationship()
     region: Mapped[Region | None] = relationship()
     body: Mapped[AuthorizedBody | None] = relationship()
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
     classrooms: Mapped[list[Classroom]] = relationship(
         secondary=class_teachers, back_populates="teachers"
     )
@@ -288,5 +298,22 @@ class User(UserMixin, db.Model):
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
+
     def __str__(self) -> str:
         return self.full_name
+
+
+class RecoveryCode(db.Model):
+    """A single-use code for when the authenticator is lost; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes")

@@ -20,7 +20,6 @@ from school.models import (
     School,
     User,
     new_school_code,
-    utcnow,
 )
 
 REGIONS_CSV = Path(__file__).parent / "data" / "regions.csv"
@@ -37,26 +36,40 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The user for these credentials, or None; the caller shows one generic message."""
-    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+def verify_hash(stored: str, secret: str) -> bool:
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        return _hasher.verify(stored, secret)
     except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None; the caller shows one generic message.
+
+    Failures are counted; a locked account is refused even with the right password, and the
+    answer looks the same whether the e-mail exists, the password is wrong or the account is
+    locked. The caller commits.
+    """
+    from school import security
+
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    good = verify_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None:
         return None
-    if user is None or not user.active:
+    if security.is_locked(user):
+        return None
+    if not good:
+        security.record_failure(user)
+        return None
+    if not user.active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
     return user
 
 
 def check_password(user: User, password: str) -> bool:
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    return verify_hash(user.password_hash, password)
 
 
 def set_password(user: User, password: str) -> None:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core import audit
-from core.i18n import safe_next
-from extensions import db, limiter
+from extensions import db
 from school import services
 from school.access import get_scoped_or_404, roles_required, school_scope, visible_schools
 from school.forms import (
     BodyForm,
-    ChangePasswordForm,
     ClassroomForm,
-    LoginForm,
     RegionForm,
     ResetPasswordForm,
     SchoolForm,
@@ -36,63 +33,6 @@ from school.models import (
 bp = Blueprint("school", __name__, template_folder="templates")
 
 NONE = 0  # the "none" choice of optional select fields
-
-
-# --- log-in -----------------------------------------------------------------------------------
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])
-def login():
-    if current_user.is_authenticated:
-        return redirect(url_for("school.dashboard"))
-    form = LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
-            # One message whether or not the e-mail exists.
-            flash(_("The e-mail or password is not right."), "error")
-        else:
-            session.clear()
-            if user.locale:
-                session["locale"] = user.locale
-            login_user(user)
-            audit.record("user.login", user, school_id=user.school_id)
-            db.session.commit()
-            return redirect(safe_next(request.args.get("next"), url_for("school.dashboard")))
-    return render_template("school/login.html", form=form)
-
-
-@bp.post("/logout")
-@login_required
-def logout():
-    locale = session.get("locale")
-    logout_user()
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    flash(_("You have logged out."), "info")
-    return redirect(url_for("core.home"))
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def change_password():
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        if not services.check_password(current_user, form.current.data):
-            form.current.errors.append(_("The current password is not right."))
-        elif form.new.data.strip().lower() == current_user.email:
-            form.new.errors.append(_("The password must not be your e-mail."))
-        else:
-            services.set_password(current_user, form.new.data)
-            audit.record("user.change_password", current_user, school_id=current_user.school_id)
-            db.session.commit()
-            # The nonce changed: log in again in this browser only.
-            login_user(current_user._get_current_object())
-            flash(_("Your password has been changed. Other sessions were logged out."), "success")
-            return redirect(url_for("school.dashboard"))
-    return render_template("school/password.html", form=form)
 
 
 @bp.get("/staff")

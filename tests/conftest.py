@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -115,11 +116,26 @@ def runner(app):
 def login(client):
     """``login(user)`` logs the user in with the factories' password; returns the response."""
 
-    def do(user, password: str = PASSWORD, follow: bool = True):
-        return client.post(
-            "/login",
-            data={"email": user.email, "password": password},
-            follow_redirects=follow,
-        )
+    def do(user, password: str = PASSWORD, follow: bool = True, using=None):
+        using = using or client
+        response = using.post("/login", data={"email": user.email, "password": password})
+        if response.status_code == 302 and "/login/code" in response.headers["Location"]:
+            response = using.post("/login/code", data={"code": totp_code(user)})
+        if follow and response.status_code == 302:
+            response = using.get(response.headers["Location"], follow_redirects=True)
+        return response
 
     return do
+
+
+def totp_code(user) -> str:
+    """The authenticator's code for a time step the account has not used yet."""
+    import pyotp
+
+    db.session.refresh(user)
+    totp = pyotp.TOTP(user.totp_secret)
+    now = datetime.now(UTC)
+    step = totp.timecode(now)
+    if user.totp_last_step is not None and user.totp_last_step >= step:
+        now += timedelta(seconds=totp.interval)
+    return totp.at(now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import pyotp
 from sqlalchemy import select
 
 from extensions import db
@@ -43,7 +44,12 @@ def body(kind: BodyKind = BodyKind.police, region_code: str = "KZ-71") -> Author
     return made
 
 
+TWO_FACTOR_ROLES = {Role.admin, Role.school_admin, Role.counselor}
+
+
 def user(role: Role = Role.counselor, school_=None, **fields) -> User:
+    """A staff account; roles that must use two-factor log-in come with an authenticator set up
+    (the ``login`` fixture answers with a code)."""
     n = next(_seq)
     if role.is_school_role and school_ is None:
         school_ = school()
@@ -57,6 +63,8 @@ def user(role: Role = Role.counselor, school_=None, **fields) -> User:
         body=fields.pop("body_", None) or (body() if role == Role.partner else None),
         locale=fields.pop("locale", None),
     )
+    if role in TWO_FACTOR_ROLES:
+        made.totp_secret = pyotp.random_base32()
     for key, value in fields.items():
         setattr(made, key, value)
     db.session.commit()

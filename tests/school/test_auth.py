@@ -51,13 +51,13 @@ def test_logout_ends_the_session(client, login):
 
 
 def test_password_change_ends_other_sessions(app, login):
-    user = factories.user(Role.counselor)
+    user = factories.user(Role.teacher)
     other = app.test_client()
-    other.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    login(user, using=other)
     assert other.get("/staff").status_code == 200
 
     this = app.test_client()
-    this.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    login(user, using=this)
     response = this.post(
         "/account/password",
         data={
@@ -70,7 +70,7 @@ def test_password_change_ends_other_sessions(app, login):
     assert this.get("/staff").status_code == 200
     assert other.get("/staff").status_code == 302
     fresh = app.test_client()
-    fresh.post("/login", data={"email": user.email, "password": "a much longer pass"})
+    login(user, password="a much longer pass", using=fresh)
     assert fresh.get("/staff").status_code == 200
 
 

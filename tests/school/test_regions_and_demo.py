@@ -1,9 +1,13 @@
 """Regions as shipped data; the demo seed."""
 
+import re
+
+import pyotp
 from sqlalchemy import func, select
 
 from extensions import db
 from school.models import Region, Role, User
+from tests import factories
 
 
 def test_load_regions_is_idempotent_and_complete(runner):
@@ -31,8 +35,16 @@ def test_seed_demo_is_idempotent_and_every_role_logs_in(app, runner):
     assert db.session.scalar(select(func.count(User.id))) == len(DEMO_ACCOUNTS)
     roles = set(db.session.scalars(select(User.role)))
     assert roles == set(Role)
-    for email, _name, _role in DEMO_ACCOUNTS:
+    for email, _name, role in DEMO_ACCOUNTS:
         client = app.test_client()
-        client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        if role in factories.TWO_FACTOR_ROLES:
+            # First log-in of an account that needs two factors: link an authenticator first.
+            assert response.headers["Location"] == "/login/two-factor"
+            assert client.get("/staff").status_code == 302
+            page = client.get("/login/two-factor").get_data(as_text=True)
+            secret = re.search(r'<code class="key">([A-Z2-7]+)</code>', page).group(1)
+            response = client.post("/login/two-factor", data={"code": pyotp.TOTP(secret).now()})
+            assert "recovery-codes" in response.get_data(as_text=True)
         assert client.get("/staff").status_code == 200, email
         assert email in first.output

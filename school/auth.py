@@ -1,0 +1,200 @@
+"""Staff log-in: password, then a second factor; lock-out, idle time-out, password changes."""
+
+from __future__ import annotations
+
+import time
+
+import segno
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
+
+from core import audit
+from core.i18n import safe_next
+from extensions import db, limiter
+from school import security, services
+from school.forms import ChangePasswordForm, CodeForm, LoginForm, SimpleForm
+from school.models import User
+from school.views import bp
+
+PENDING_SECONDS = 300  # between the password and the second factor
+DEFAULT_IDLE_MINUTES = 30
+
+
+def _generic_failure() -> None:
+    # One message whether the e-mail exists, the password is wrong or the account is locked.
+    flash(_("The e-mail or password is not right."), "error")
+
+
+def _pending_user() -> User | None:
+    token = session.get("pending_user")
+    if not token or time.time() - session.get("pending_at", 0) > PENDING_SECONDS:
+        return None
+    user_id, _sep, nonce = token.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active or user.session_nonce != nonce:
+        return None
+    return user
+
+
+def _finish_login(user: User, target: str | None):
+    locale = session.get("locale") or user.locale
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(user)
+    session["seen"] = time.time()
+    security.record_success(user)
+    audit.record("user.login", user, school_id=user.school_id)
+    db.session.commit()
+    return redirect(safe_next(target, url_for("school.dashboard")))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("school.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        db.session.commit()  # failures and lock-outs are counted even when refused
+        if user is None:
+            _generic_failure()
+        elif user.has_two_factor or security.two_factor_required(user):
+            session["pending_user"] = user.get_id()
+            session["pending_at"] = time.time()
+            session["pending_next"] = request.args.get("next")
+            if user.has_two_factor:
+                return redirect(url_for("school.login_code"))
+            return redirect(url_for("school.two_factor_setup"))
+        else:
+            return _finish_login(user, request.args.get("next"))
+    return render_template("school/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def login_code():
+    user = _pending_user()
+    if user is None or not user.has_two_factor:
+        return redirect(url_for("school.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if security.is_locked(user):
+            _generic_failure()
+            session.pop("pending_user", None)
+            return redirect(url_for("school.login"))
+        if security.verify_second_factor(user, form.code.data):
+            return _finish_login(user, session.get("pending_next"))
+        security.record_failure(user)
+        db.session.commit()
+        form.code.errors.append(_("This code is not right. Try the next one from the app."))
+    return render_template("school/login_code.html", form=form)
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+def two_factor_setup():
+    """Link an authenticator app; reached from the log-in (when required) or the account page."""
+    user = current_user if current_user.is_authenticated else _pending_user()
+    if user is None:
+        return redirect(url_for("school.login"))
+    secret = session.get("setup_secret") or security.new_totp_secret()
+    session["setup_secret"] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        step = security.check_totp(secret, form.code.data, None)
+        if step is None:
+            form.code.errors.append(_("This code is not right. Try the next one from the app."))
+        else:
+            codes = security.enable_two_factor(user, secret, step)
+            session.pop("setup_secret", None)
+            audit.record("user.two_factor_enabled", user, school_id=user.school_id)
+            if current_user.is_authenticated:
+                db.session.commit()
+            else:
+                _finish_login(user, session.get("pending_next"))
+            return render_template("school/recovery_codes.html", codes=codes)
+    uri = security.provisioning_uri(user, secret)
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title="QR"))  # noqa: S704 - segno's own SVG
+    return render_template(
+        "school/two_factor_setup.html", form=form, qr=qr, secret=secret, required=True
+    )
+
+
+@bp.route("/account/security", methods=["GET", "POST"])
+@login_required
+def account_security():
+    form = SimpleForm()
+    if form.validate_on_submit():
+        action = request.form.get("action")
+        if action == "recovery" and current_user.has_two_factor:
+            codes = security.new_recovery_codes(current_user)
+            audit.record("user.recovery_codes", current_user, school_id=current_user.school_id)
+            db.session.commit()
+            return render_template("school/recovery_codes.html", codes=codes)
+        if action == "disable" and not security.two_factor_required(current_user):
+            security.disable_two_factor(current_user)
+            audit.record("user.two_factor_disabled", current_user, school_id=current_user.school_id)
+            db.session.commit()
+            flash(_("Two-factor log-in is off."), "info")
+            return redirect(url_for("school.account_security"))
+    return render_template(
+        "school/account_security.html",
+        form=form,
+        required=security.two_factor_required(current_user),
+        unused=sum(1 for code in current_user.recovery_codes if code.used_at is None),
+    )
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    locale = session.get("locale")
+    logout_user()
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("core.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        problem = security.password_problem(form.new.data, current_user.email)
+        if not services.check_password(current_user, form.current.data):
+            form.current.errors.append(_("The current password is not right."))
+        elif problem:
+            form.new.errors.append(problem)
+        else:
+            services.set_password(current_user, form.new.data)
+            audit.record("user.change_password", current_user, school_id=current_user.school_id)
+            db.session.commit()
+            # The nonce changed: log in again in this browser only.
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed. Other sessions were logged out."), "success")
+            return redirect(url_for("school.dashboard"))
+    return render_template("school/password.html", form=form)
+
+
+@bp.before_app_request
+def end_idle_sessions():
+    """Staff sessions end after a while without activity (default 30 minutes)."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    idle = 60 * current_app.config.get("STAFF_IDLE_MINUTES", DEFAULT_IDLE_MINUTES)
+    now = time.time()
+    if now - session.get("seen", now) > idle:
+        locale = session.get("locale")
+        logout_user()
+        session.clear()
+        if locale:
+            session["locale"] = locale
+        flash(_("You were logged out after a while without activity."), "info")
+        return redirect(url_for("school.login", next=request.full_path.rstrip("?")))
+    session["seen"] = now
+    return None

@@ -1,0 +1,135 @@
+"""Staff log-in security: password rules, throttling and lock-out, two-factor codes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pyotp
+from flask import current_app
+from flask_babel import gettext as _
+
+from school import services
+from school.models import RecoveryCode, Role, User, utcnow
+
+MIN_PASSWORD = 10
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+RECOVERY_CODES = 10
+DEFAULT_TWO_FACTOR_ROLES = "admin,school_admin,counselor"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    path = Path(__file__).parent / "data" / "common_passwords.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Why this password may not be used, in the user's language; None when it is fine."""
+    if len(password) < MIN_PASSWORD:
+        return _("The password must have at least %(min)d characters.", min=MIN_PASSWORD)
+    lowered = password.strip().lower()
+    local = email.split("@")[0].lower()
+    if lowered == email.lower() or (len(local) >= 4 and local in lowered):
+        return _("The password must not be your e-mail.")
+    common = common_passwords()
+    if lowered in common or lowered.rstrip("0123456789!") in common or len(set(lowered)) < 4:
+        return _("This password is too common. Please choose another one.")
+    return None
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def record_failure(user: User, now: datetime | None = None) -> None:
+    """Count a failed attempt; too many in a row lock the account for a while."""
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILURES:
+        user.locked_until = (now or utcnow()) + timedelta(minutes=LOCK_MINUTES)
+        user.failed_logins = 0
+
+
+def record_success(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+
+
+# --- two-factor codes ---------------------------------------------------------------------------
+
+
+def two_factor_required(user: User) -> bool:
+    roles = current_app.config.get("TWO_FACTOR_ROLES", DEFAULT_TWO_FACTOR_ROLES)
+    if isinstance(roles, str):
+        roles = [role.strip() for role in roles.split(",") if role.strip()]
+    return user.role in {Role(role) for role in roles}
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Qamqor")
+
+
+def check_totp(secret: str, code: str, last_step: int | None, now: datetime | None = None):
+    """The accepted time step, or None. One step of clock drift either way; no replays."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    moment = now or utcnow()
+    for drift in (0, -1, 1):
+        at = moment + timedelta(seconds=drift * totp.interval)
+        step = totp.timecode(at)
+        if (last_step is None or step > last_step) and secrets.compare_digest(totp.at(at), code):
+            return step
+    return None
+
+
+def verify_second_factor(user: User, code: str, now: datetime | None = None) -> bool:
+    """A TOTP code, or an unused recovery code (spent on use)."""
+    step = check_totp(user.totp_secret or "", code, user.totp_last_step, now)
+    if step is not None:
+        user.totp_last_step = step
+        return True
+    cleaned = code.strip().lower()
+    if len(cleaned) < 9:
+        return False
+    for recovery in user.recovery_codes:
+        if recovery.used_at is None and services.verify_hash(recovery.code_hash, cleaned):
+            recovery.used_at = utcnow()
+            return True
+    return False
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes; the plain codes are shown once and never stored."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    codes = []
+    for _i in range(RECOVERY_CODES):
+        raw = "".join(secrets.choice(alphabet) for _j in range(8))
+        codes.append(f"{raw[:4]}-{raw[4:]}")
+    user.recovery_codes = [RecoveryCode(code_hash=services.hash_password(code)) for code in codes]
+    return codes
+
+
+def enable_two_factor(user: User, secret: str, step: int) -> list[str]:
+    user.totp_secret = secret
+    user.totp_last_step = step
+    return new_recovery_codes(user)
+
+
+def disable_two_factor(user: User) -> None:
+    user.totp_secret = None
+    user.totp_last_step = None
+    user.recovery_codes = []
