@@ -177,6 +177,12 @@ class Report(db.Model):
     __table_args__ = (
         Index("ix_reports_school_created", "school_id", "created_at"),
         CheckConstraint("grade_band IS NULL OR grade_band IN ('1-4', '5-9', '10-11')", name="band"),
+        # A student in danger may skip the details, and their report is always critical.
+        CheckConstraint(
+            "is_danger_now OR (place IS NOT NULL AND frequency IS NOT NULL AND happened IS NOT NULL)",
+            name="details_unless_danger",
+        ),
+        CheckConstraint("NOT is_danger_now OR priority = 'critical'", name="danger_is_critical"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,16 +195,19 @@ class Report(db.Model):
     is_danger_now: Mapped[bool] = mapped_column(default=False)
     victim: Mapped[Victim] = mapped_column(str_enum(Victim, "victim"))
     perpetrator: Mapped[Perpetrator] = mapped_column(str_enum(Perpetrator, "perpetrator"))
-    place: Mapped[Place] = mapped_column(str_enum(Place, "place"))
-    frequency: Mapped[Frequency] = mapped_column(str_enum(Frequency, "frequency"))
-    happened: Mapped[WhenHappened] = mapped_column(str_enum(WhenHappened, "happened"))
+    # Place, frequency and time may be left out only when the student is in danger now.
+    place: Mapped[Place | None] = mapped_column(str_enum(Place, "place"))
+    frequency: Mapped[Frequency | None] = mapped_column(str_enum(Frequency, "frequency"))
+    happened: Mapped[WhenHappened | None] = mapped_column(str_enum(WhenHappened, "happened"))
     grade_band: Mapped[str | None] = mapped_column(String(5))
     description: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
     # Set by staff work (response workflow): the first reply or triage, for response-time figures.
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The reporter's last visit with the code; coarsened to the hour when shown.
+    # The reporter's last visit with the code, stored already cut to the hour.
     last_reporter_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Random token of the form page the report came from: a resent form is not a second report.
+    submission_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     school: Mapped[School] = relationship()
     forms: Mapped[list[ReportViolenceForm]] = relationship(
@@ -246,6 +255,7 @@ class Message(db.Model):
 
     report: Mapped[Report] = relationship(back_populates="messages")
     author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
 
 
 class Attachment(db.Model):
@@ -264,3 +274,5 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="attachments")
+    # The reporter's message the file came with (None: it came with the report itself).
+    message: Mapped[Message | None] = relationship(back_populates="attachments")

@@ -1,0 +1,345 @@
+"""The rules of anonymous reporting: submit a report, find it by its receipt, talk, tell staff.
+
+Nothing here knows about the request: no address, no user agent, no cookie reaches these
+functions. A report and its files are committed before its receipt code leaves this module.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core import audit
+from core.mail import absolute_url, send_mail
+from extensions import db
+from incidents import receipts, uploads
+from incidents.models import (
+    Attachment,
+    AuthorKind,
+    Frequency,
+    Message,
+    Perpetrator,
+    Place,
+    Priority,
+    Report,
+    ReportViolenceForm,
+    Victim,
+    ViolenceForm,
+    WhenHappened,
+)
+from incidents.priority import compute_priority
+from school.models import Region, Role, School, User, utcnow
+
+log = logging.getLogger(__name__)
+LABEL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class AlreadySubmitted(Exception):
+    """The same form page was sent twice (a reload or a double tap): there is one report."""
+
+
+@dataclass
+class ReportInput:
+    """What the student told, already validated."""
+
+    victim: Victim
+    perpetrator: Perpetrator
+    forms: list[ViolenceForm] = field(default_factory=list)
+    place: Place | None = None
+    frequency: Frequency | None = None
+    happened: WhenHappened | None = None
+    grade_band: str | None = None
+    description: str = ""
+    is_danger_now: bool = False
+    submission_token: str | None = None
+
+
+def new_label() -> str:
+    """A pseudonym staff see for a report, e.g. ``K7QM-2XDA``: random, derived from nothing."""
+    raw = "".join(secrets.choice(LABEL_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def _unused(column, make):
+    while True:
+        value = make()
+        if not db.session.scalar(select(exists().where(column == value))):
+            return value
+
+
+def _new_receipt() -> tuple[str, str]:
+    """A fresh code and its hash; the hash is checked to be unused."""
+    while True:
+        code = receipts.new_code()
+        digest = receipts.hash_code(code)
+        if not db.session.scalar(select(exists().where(Report.receipt_hash == digest))):
+            return code, digest
+
+
+def hour(moment: datetime) -> datetime:
+    """A time cut to the hour: what we keep of when a student came back."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _store_files(files: list[uploads.CleanFile], report: Report, keys: list[str], message=None):
+    for item in files:
+        key = uploads.save_bytes(item.data)
+        keys.append(key)
+        report.attachments.append(
+            Attachment(
+                content_type=item.content_type,
+                size=item.size,
+                storage_key=key,
+                message=message,
+            )
+        )
+
+
+def _forget(keys: list[str]) -> None:
+    """The transaction failed: remove the files written for it, so nothing half-saved remains."""
+    db.session.rollback()
+    for key in keys:
+        uploads.delete_bytes(key)
+
+
+def submit_report(
+    school: School, data: ReportInput, files: list[uploads.CleanFile] = ()
+) -> tuple[Report, str]:
+    """Record a report with its files and return it with its receipt code (never stored)."""
+    if data.submission_token and db.session.scalar(
+        select(exists().where(Report.submission_token == data.submission_token))
+    ):
+        raise AlreadySubmitted
+    forms = list(dict.fromkeys(data.forms))
+    code, digest = _new_receipt()
+    report = Report(
+        school=school,
+        label=_unused(Report.label, new_label),
+        receipt_hash=digest,
+        is_danger_now=data.is_danger_now,
+        victim=data.victim,
+        perpetrator=data.perpetrator,
+        place=data.place,
+        frequency=data.frequency,
+        happened=data.happened,
+        grade_band=data.grade_band,
+        description=data.description.strip(),
+        priority=compute_priority(
+            danger_now=data.is_danger_now,
+            forms=forms,
+            perpetrator=data.perpetrator,
+            frequency=data.frequency,
+        ),
+        submission_token=data.submission_token,
+        forms=[ReportViolenceForm(form=form) for form in forms],
+    )
+    db.session.add(report)
+    keys: list[str] = []
+    try:
+        _store_files(list(files), report, keys)
+        db.session.flush()
+        audit.record(
+            "report.submit",
+            report,
+            actor_kind="reporter",
+            priority=report.priority.value,
+            danger_now=report.is_danger_now,
+            forms=[form.value for form in forms],
+            attachments=len(keys),
+        )
+        db.session.commit()
+    except IntegrityError as error:
+        _forget(keys)
+        # Only the submission token can clash here: the same form, sent twice at once.
+        if data.submission_token and "submission_token" in str(error.orig):
+            raise AlreadySubmitted from error
+        raise
+    except Exception:
+        _forget(keys)
+        raise
+    return report, code
+
+
+def find_by_receipt(typed: str | None) -> Report | None:
+    """The report of a receipt code as typed, or None; the same work whether or not it exists."""
+    digest = receipts.hash_typed_code(typed)
+    if digest is None:
+        return None
+    return db.session.scalar(select(Report).where(Report.receipt_hash == digest))
+
+
+def note_reporter_visit(report: Report) -> None:
+    """The student came back: remember the hour, and that they have seen the replies."""
+    now = utcnow()
+    report.last_reporter_activity_at = hour(now)
+    db.session.execute(
+        update(Message)
+        .where(
+            Message.report_id == report.id,
+            Message.author_kind == AuthorKind.staff,
+            Message.read_at.is_(None),
+        )
+        .values(read_at=now)
+    )
+    db.session.commit()
+
+
+def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFile] = ()) -> Message:
+    """The student writes back (with files, if any)."""
+    message = Message(report=report, author_kind=AuthorKind.reporter, body=body.strip())
+    db.session.add(message)
+    report.last_reporter_activity_at = hour(utcnow())
+    keys: list[str] = []
+    try:
+        _store_files(list(files), report, keys, message=message)
+        db.session.flush()
+        audit.record(
+            "report.reporter_message",
+            report,
+            actor_kind="reporter",
+            message_id=message.id,
+            attachments=len(keys),
+        )
+        db.session.commit()
+    except Exception:
+        _forget(keys)
+        raise
+    return message
+
+
+# --- finding the school ----------------------------------------------------------------------
+
+FINDER_LIMIT = 50
+
+
+def regions_for_finder() -> list[Region]:
+    """The regions in the alphabetical order of the reader's language."""
+    regions = db.session.scalars(select(Region)).all()
+    return sorted(regions, key=lambda region: region.name.casefold())
+
+
+def _words(text: str) -> list[str]:
+    text = text.casefold().replace("ё", "е").replace("№", " ")
+    return [word for word in "".join(c if c.isalnum() else " " for c in text).split() if word]
+
+
+def search_schools(region: Region, query: str) -> tuple[list[School], bool]:
+    """Schools of the region whose name holds every word typed, whatever the letter case.
+
+    Matched in Python over the region's names (a region has at most a few thousand schools):
+    SQLite's LIKE and PostgreSQL's ILIKE under the C locale only fold Latin letters, and school
+    names are Kazakh and Russian. Returns at most ``FINDER_LIMIT`` schools, and whether more match.
+    """
+    rows = db.session.execute(
+        select(School.id, School.name).where(School.region_id == region.id)
+    ).all()
+    words = _words(query)
+    matching = [row for row in rows if all(word in " ".join(_words(row.name)) for word in words)]
+    matching.sort(key=lambda row: row.name.casefold())
+    ids = [row.id for row in matching[:FINDER_LIMIT]]
+    schools = db.session.scalars(select(School).where(School.id.in_(ids))).all()
+    schools = sorted(schools, key=lambda school: school.name.casefold())
+    return schools, len(matching) > FINDER_LIMIT
+
+
+# --- what the student is told -----------------------------------------------------------------
+
+
+class ChildStatus(enum.StrEnum):
+    received = "received"
+    in_progress = "in_progress"
+    closed = "closed"
+
+    @property
+    def title(self) -> str:
+        return str(CHILD_STATUS_TITLES[self])
+
+    @property
+    def explanation(self) -> str:
+        return str(CHILD_STATUS_EXPLANATIONS[self])
+
+
+CHILD_STATUS_TITLES = {
+    ChildStatus.received: _l("Received"),
+    ChildStatus.in_progress: _l("An adult is looking into it"),
+    ChildStatus.closed: _l("Closed"),
+}
+CHILD_STATUS_EXPLANATIONS = {
+    ChildStatus.received: _l(
+        "Your message has arrived. The school psychologist will read it soon and answer here."
+    ),
+    ChildStatus.in_progress: _l(
+        "The school psychologist has read what you wrote and is working to help. Come back to "
+        "read the answers, and write if something changes."
+    ),
+    ChildStatus.closed: _l(
+        "The adults have done what they could about this report. If it happens again, or "
+        "something is still wrong, write here or send a new report."
+    ),
+}
+
+
+def child_status(report: Report) -> ChildStatus:
+    """The status in a child's words. The one mapping: the response workflow extends it.
+
+    For now: an answer from staff or a recorded first response means an adult is on it;
+    ``closed`` comes with the case states of the response workflow.
+    """
+    answered = report.first_response_at is not None or db.session.scalar(
+        select(
+            exists().where(Message.report_id == report.id, Message.author_kind == AuthorKind.staff)
+        )
+    )
+    return ChildStatus.in_progress if answered else ChildStatus.received
+
+
+# --- telling staff ----------------------------------------------------------------------------
+
+
+def counselors_of(school_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.school_id == school_id,
+                User.role == Role.counselor,
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
+    """A mail to each counselor of the school that something arrived: no content, no label.
+
+    Only the urgency is said (so that a critical report is opened at once). Called after the
+    commit; a mail that fails is logged and the report stays where it is.
+    """
+    link = absolute_url("incidents.new_reports")
+    for user in counselors_of(report.school_id):
+        with force_locale(user.locale or "kk"):
+            if follow_up:
+                subject = _("Qamqor: a student has written again")
+            elif report.priority == Priority.critical:
+                subject = _("Qamqor: an URGENT new report — please look now")
+            else:
+                subject = _("Qamqor: a new report")
+            body = _(
+                "Something new has arrived for your school in Qamqor. For the student's safety "
+                "this e-mail says nothing more. Log in to read it:\n%(link)s",
+                link=link,
+            )
+        try:
+            send_mail(user.email, subject, body)
+        except OSError as error:  # smtplib's errors are OSErrors too
+            log.warning("Could not notify a counselor (user %s): %s", user.id, type(error).__name__)

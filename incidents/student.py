@@ -1,0 +1,332 @@
+"""The student pages: find the school, tell what happened, keep the code, come back and talk.
+
+No account and no JavaScript. Every response under ``/r`` is marked anonymous (``no-store``,
+``no-referrer``). The session holds at most the chosen language, the CSRF token and, while a
+conversation is open, ``{"id": <report id>, "seen": <last request, epoch seconds>}``; the
+conversation closes after ``CONVERSATION_IDLE`` seconds without a request.
+
+Quick exit (``/r/exit``): clears the session, asks the browser to drop this site's cookies and
+storage (``Clear-Site-Data``, honoured on HTTPS), and shows a neutral page, or sends the browser
+with a redirect to ``QUICK_EXIT_URL`` when one is configured. Without JavaScript a page cannot
+remove earlier entries from the browser's history (``location.replace`` needs a script): what is
+possible is done instead: every student page has the same neutral title, nothing is cached
+(``no-store``) so going back shows no earlier answers, the conversation needs the code again
+after the exit, and the receipt is never in a URL.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from core.security import mark_anonymous
+from extensions import db, limiter
+from incidents import receipts
+from incidents.forms import (
+    DESCRIPTION_MAX,
+    FORM_EXPLANATIONS,
+    MESSAGE_MAX,
+    CheckForm,
+    DangerForm,
+    MessageForm,
+    ReportForm,
+    new_token,
+)
+from incidents.models import (
+    AuthorKind,
+    Frequency,
+    Perpetrator,
+    Place,
+    Report,
+    Victim,
+    ViolenceForm,
+    WhenHappened,
+)
+from incidents.privacy import client_key, is_student_path
+from incidents.reporting import (
+    AlreadySubmitted,
+    ReportInput,
+    add_reporter_message,
+    child_status,
+    find_by_receipt,
+    note_reporter_visit,
+    notify_counselors,
+    regions_for_finder,
+    search_schools,
+    submit_report,
+)
+from incidents.uploads import MAX_FILES, UploadRefused, clean_uploads
+from school.models import Region, School
+
+bp = Blueprint("report", __name__, url_prefix="/r", template_folder="templates")
+
+CONVERSATION_IDLE = 30 * 60
+T = "incidents/student/"
+
+
+def mark_student_pages(endpoint, values) -> None:
+    """Registered as the app's first request hook (a URL value preprocessor runs before every
+    ``before_request``), so that even a refused (429) or unknown (404) student URL is anonymous."""
+    if is_student_path(request.path):
+        mark_anonymous()
+
+
+@bp.context_processor
+def _student_context() -> dict:
+    return {
+        "anonymous_page": True,
+        "DESCRIPTION_MAX": DESCRIPTION_MAX,
+        "MESSAGE_MAX": MESSAGE_MAX,
+        "MAX_FILES": MAX_FILES,
+    }
+
+
+def _limit(setting: str):
+    return limiter.limit(lambda: current_app.config[setting], key_func=client_key, methods=["POST"])
+
+
+def _school_or_404(code: str) -> School:
+    school = db.session.scalar(select(School).where(School.code == code.strip().lower()))
+    if school is None:
+        regions = regions_for_finder()
+        abort(make_response(render_template(T + "school_not_found.html", regions=regions), 404))
+    return school
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    return render_template(T + "too_large.html", back=request.path), 413
+
+
+# --- finding the school -----------------------------------------------------------------------
+
+
+@bp.get("/")
+def find_school():
+    region = db.session.get(Region, request.args.get("region", type=int) or 0)
+    query = (request.args.get("q") or "").strip()[:100]
+    schools, more = search_schools(region, query) if region else ([], False)
+    return render_template(
+        T + "find_school.html",
+        regions=regions_for_finder(),
+        region=region,
+        query=query,
+        schools=schools,
+        more=more,
+    )
+
+
+@bp.get("/go")
+def go():
+    """The code typed from a poster, e.g. ``demo01``."""
+    code = "".join((request.args.get("code") or "").split()).lower()[:16]
+    if not code:
+        return redirect(url_for(".find_school"), 303)
+    return redirect(url_for(".form", code=code), 303)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def _chosen(enum_cls, value):
+    return enum_cls(value) if value else None
+
+
+def _report_input(form: ReportForm) -> ReportInput:
+    return ReportInput(
+        is_danger_now=bool(form.danger_now.data),
+        forms=[ViolenceForm(value) for value in form.forms.data or []],
+        victim=_chosen(Victim, form.victim.data) or Victim.unsaid,
+        perpetrator=_chosen(Perpetrator, form.perpetrator.data) or Perpetrator.unknown,
+        place=_chosen(Place, form.place.data),
+        frequency=_chosen(Frequency, form.frequency.data),
+        happened=_chosen(WhenHappened, form.happened.data),
+        grade_band=form.grade_band.data or None,
+        description=form.description.data or "",
+        submission_token=(form.token.data or "")[:32] or None,
+    )
+
+
+def _receipt(school: School, data: ReportInput, files) -> object:
+    """Record the report (committed first), then show its code: the only time it exists."""
+    try:
+        report, code = submit_report(school, data, files)
+    except AlreadySubmitted:
+        return render_template(T + "already_sent.html", school=school)
+    _open_conversation(report)
+    notify_counselors(report)
+    return render_template(
+        T + "receipt.html",
+        code=receipts.format_code(code),
+        danger=report.is_danger_now,
+        school=school,
+    )
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+@_limit("REPORT_RATE_LIMIT")
+def form(code: str):
+    school = _school_or_404(code)
+    form = ReportForm()
+    status = 200
+    if request.method == "GET":
+        form.token.data = new_token()
+    elif form.validate_on_submit():
+        try:
+            files = clean_uploads(form.files.data or [])
+        except UploadRefused as refused:
+            form.files.errors.append(refused.message)
+            status = refused.status
+        else:
+            return _receipt(school, _report_input(form), files)
+    else:
+        status = 400
+    return render_template(
+        T + "form.html", school=school, form=form, explanations=FORM_EXPLANATIONS
+    ), status
+
+
+@bp.route("/<code>/danger", methods=["GET", "POST"])
+@_limit("REPORT_RATE_LIMIT")
+def danger(code: str):
+    """Help at once; and, if the student can, a report in one step, at top priority."""
+    school = _school_or_404(code)
+    form = DangerForm()
+    if request.method == "GET":
+        form.token.data = new_token()
+    elif form.validate_on_submit():
+        data = ReportInput(
+            is_danger_now=True,
+            victim=Victim.unsaid,
+            perpetrator=Perpetrator.unknown,
+            description=form.description.data or "",
+            submission_token=(form.token.data or "")[:32] or None,
+        )
+        return _receipt(school, data, [])
+    return render_template(T + "danger.html", school=school, form=form)
+
+
+# --- coming back with the code ----------------------------------------------------------------
+
+
+def _open_conversation(report: Report) -> None:
+    session["report"] = {"id": report.id, "seen": int(time.time())}
+
+
+def _open_report() -> tuple[Report | None, bool]:
+    """The report of the open conversation, and whether it had just expired."""
+    opened = session.get("report")
+    if not isinstance(opened, dict):
+        return None, False
+    now = time.time()
+    if now - float(opened.get("seen", 0)) > CONVERSATION_IDLE:
+        session.pop("report", None)
+        return None, True
+    report = db.session.get(Report, int(opened.get("id", 0)))
+    if report is None:
+        session.pop("report", None)
+        return None, False
+    session["report"] = {"id": report.id, "seen": int(now)}
+    return report, False
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@_limit("RECEIPT_RATE_LIMIT")
+def check():
+    form = CheckForm()
+    if form.validate_on_submit():
+        report = find_by_receipt(form.code.data)
+        if report is not None:
+            _open_conversation(report)
+            return redirect(url_for(".conversation"), 303)
+        failures = receipts.record_failure(client_key())
+        config = current_app.config
+        time.sleep(
+            receipts.wrong_code_delay(
+                failures, config["RECEIPT_DELAY_UNIT"], config["RECEIPT_DELAY_MAX"]
+            )
+        )
+        # One message for an unknown, a mistyped and a malformed code.
+        form.code.errors.append(
+            _("We could not open a report with this code. Check the 16 digits and try again.")
+        )
+    return render_template(T + "check.html", form=form)
+
+
+@bp.route("/conversation", methods=["GET", "POST"])
+@_limit("MESSAGE_RATE_LIMIT")
+def conversation():
+    report, expired = _open_report()
+    if report is None:
+        if expired:
+            flash(
+                _(
+                    "For your safety the conversation closed after 30 minutes without activity. "
+                    "Enter your code again."
+                ),
+                "info",
+            )
+        return redirect(url_for(".check"), 303)
+    form = MessageForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            files = clean_uploads(form.files.data or [])
+        except UploadRefused as refused:
+            form.files.errors.append(refused.message)
+            status = refused.status
+        else:
+            body = (form.body.data or "").strip()
+            if body or files:
+                add_reporter_message(report, body, files)
+                notify_counselors(report, follow_up=True)
+                flash(_("Sent. The school psychologist will see it."), "success")
+                return redirect(url_for(".conversation"), 303)
+            form.body.errors.append(_("Write something or add a file."))
+            status = 400
+    elif form.is_submitted():
+        status = 400
+    else:
+        note_reporter_visit(report)
+    return render_template(
+        T + "conversation.html",
+        report=report,
+        status=child_status(report),
+        messages=report.messages,
+        form=form,
+        staff=AuthorKind.staff,
+        idle_minutes=CONVERSATION_IDLE // 60,
+    ), status
+
+
+@bp.get("/exit")
+def quick_exit():
+    session.clear()
+    target = current_app.config.get("QUICK_EXIT_URL")
+    response = redirect(target, 303) if target else make_response(render_template(T + "exit.html"))
+    response.headers["Clear-Site-Data"] = '"cookies", "storage"'
+    return response
+
+
+def init_app(app) -> None:
+    app.config.setdefault("REPORT_RATE_LIMIT", "10 per 10 minutes;60 per day")
+    app.config.setdefault("RECEIPT_RATE_LIMIT", "10 per minute;100 per day")
+    app.config.setdefault("MESSAGE_RATE_LIMIT", "30 per 10 minutes")
+    app.config.setdefault("QUICK_EXIT_URL", "")
+    app.url_value_preprocessor(mark_student_pages)
+    app.register_blueprint(bp)

@@ -1,0 +1,15 @@
+"""Fixtures of the incidents tests: fast receipt hashes and no wrong-code delay."""
+
+from __future__ import annotations
+
+import pytest
+
+import incidents.receipts
+
+# Fast hashes in tests; production keeps RFC 9106's parameters (see incidents.receipts).
+incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+@pytest.fixture(autouse=True)
+def _no_wrong_code_delay(app):
+    app.config["RECEIPT_DELAY_UNIT"] = 0.0
