@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, format_decimal
 
-from core import audit, catalogs, errors, i18n, security, views
+from core import audit, backup, catalogs, errors, i18n, security, views
 from core.help import numbers
 from core.markdown import render_markdown
 
@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     audit.init_app(app)
     catalogs.init_app(app)
+    backup.init_app(app)
     app.register_blueprint(views.bp)
     app.jinja_env.globals.update(
         help_numbers=numbers,
