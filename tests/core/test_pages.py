@@ -64,3 +64,20 @@ def test_pdf_fetcher_serves_the_print_stylesheet(app):
     with app.test_request_context():
         body, mime = _static_resource("http://pdf.invalid/static/css/print.css")
     assert b"@page" in body and mime == "text/css"
+
+
+def test_https_deployment_sends_hsts_and_secure_cookies(tmp_path, database_url):
+    from app import create_app
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "x",
+            "HTTPS": True,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    client = app.test_client()
+    response = client.get("/lang/ru", base_url="https://qamqor.example")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
