@@ -289,11 +289,19 @@ CHILD_STATUS_EXPLANATIONS = {
 
 
 def child_status(report: Report) -> ChildStatus:
-    """The status in a child's words. The one mapping: the response workflow extends it.
+    """The status in a child's words: the one mapping from the case states.
 
-    For now: an answer from staff or a recorded first response means an adult is on it;
-    ``closed`` comes with the case states of the response workflow.
+    A closed case is ``closed``; a triaged case (or any answer from staff, or a recorded first
+    response) means an adult is on it; otherwise the report is ``received``.
     """
+    from incidents.case_enums import CaseState
+    from incidents.cases import Case
+
+    state = db.session.scalar(select(Case.state).where(Case.report_id == report.id))
+    if state == CaseState.closed:
+        return ChildStatus.closed
+    if state is not None and state != CaseState.new:
+        return ChildStatus.in_progress
     answered = report.first_response_at is not None or db.session.scalar(
         select(
             exists().where(Message.report_id == report.id, Message.author_kind == AuthorKind.staff)

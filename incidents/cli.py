@@ -1,0 +1,48 @@
+"""Commands of the response workflow: ``flask --app app incidents ...``.
+
+- ``load-referral-rules`` loads the shipped rules table (idempotent; run after each upgrade).
+- ``notify-overdue`` tells school administrators what is overdue, once per item; a scheduler
+  (cron, a systemd timer) runs it every few minutes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from incidents import overdue, referrals
+from school.models import utcnow
+
+incidents_cli = AppGroup("incidents", help="Reports, cases and referrals.")
+
+
+@incidents_cli.command("load-referral-rules")
+def load_referral_rules_command() -> None:
+    """Load or update the referral rules shipped in incidents/data/referral_rules.csv."""
+    added, updated = referrals.load_rules()
+    click.echo(f"referral rules: {added} added, {updated} updated")
+
+
+@incidents_cli.command("notify-overdue")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="Pretend it is this moment (ISO 8601, UTC if no zone); for checks and tests.",
+)
+def notify_overdue_command(now_text: str | None) -> None:
+    """Notify school administrators of overdue reports and referrals (once each)."""
+    now = utcnow()
+    if now_text:
+        now = datetime.fromisoformat(now_text)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+    sent = overdue.notify_overdue(now)
+    click.echo(f"overdue notices sent: {sent}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(incidents_cli)

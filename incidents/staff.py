@@ -1,0 +1,475 @@
+"""The counselor's side: the inbox, opening and triaging a case, the case page and its steps.
+
+Each view loads through a scope of ``school.access`` (a case of another school is a 404), checks
+the role, calls ``incidents.workflow`` or ``incidents.casework``, and renders. The school
+administrator sees the case page without anything that tells what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from core import audit
+from core.i18n import LOCALES, current_locale
+from extensions import db
+from incidents import casework, referrals, workflow
+from incidents.case_enums import (
+    PLANNED_ACTION_KINDS,
+    CaseState,
+    Outcome,
+    PersonRole,
+    RiskLevel,
+    Screening,
+)
+from incidents.case_forms import (
+    NONE,
+    ActionForm,
+    CaseDetailsForm,
+    CloseForm,
+    MessageForm,
+    NewReferralForm,
+    PersonForm,
+    PriorityForm,
+    ReopenForm,
+    StepForm,
+    TriageForm,
+    VersionedForm,
+    enum_choices,
+)
+from incidents.cases import Action, Case, ClosureRequest, Referral, TeacherReport
+from incidents.casework import READY_REPLIES, StaleCaseError, WorkflowError
+from incidents.deadlines import (
+    action_overdue,
+    local_today,
+    priority_rank,
+    referral_overdue,
+    response_deadline,
+    time_left,
+)
+from incidents.models import Priority, Report
+from school.access import case_scope, first_or_404, reads_narrative, roles_required
+from school.models import Classroom, Role, User, utcnow
+
+bp = Blueprint("cases", __name__, template_folder="templates")
+STAFF = (Role.counselor, Role.school_admin)
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def load_case(case_id: int) -> Case:
+    return first_or_404(
+        select(Case).where(Case.id == case_id, case_scope(current_user, Case.school_id))
+    )
+
+
+def attempt(step: Callable[[], object], success: str | None = None) -> bool:
+    """Run a workflow step and commit; a refusal or a stale save rolls back with a message."""
+    try:
+        step()
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return False
+    except StaleDataError:
+        # Two saves raced past the version check: the first one won.
+        db.session.rollback()
+        flash(str(StaleCaseError().message), "error")
+        return False
+    if success:
+        flash(success, "success")
+    return True
+
+
+def case_url(case: Case, anchor: str = "") -> str:
+    return url_for("cases.case_detail", case_id=case.id, _anchor=anchor or None)
+
+
+# --- the inbox --------------------------------------------------------------------------------
+
+
+@dataclass
+class InboxItem:
+    kind: str  # "report" or "teacher_report"
+    source: Report | TeacherReport
+    case: Case | None
+
+    @property
+    def deadline(self) -> datetime:
+        return response_deadline(self.source.created_at, self.source.priority)
+
+    @property
+    def time_left(self):
+        if self.source.first_response_at is not None:
+            return None
+        return time_left(self.deadline, now())
+
+
+def new_items(user: User, limit: int = 200) -> list[InboxItem]:
+    """Reports and teachers' reports not yet triaged, most urgent first."""
+    items: list[InboxItem] = []
+    for model, join_column, kind in (
+        (Report, Case.report_id, "report"),
+        (TeacherReport, Case.teacher_report_id, "teacher_report"),
+    ):
+        rows = db.session.execute(
+            select(model, Case)
+            .outerjoin(Case, join_column == model.id)
+            .where(
+                case_scope(user, model.school_id),
+                or_(Case.id.is_(None), Case.state == CaseState.new),
+            )
+            .order_by(priority_rank(model.priority), model.created_at)
+            .limit(limit)
+        ).all()
+        items.extend(InboxItem(kind, source, case) for source, case in rows)
+    items.sort(key=lambda item: (item.source.priority.rank, item.source.created_at))
+    return items
+
+
+def open_cases(user: User, mine: bool) -> list[tuple[Case, int, int]]:
+    """Cases at work, with their counts of overdue actions and overdue required referrals."""
+    moment = now()
+    late_actions = (
+        select(func.count(Action.id))
+        .where(Action.case_id == Case.id, action_overdue(Action.due_on, Action.done_at, moment))
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    late_referrals = (
+        select(func.count(Referral.id))
+        .where(
+            Referral.case_id == Case.id,
+            referral_overdue(Referral.required, Referral.status, Referral.deadline_at, moment),
+        )
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Case, late_actions, late_referrals)
+        .where(
+            case_scope(user, Case.school_id),
+            Case.state.not_in([CaseState.new, CaseState.closed]),
+        )
+        .order_by(Case.updated_at.desc())
+        .limit(500)
+    )
+    if mine:
+        stmt = stmt.where(Case.counselor_id == user.id)
+    return [tuple(row) for row in db.session.execute(stmt).all()]
+
+
+@bp.get("/staff/inbox")
+@roles_required(*STAFF)
+def inbox():
+    mine = request.args.get("mine") == "1" and current_user.role == Role.counselor
+    return render_template(
+        "incidents/cases/inbox.html",
+        items=new_items(current_user),
+        cases=open_cases(current_user, mine),
+        mine=mine,
+        reads_narrative=reads_narrative(current_user),
+    )
+
+
+@bp.post("/staff/reports/<int:report_id>/open")
+@roles_required(Role.counselor)
+def open_report(report_id: int):
+    report = first_or_404(
+        select(Report).where(Report.id == report_id, case_scope(current_user, Report.school_id))
+    )
+    return _open(report)
+
+
+@bp.post("/staff/teacher-reports/<int:report_id>/open")
+@roles_required(Role.counselor)
+def open_teacher_report(report_id: int):
+    teacher_report = first_or_404(
+        select(TeacherReport).where(
+            TeacherReport.id == report_id, case_scope(current_user, TeacherReport.school_id)
+        )
+    )
+    return _open(teacher_report)
+
+
+def _open(source: Report | TeacherReport):
+    try:
+        case = workflow.open_case(source, by=current_user, now=now())
+        db.session.commit()
+    except IntegrityError:
+        # Another counselor opened it at the same moment: theirs is the case.
+        db.session.rollback()
+        case = source.case
+    if case is None:
+        abort(409)
+    return redirect(case_url(case))
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+
+def fill_counselors(field, case: Case) -> None:
+    counselors = db.session.scalars(
+        select(User)
+        .where(
+            User.school_id == case.school_id,
+            User.role == Role.counselor,
+            User.active.is_(True),
+        )
+        .order_by(User.full_name)
+    ).all()
+    field.choices = [(u.id, u.full_name) for u in counselors]
+
+
+def school_classes(case: Case) -> list[tuple[int, str]]:
+    classes = db.session.scalars(
+        select(Classroom)
+        .where(Classroom.school_id == case.school_id)
+        .order_by(Classroom.grade, Classroom.letter)
+    )
+    return [(c.id, c.label) for c in classes]
+
+
+def lesson_choices() -> list[tuple[str, str]]:
+    """Lessons of the curriculum for a class intervention, when the curriculum is installed."""
+    try:
+        from curriculum.services import library
+    except ImportError:
+        return []
+    rows = db.session.execute(library(current_locale())).all()
+    return [(lesson.slug, f"{lesson.band} · {text.title}") for lesson, text in rows]
+
+
+def build_forms(case: Case, **bound) -> dict:
+    """Every form of the case page; ``bound`` replaces one with the form just posted."""
+    forms = {
+        "triage_form": TriageForm(formdata=None),
+        "details_form": CaseDetailsForm(formdata=None, obj=case),
+        "close_form": CloseForm(formdata=None),
+        "reopen_form": ReopenForm(formdata=None),
+        "priority_form": PriorityForm(formdata=None),
+        "person_form": PersonForm(formdata=None),
+        "action_form": ActionForm(formdata=None),
+        "message_form": MessageForm(formdata=None),
+        "referral_form": NewReferralForm(formdata=None),
+    }
+    forms["details_form"].screening.data = case.screening.value if case.screening else ""
+    forms["details_form"].risk.data = case.risk.value if case.risk else ""
+    forms["details_form"].counselor_id.data = case.counselor_id or NONE
+    forms["triage_form"].counselor_id.data = case.counselor_id or current_user.id
+    forms["priority_form"].priority.data = case.priority.value
+    reply, lang = request.args.get("reply", ""), request.args.get("lang", current_locale())
+    if reply in READY_REPLIES and lang in LOCALES:
+        forms["message_form"].body.data = casework.ready_reply(reply, lang)
+    forms.update(bound)
+    for name in ("triage_form", "details_form", "close_form", "reopen_form", "priority_form"):
+        form = forms[name]
+        if name not in bound or not form.version.data:
+            form.version.data = str(case.version)
+    fill_choices(forms, case)
+    return forms
+
+
+def fill_choices(forms: dict, case: Case) -> None:
+    fill_counselors(forms["triage_form"].counselor_id, case)
+    details = forms["details_form"]
+    fill_counselors(details.counselor_id, case)
+    details.counselor_id.choices = [(NONE, "—"), *details.counselor_id.choices]
+    details.screening.choices = [("", "—"), *enum_choices(Screening)]
+    details.risk.choices = [("", "—"), *enum_choices(RiskLevel)]
+    person_form = forms["person_form"]
+    person_form.classroom_id.choices = [(NONE, "—"), *school_classes(case)]
+    action_form = forms["action_form"]
+    action_form.kind.choices = enum_choices(None, PLANNED_ACTION_KINDS)
+    action_form.person_id.choices = [(NONE, "—")] + [(p.id, str(p)) for p in case.people]
+    action_form.lesson_slug.choices = [("", "—"), *lesson_choices()]
+    if action_form.due_on.data is None and not action_form.due_on.raw_data:
+        action_form.due_on.data = local_today(now())
+    bodies = referrals.body_choices(case.school)
+    forms["referral_form"].body_id.choices = [(b.id, f"{b.kind.title} · {b.name}") for b in bodies]
+
+
+def render_case(case: Case, status: int = 200, **bound):
+    counselor_view = reads_narrative(current_user)
+    moment = now()
+    context = {
+        "case": case,
+        "source": case.source,
+        "counselor_view": counselor_view,
+        "now": moment,
+        "today": local_today(moment),
+        "steps": [s for s in workflow.SIMPLE_STEPS if workflow.can_move(case, s)],
+        "can_close": workflow.can_move(case, CaseState.closed) and case.state != CaseState.new,
+        "blockers": workflow.closure_blockers(case) if case.state.is_open else [],
+        "priorities": casework.priority_history(case),
+        "first_response_left": None
+        if case.source.first_response_at
+        else time_left(response_deadline(case.source.created_at, case.priority), moment),
+        "ready_replies": READY_REPLIES,
+        "reply_locales": LOCALES,
+        "referral_overdue": lambda r: referrals.is_overdue(r, moment),
+        "time_left": lambda deadline: time_left(deadline, moment),
+        "PersonRole": PersonRole,
+        **build_forms(case, **bound),
+    }
+    return render_template("incidents/cases/case.html", **context), status
+
+
+@bp.get("/staff/cases/<int:case_id>")
+@roles_required(*STAFF)
+def case_detail(case_id: int):
+    case = load_case(case_id)
+    audit.record("case.view", case, narrative=reads_narrative(current_user))
+    if reads_narrative(current_user):
+        casework.mark_messages_read(case, by=current_user, now=now())
+    db.session.commit()
+    return render_case(case)
+
+
+def handle(case: Case, form, name: str, run: Callable[[], object], success: str, anchor=""):
+    """Validate ``form``, run the step, commit and go back to the case; else show the page again
+    with what was typed (400 for bad input, 409 for a step the rules or a newer version refuse)."""
+    if form.validate_on_submit():
+        if attempt(run, success):
+            return redirect(case_url(case, anchor))
+        if isinstance(form, VersionedForm):
+            # Show the current version: saving again is now a deliberate choice.
+            form.version.data = str(case.version)
+        status = 409
+    else:
+        status = 400
+    return render_case(case, status, **{name: form})
+
+
+@bp.post("/staff/cases/<int:case_id>/triage")
+@roles_required(Role.counselor)
+def case_triage(case_id: int):
+    case = load_case(case_id)
+    form = TriageForm()
+    fill_counselors(form.counselor_id, case)
+
+    def run():
+        created = workflow.triage(
+            case,
+            by=current_user,
+            screening=Screening(form.screening.data),
+            risk=RiskLevel(form.risk.data),
+            counselor=db.session.get(User, form.counselor_id.data),
+            injury=form.injury.data,
+            now=now(),
+            expected_version=form.expected_version,
+        )
+        if created:
+            flash(
+                _("The rules require referrals or actions: they were added to the plan."), "warning"
+            )
+
+    return handle(case, form, "triage_form", run, _("The case has been triaged."))
+
+
+@bp.post("/staff/cases/<int:case_id>/details")
+@roles_required(Role.counselor)
+def case_edit(case_id: int):
+    case = load_case(case_id)
+    form = CaseDetailsForm()
+    build_forms(case, details_form=form)
+
+    def run():
+        workflow.update_details(
+            case,
+            by=current_user,
+            now=now(),
+            expected_version=form.expected_version,
+            screening=Screening(form.screening.data) if form.screening.data else None,
+            risk=RiskLevel(form.risk.data) if form.risk.data else None,
+            counselor=db.session.get(User, form.counselor_id.data or 0),
+            injury=form.injury.data,
+            narrative=form.narrative.data or "",
+        )
+
+    return handle(case, form, "details_form", run, _("Saved."), "details")
+
+
+@bp.post("/staff/cases/<int:case_id>/step")
+@roles_required(Role.counselor)
+def case_step(case_id: int):
+    case = load_case(case_id)
+    form = StepForm()
+    target = CaseState(form.to_state.data) if form.to_state.data in CaseState.__members__ else None
+
+    def run():
+        workflow.move(
+            case, target, by=current_user, now=now(), expected_version=form.expected_version
+        )
+
+    success = _("The case is now: %(state)s.", state=target.title) if target else ""
+    return handle(case, form, "step_form", run, success)
+
+
+@bp.post("/staff/cases/<int:case_id>/close")
+@roles_required(Role.counselor)
+def case_close(case_id: int):
+    case = load_case(case_id)
+    form = CloseForm()
+
+    def run():
+        result = workflow.close(
+            case,
+            by=current_user,
+            outcome=Outcome(form.outcome.data),
+            note=form.closing_note.data or "",
+            now=now(),
+            expected_version=form.expected_version,
+        )
+        if isinstance(result, ClosureRequest):
+            flash(_("The closure is waiting for the school administrator's approval."), "info")
+
+    return handle(case, form, "close_form", run, _("Saved."))
+
+
+@bp.post("/staff/cases/<int:case_id>/reopen")
+@roles_required(Role.counselor)
+def case_reopen(case_id: int):
+    case = load_case(case_id)
+    form = ReopenForm()
+
+    def run():
+        workflow.reopen(
+            case,
+            by=current_user,
+            reason=form.reason.data,
+            now=now(),
+            expected_version=form.expected_version,
+        )
+
+    return handle(case, form, "reopen_form", run, _("The case has been reopened."))
+
+
+@bp.post("/staff/cases/<int:case_id>/priority")
+@roles_required(Role.counselor)
+def case_priority(case_id: int):
+    case = load_case(case_id)
+    form = PriorityForm()
+
+    def run():
+        casework.check_version(case, form.expected_version)
+        casework.change_priority(
+            case,
+            by=current_user,
+            priority=Priority(form.priority.data),
+            reason=form.reason.data,
+            now=now(),
+        )
+
+    return handle(case, form, "priority_form", run, _("The priority has been changed."))

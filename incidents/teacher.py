@@ -1,0 +1,166 @@
+"""Mandatory reporting by teachers: "report what I saw", and the list of one's own reports.
+
+A teacher later sees only that the report exists and its status, never the case.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from core import audit
+from extensions import db
+from incidents.case_enums import CaseState
+from incidents.case_forms import NONE, TeacherReportForm
+from incidents.cases import TeacherReport
+from incidents.cases import TeacherReportForm as ReportedForm
+from incidents.models import Perpetrator, Place, ViolenceForm, WhenHappened
+from incidents.priority import compute_priority
+from incidents.staff import bp, now
+from school.access import roles_required, teacher_report_scope
+from school.models import Classroom, Role, User
+
+log = logging.getLogger(__name__)
+
+
+class TeacherStatus(enum.StrEnum):
+    received = "received"
+    in_progress = "in_progress"
+    closed = "closed"
+
+    @property
+    def title(self) -> str:
+        return str(TEACHER_STATUS_TITLES[self])
+
+
+TEACHER_STATUS_TITLES = {
+    TeacherStatus.received: _l("Received, waiting for the school psychologist"),
+    TeacherStatus.in_progress: _l("The school psychologist is working on it"),
+    TeacherStatus.closed: _l("Closed"),
+}
+
+
+def teacher_status(report: TeacherReport) -> TeacherStatus:
+    case = report.case
+    if case is None or case.state == CaseState.new:
+        return TeacherStatus.received
+    if case.state == CaseState.closed:
+        return TeacherStatus.closed
+    return TeacherStatus.in_progress
+
+
+def file_teacher_report(
+    author: User,
+    *,
+    forms: list[ViolenceForm],
+    perpetrator: Perpetrator,
+    place: Place,
+    happened: WhenHappened,
+    classroom: Classroom | None,
+    is_danger_now: bool,
+    description: str,
+) -> TeacherReport:
+    forms = list(dict.fromkeys(forms))
+    report = TeacherReport(
+        school_id=author.school_id,
+        author_id=author.id,
+        created_at=now(),
+        is_danger_now=is_danger_now,
+        perpetrator=perpetrator,
+        place=place,
+        happened=happened,
+        classroom=classroom if classroom and classroom.school_id == author.school_id else None,
+        description=description.strip(),
+        priority=compute_priority(
+            danger_now=is_danger_now, forms=forms, perpetrator=perpetrator, frequency=None
+        ),
+        forms=[ReportedForm(form=form) for form in forms],
+    )
+    db.session.add(report)
+    db.session.flush()
+    audit.record(
+        "teacher_report.submit",
+        report,
+        actor=author,
+        priority=report.priority.value,
+        forms=[form.value for form in forms],
+    )
+    return report
+
+
+def notify_counselors_of(report: TeacherReport) -> None:
+    """A mail without content to each counselor of the school."""
+    from core.mail import absolute_url, send_mail
+    from incidents.reporting import counselors_of
+
+    link = absolute_url("cases.inbox")
+    for user in counselors_of(report.school_id):
+        with force_locale(user.locale or "kk"):
+            subject = _("Qamqor: a teacher has filed a report")
+            body = _(
+                "A teacher of your school has reported something they saw or heard. Log in to"
+                " read it:\n%(link)s",
+                link=link,
+            )
+        try:
+            send_mail(user.email, subject, body)
+        except OSError as error:
+            log.warning("Could not notify a counselor (user %s): %s", user.id, error)
+
+
+@bp.get("/staff/my-reports")
+@roles_required(Role.teacher)
+def teacher_reports():
+    rows = db.session.scalars(
+        select(TeacherReport)
+        .where(teacher_report_scope(current_user, TeacherReport.school_id, TeacherReport.author_id))
+        .order_by(TeacherReport.created_at.desc())
+    ).all()
+    return render_template(
+        "incidents/teacher/list.html",
+        reports=[(r, teacher_status(r)) for r in rows],
+    )
+
+
+@bp.route("/staff/my-reports/new", methods=["GET", "POST"])
+@roles_required(Role.teacher)
+def teacher_report_new():
+    form = TeacherReportForm()
+    classes = db.session.scalars(
+        select(Classroom)
+        .where(Classroom.school_id == current_user.school_id)
+        .order_by(Classroom.grade, Classroom.letter)
+    ).all()
+    form.classroom_id.choices = [(NONE, "—")] + [(c.id, c.label) for c in classes]
+    if form.validate_on_submit():
+        report = file_teacher_report(
+            current_user,
+            forms=[ViolenceForm(v) for v in form.forms.data],
+            perpetrator=Perpetrator(form.perpetrator.data),
+            place=Place(form.place.data),
+            happened=WhenHappened(form.happened.data),
+            classroom=db.session.get(Classroom, form.classroom_id.data or 0),
+            is_danger_now=form.is_danger_now.data,
+            description=form.description.data,
+        )
+        db.session.commit()
+        notify_counselors_of(report)
+        flash(_("Thank you. Your report has been sent to the school psychologist."), "success")
+        if report.is_danger_now:
+            flash(
+                _(
+                    "If the child is in danger right now, call 112 or the police (102) at once:"
+                    " do not wait for the school psychologist."
+                ),
+                "error",
+            )
+        return redirect(url_for("cases.teacher_reports"))
+    status = 400 if form.errors else 200
+    return render_template("incidents/teacher/new.html", form=form), status
