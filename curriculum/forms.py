@@ -14,12 +14,13 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     TextAreaField,
+    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import chosen, max_length, no_control_characters, required
+from core.forms import chosen, max_length, no_control_characters
 from core.i18n import LOCALE_NAMES, LOCALES
 
 EARLIEST = dt.date(2020, 1, 1)
@@ -66,22 +67,22 @@ def in_range(low: int, high: int) -> NumberRange:
 
 class PlanForm(FlaskForm):
     lesson = SelectField(_l("Lesson"), validators=[chosen()])
-    planned_for = LocalDateField(_l("Planned date"), validators=[required()])
+    planned_for = LocalDateField(_l("Planned date"), validators=[filled()])
 
     def validate_planned_for(self, field) -> None:
         if field.data and field.data < EARLIEST:
-            raise ValueError(_l("Please enter a date."))
+            raise ValidationError(_l("Please enter a date."))
 
 
 class DeliveryForm(FlaskForm):
-    delivered_on = LocalDateField(_l("Date of the lesson"), validators=[required()])
+    delivered_on = LocalDateField(_l("Date of the lesson"), validators=[filled()])
     language = SelectField(
         _l("Language of the lesson"),
         choices=options((code, LOCALE_NAMES[code]) for code in LOCALES),
         validators=[chosen()],
     )
     minutes_used = LocalIntegerField(
-        _l("Minutes actually used"), validators=[required(), in_range(1, 240)]
+        _l("Minutes actually used"), validators=[filled(), in_range(1, 240)]
     )
     students_present = LocalIntegerField(
         _l("Students present"), validators=[filled(), in_range(0, 60)]
@@ -107,9 +108,9 @@ class DeliveryForm(FlaskForm):
 
     def validate_delivered_on(self, field) -> None:
         if field.data and field.data > self._today:
-            raise ValueError(_l("A lesson cannot be logged before it has taken place."))
+            raise ValidationError(_l("A lesson cannot be logged before it has taken place."))
         if field.data and field.data < EARLIEST:
-            raise ValueError(_l("Please enter a date."))
+            raise ValidationError(_l("Please enter a date."))
 
 
 class ConfirmForm(FlaskForm):

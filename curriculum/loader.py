@@ -128,9 +128,11 @@ def _store_lesson(item: LessonFile, row: Lesson | None) -> str:
     values = {}
     for lang, text in item.texts.items():
         body = as_data(text)
+        title, summary = body.pop("title"), body.pop("summary")
         values[lang] = {
-            "title": body.pop("title"),
-            "summary": body.pop("summary"),
+            "title": title,
+            "summary": summary,
+            "search": f"{title}\n{summary}".casefold(),
             "body": body,
         }
     row.texts = _texts(row.texts, LessonText, values)

@@ -113,6 +113,8 @@ class LessonText(db.Model):
     locale: Mapped[str] = mapped_column(String(2))
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
+    # Title and summary case-folded in Python: SQLite's lower() knows only ASCII letters.
+    search: Mapped[str] = mapped_column(Text, default="")
     # objectives, materials, questions, disclosure_note, handout_title, handout, steps
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
 

@@ -56,11 +56,7 @@ def library(
     if theme:
         stmt = stmt.where(Lesson.theme == theme)
     if query:
-        pattern = f"%{query.lower()}%"
-        stmt = stmt.where(
-            func.lower(LessonText.title).like(pattern)
-            | func.lower(LessonText.summary).like(pattern)
-        )
+        stmt = stmt.where(LessonText.search.contains(query.casefold(), autoescape=True))
     return stmt
 
 

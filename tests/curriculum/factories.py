@@ -117,9 +117,7 @@ def module_toml(
 ) -> str:
     parts = [f'slug = "{slug}"\norder = 1\nminutes = 10\nanswers = {answers}\n']
     for lang in ("kk", "ru", "en"):
-        parts.append(
-            f'[{lang}]\ntitle = "Module {lang}"\nsummary = "S"\nreading = "Read this."\n'
-        )
+        parts.append(f'[{lang}]\ntitle = "Module {lang}"\nsummary = "S"\nreading = "Read this."\n')
         count = (options or {}).get(lang, 3)
         for i in range((questions or {}).get(lang, 2)):
             opts = ", ".join(f'"Option {i}.{n} {lang}"' for n in range(count))
@@ -133,7 +131,9 @@ def module_toml(
 def page_toml(slug: str, audience: str = "parents", order: int = 1) -> str:
     parts = [f'slug = "{slug}"\norder = {order}\naudience = "{audience}"\n']
     for lang in ("kk", "ru", "en"):
-        parts.append(f'[{lang}]\ntitle = "Page {lang}"\nsummary = "S {lang}"\nbody = "Body {lang}"\n')
+        parts.append(
+            f'[{lang}]\ntitle = "Page {lang}"\nsummary = "S {lang}"\nbody = "Body {lang}"\n'
+        )
     return "\n".join(parts)
 
 
