@@ -232,7 +232,7 @@ def test_school_coverage_sums_its_own_classes_only(app, setting):
 
 def test_school_admin_sees_coverage_of_every_class_of_their_school(client, login, setting):
     deliver(setting["theirs"], lesson("5-9", 1), setting["colleague"])
-    director = factories.user(Role.school_admin, setting["school"])
+    director = factories.user(Role.school_admin, setting["school"], locale="en")
     login(director)
     html = client.get("/lessons/coverage").get_data(as_text=True)
     for label in ("6А", "7Б", "6В"):
