@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 import core
 import curriculum
 import incidents
+import insights
 import school
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -93,4 +94,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     school.init_app(app)
     curriculum.init_app(app)
     incidents.init_app(app)
+    insights.init_app(app)
     return app

@@ -1,0 +1,36 @@
+"""Measure: anonymous class climate surveys and administrative statistics (issue 6)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from insights import cli, models, student, views  # noqa: F401 - models register their tables
+    from school.cli import register_demo_seeder
+    from school.models import Role
+    from school.views import DASHBOARD_LINKS, register_dashboard_link
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(student.bp)
+    cli.init_app(app)
+    register_demo_seeder(app, cli.seed_demo_surveys)
+    if any(link[0] == "insights.dashboard" for link in DASHBOARD_LINKS):
+        return  # the links are process-wide; a second app (tests) must not add them again
+    register_dashboard_link(
+        "insights.dashboard",
+        _l("Statistics"),
+        Role.admin,
+        Role.analyst,
+        Role.school_admin,
+        Role.counselor,
+    )
+    register_dashboard_link(
+        "insights.waves",
+        _l("Class climate surveys"),
+        Role.counselor,
+        Role.teacher,
+        Role.school_admin,
+    )
+    register_dashboard_link("insights.results", _l("Survey results"), Role.analyst, Role.admin)

@@ -1,0 +1,153 @@
+"""Figures from the response and prevention work: cases by outcome, referrals by body and on
+time, lesson coverage. Counts only: no case, label, narrative or name leaves these queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, String, and_, case, func, or_, select, type_coerce
+
+from curriculum.services import coverage
+from extensions import db
+from incidents.case_enums import CaseState, Outcome
+from incidents.cases import Case, Referral
+from incidents.models import ReportViolenceForm
+from insights.figures import Count
+from insights.filters import Filters
+from school.access import school_scope
+from school.models import BodyKind, Classroom, School, User, utcnow
+
+STILL_OPEN = _l("Still open")
+
+
+def _place(column, filters: Filters) -> list[ColumnElement[bool]]:
+    if filters.school_id is not None:
+        return [column == filters.school_id]
+    if filters.region_id is not None:
+        return [column.in_(select(School.id).where(School.region_id == filters.region_id))]
+    return []
+
+
+def _period(column, filters: Filters) -> list[ColumnElement[bool]]:
+    begin, finish = filters.utc_range()
+    return [column >= begin, column < finish]
+
+
+def _case_conditions(user: User, filters: Filters) -> list[ColumnElement[bool]]:
+    conditions = [
+        school_scope(user, Case.school_id),
+        *_place(Case.school_id, filters),
+        *_period(Case.created_at, filters),
+    ]
+    if filters.form is not None:
+        conditions.append(_named_form(filters))
+    return conditions
+
+
+def _named_form(filters: Filters) -> ColumnElement[bool]:
+    """Cases from a student's report that names the form of violence filtered on."""
+    return Case.report_id.in_(
+        select(ReportViolenceForm.report_id).where(ReportViolenceForm.form == filters.form)
+    )
+
+
+@dataclass
+class CaseFigures:
+    total: int = 0
+    rows: list[Count] = field(default_factory=list)
+
+
+def case_figures(user: User, filters: Filters) -> CaseFigures:
+    """Cases opened in the period, by outcome (closed) or still open."""
+    outcome = type_coerce(Case.outcome, String)
+    key = case((Case.state == CaseState.closed, outcome), else_="open").label("key")
+    counts = dict(
+        db.session.execute(
+            select(key, func.count())
+            .select_from(Case)
+            .where(*_case_conditions(user, filters))
+            .group_by(key)
+        ).all()
+    )
+    rows = [Count(o.value, o.title, int(counts.get(o.value, 0))) for o in Outcome]
+    rows.append(Count("open", str(STILL_OPEN), int(counts.get("open", 0))))
+    return CaseFigures(sum(r.count for r in rows), rows)
+
+
+@dataclass(frozen=True)
+class ReferralFigure:
+    key: str
+    label: str
+    referrals: int
+    sent: int
+    on_time: int  # sent by the deadline
+    due: int  # with a deadline that has passed or was met (sent)
+
+
+def referral_figures(
+    user: User, filters: Filters, now: datetime | None = None
+) -> list[ReferralFigure]:
+    """Referrals made in the period, by kind of body; on time = sent by the deadline."""
+    now = now or utcnow()
+    sent = Referral.sent_at.is_not(None)
+    has_deadline = Referral.deadline_at.is_not(None)
+    on_time = and_(sent, has_deadline, Referral.sent_at <= Referral.deadline_at)
+    due = and_(has_deadline, or_(sent, Referral.deadline_at < now))
+    rows = {
+        row.kind: row
+        for row in db.session.execute(
+            select(
+                Referral.body_kind.label("kind"),
+                func.count().label("referrals"),
+                func.count(Referral.sent_at).label("sent"),
+                func.coalesce(func.sum(case((on_time, 1), else_=0)), 0).label("on_time"),
+                func.coalesce(func.sum(case((due, 1), else_=0)), 0).label("due"),
+            )
+            .where(
+                school_scope(user, Referral.school_id),
+                *_place(Referral.school_id, filters),
+                *_period(Referral.created_at, filters),
+                *(
+                    [Referral.case_id.in_(select(Case.id).where(_named_form(filters)))]
+                    if filters.form is not None
+                    else []
+                ),
+            )
+            .group_by(Referral.body_kind)
+        )
+    }
+    figures = []
+    for kind in BodyKind:
+        row = rows.get(kind)
+        figures.append(
+            ReferralFigure(
+                kind.value,
+                kind.title,
+                int(row.referrals) if row else 0,
+                int(row.sent) if row else 0,
+                int(row.on_time) if row else 0,
+                int(row.due) if row else 0,
+            )
+        )
+    return figures
+
+
+@dataclass(frozen=True)
+class CoverageFigure:
+    classes: int
+    classes_started: int  # at least one lesson given
+    lessons: int  # lessons of each class's band, summed over the classes
+    delivered: int  # distinct band lessons given, summed over the classes
+
+    @property
+    def lesson_share(self) -> str | None:
+        return f"{self.delivered / self.lessons:.4f}" if self.lessons else None
+
+
+def coverage_figure(user: User, filters: Filters) -> CoverageFigure:
+    """Programme coverage of the classes in view (all lessons given so far)."""
+    where = and_(school_scope(user, Classroom.school_id), *_place(Classroom.school_id, filters))
+    result = coverage(where)
+    return CoverageFigure(result.classes, result.classes_started, result.lessons, result.delivered)

@@ -1,0 +1,242 @@
+"""A dashboard: every figure for one user and one set of filters, and its CSV form.
+
+The page, the CSV export and the PDF report are all drawn from the same ``Dashboard``, so they
+cannot disagree; small counts are hidden by ``insights.stats.shown_count`` everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import format_date, format_decimal, format_percent
+from flask_babel import gettext as _
+
+from extensions import db
+from insights import casework
+from insights.figures import Count, ReportFigures, Timeliness, report_figures
+from insights.filters import Filters, Level
+from insights.models import WaveKind
+from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
+from insights.stats import SMALL_COUNT_LIMIT, Share, shown_count
+from school.models import Region, Role, School, User
+
+
+def suppresses(user: User, export: bool = False) -> bool:
+    """Counts of 1-4 are hidden from analysts and in every export."""
+    return export or user.role == Role.analyst
+
+
+def month_label(key: str) -> str:
+    year, month = (int(part) for part in key.split("-"))
+    return format_date(date(year, month, 1), "LLL yyyy")
+
+
+@dataclass
+class Dashboard:
+    user: User
+    filters: Filters
+    suppress: bool
+    reports: ReportFigures
+    cases: casework.CaseFigures | None
+    referrals: list[casework.ReferralFigure]
+    coverage: casework.CoverageFigure | None
+    survey: SurveyResults
+    survey_units: list = field(default_factory=list)
+    place_name: str = ""
+
+    @property
+    def level(self) -> str:
+        return self.filters.level
+
+    # --- how numbers are shown (one place) ---------------------------------------------------
+    def count(self, n: int) -> str:
+        value = shown_count(n, self.suppress)
+        return value if isinstance(value, str) else format_decimal(value)
+
+    def hidden(self, n: int) -> bool:
+        return shown_count(n, self.suppress) != n
+
+    def share(self, part: int, whole: int) -> str:
+        """A share of ``whole``; not shown when the whole is a hidden small count."""
+        if not whole or (self.suppress and whole < SMALL_COUNT_LIMIT):
+            return "—"
+        return format_percent(part / whole, "#,##0.0%")
+
+    def timeliness_share(self, t: Timeliness) -> str:
+        return self.share(t.within, t.due)
+
+    def median(self, t: Timeliness) -> str:
+        if t.median_hours is None or (self.suppress and t.answered < SMALL_COUNT_LIMIT):
+            return "—"
+        return _("%(hours)s h", hours=format_decimal(t.median_hours, "#,##0.0"))
+
+
+def percent(value: float) -> str:
+    return format_percent(value, "#,##0.0%")
+
+
+def share_text(share: Share | None) -> str:
+    if share is None:
+        return "—"
+    return _(
+        "%(share)s (%(low)s–%(high)s)",
+        share=percent(share.value),
+        low=percent(share.low),
+        high=percent(share.high),
+    )
+
+
+def change_text(change) -> str:
+    if change is None:
+        return "—"
+    return _(
+        "%(change)s (%(low)s to %(high)s)",
+        change=_signed(change.value),
+        low=_signed(change.low),
+        high=_signed(change.high),
+    )
+
+
+def _signed(value: float) -> str:
+    points = format_decimal(abs(value) * 100, "#,##0.0")
+    if round(value * 1000) == 0:
+        return _("%(points)s pp", points=points)
+    if value > 0:
+        return _("+%(points)s pp", points=points)
+    return _("−%(points)s pp", points=points)
+
+
+def place_name(filters: Filters) -> str:
+    if filters.school_id is not None:
+        return db.session.get(School, filters.school_id).name
+    if filters.region_id is not None:
+        return db.session.get(Region, filters.region_id).name
+    return _("Kazakhstan")
+
+
+def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
+    reports = report_figures(user, filters, month_label)
+    waves = wave_conditions(
+        user,
+        school_id=filters.school_id,
+        region_id=filters.region_id,
+        start=filters.start,
+        end=filters.end,
+    )
+    survey = survey_results(waves)
+    survey_units = []
+    if filters.level != Level.school:
+        from insights.models import SurveyWave
+
+        column = School.region_id if filters.level == Level.country else SurveyWave.school_id
+        survey_units = unit_prevalence(waves, column, filters.level)
+    return Dashboard(
+        user=user,
+        filters=filters,
+        suppress=suppresses(user, export),
+        reports=reports,
+        cases=casework.case_figures(user, filters),
+        referrals=casework.referral_figures(user, filters),
+        coverage=casework.coverage_figure(user, filters),
+        survey=survey,
+        survey_units=survey_units,
+        place_name=place_name(filters),
+    )
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+CSV_HEADER = ["figure", "key", "label", "measure", "value"]
+
+
+def csv_rows(board: Dashboard) -> list[list[str]]:
+    """Long format: one number per line. Counts of 1-4 are "<5" (exports always suppress)."""
+    rows: list[list[str]] = []
+    count = lambda n: str(shown_count(n, True))  # noqa: E731 - one-line formatter
+
+    def add(figure: str, key: str, label: str, measure: str, value) -> None:
+        rows.append([figure, key, _cell(str(label)), measure, "" if value is None else str(value)])
+
+    def ratio(part: int, whole: int) -> str | None:
+        if not whole or whole < SMALL_COUNT_LIMIT:
+            return None
+        return f"{part / whole:.4f}"
+
+    r = board.reports
+    add("reports", "all", _("All reports"), "reports", count(r.total))
+    for c in r.by_month:
+        add("reports_by_month", c.key, c.label, "reports", count(c.count))
+    for month, forms in r.month_form.items():
+        for form, n in sorted(forms.items()):
+            add("reports_by_month_and_form", f"{month}/{form}", month, "reports", count(n))
+    for name, counts in (
+        ("reports_by_form", r.by_form),
+        ("reports_by_place", r.by_place),
+        ("reports_by_perpetrator", r.by_perpetrator),
+    ):
+        for c in counts:
+            add(name, c.key, c.label, "reports", count(c.count))
+    timeliness_rows = [("first_response", "all", _("All reports"), r.timeliness)] + [
+        ("first_response_by_priority", t.key, t.label, t) for t in r.by_priority
+    ]
+    unit_figure = "by_region" if board.level == Level.country else "by_school"
+    timeliness_rows += [(unit_figure, t.key, t.label, t) for t in r.by_unit]
+    for figure, key, label, t in timeliness_rows:
+        if t is None:
+            continue
+        add(figure, key, label, "reports", count(t.reports))
+        add(figure, key, label, "answered", count(t.answered))
+        add(figure, key, label, "within_target_share", ratio(t.within, t.due))
+        median = None
+        if t.median_hours is not None and t.answered >= SMALL_COUNT_LIMIT:
+            median = f"{t.median_hours:.2f}"
+        add(figure, key, label, "median_hours", median)
+    if board.cases is not None:
+        for c in board.cases.rows:
+            add("cases_by_outcome", c.key, c.label, "cases", count(c.count))
+    for ref in board.referrals:
+        add("referrals_by_body", ref.key, ref.label, "referrals", count(ref.referrals))
+        add("referrals_by_body", ref.key, ref.label, "sent", count(ref.sent))
+        add("referrals_by_body", ref.key, ref.label, "on_time_share", ratio(ref.on_time, ref.due))
+    if board.coverage is not None:
+        cov = board.coverage
+        add("lesson_coverage", "all", _("Classes"), "classes", count(cov.classes))
+        add("lesson_coverage", "all", _("Classes"), "classes_started", count(cov.classes_started))
+        add("lesson_coverage", "all", _("Classes"), "lessons_delivered_share", cov.lesson_share)
+    for kind in KINDS:
+        add("survey", "answers", kind.title, kind.value, count(board.survey.answers.get(kind, 0)))
+    for _key, _title, indicators in board.survey.groups:
+        for ind in indicators:
+            for kind in KINDS:
+                share = ind.shares[kind]
+                for measure, value in (
+                    ("share", share and f"{share.value:.4f}"),
+                    ("low", share and f"{share.low:.4f}"),
+                    ("high", share and f"{share.high:.4f}"),
+                    ("answers", share and str(share.n)),
+                ):
+                    add("survey", ind.item, ind.title, f"{kind.value}_{measure}", value)
+            change = ind.change
+            add("survey", ind.item, ind.title, "change", change and f"{change.value:.4f}")
+            add("survey", ind.item, ind.title, "change_low", change and f"{change.low:.4f}")
+            add("survey", ind.item, ind.title, "change_high", change and f"{change.high:.4f}")
+    return rows
+
+
+def _cell(text: str) -> str:
+    """A name that a spreadsheet would read as a formula is kept as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_csv(board: Dashboard) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(board))
+    return out.getvalue()
+
+
+__all__ = ["Count", "Dashboard", "WaveKind", "build", "to_csv"]

@@ -1,0 +1,215 @@
+"""Survey results: prevalence with Wilson intervals, baseline against follow-up with Newcombe's
+interval for the change, per class, school, region or the country.
+
+The database counts (GROUP BY wave kind and item); Python only turns the counts into shares.
+A wave kind with fewer than ``MIN_SURVEY_ANSWERS`` answers is not shown at all, and neither is
+an item answered fewer times than that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, case, func, select
+
+from extensions import db
+from insights.figures import unit_labels
+from insights.models import SurveyAnswer, SurveyResponse, SurveyWave, WaveKind
+from insights.questionnaire import (
+    CHECK_ITEMS,
+    INDICATOR_GROUPS,
+    INDICATOR_TITLES,
+    questionnaire,
+)
+from insights.sql import app_zone
+from insights.stats import MIN_SURVEY_ANSWERS, Change, Share, newcombe, wilson
+from school.access import school_scope
+from school.models import School, User
+
+KINDS = (WaveKind.baseline, WaveKind.follow_up)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    item: str
+    title: str
+    shares: dict[WaveKind, Share | None]
+    change: Change | None
+
+
+@dataclass
+class SurveyResults:
+    answers: dict[WaveKind, int]
+    groups: list[tuple[str, str, list[Indicator]]] = field(default_factory=list)
+
+    def shown(self, kind: WaveKind) -> bool:
+        return self.answers.get(kind, 0) >= MIN_SURVEY_ANSWERS
+
+    @property
+    def any_shown(self) -> bool:
+        return any(self.shown(kind) for kind in KINDS)
+
+    def indicator(self, item: str) -> Indicator | None:
+        for _key, _title, indicators in self.groups:
+            for indicator in indicators:
+                if indicator.item == item:
+                    return indicator
+        return None
+
+
+def wave_conditions(
+    user: User,
+    *,
+    classroom_id: int | None = None,
+    school_id: int | None = None,
+    region_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[ColumnElement[bool]]:
+    """The waves a result covers: always within the user's scope first."""
+    conditions = [school_scope(user, SurveyWave.school_id)]
+    if classroom_id is not None:
+        conditions.append(SurveyWave.classroom_id == classroom_id)
+    if school_id is not None:
+        conditions.append(SurveyWave.school_id == school_id)
+    elif region_id is not None:
+        conditions.append(
+            SurveyWave.school_id.in_(select(School.id).where(School.region_id == region_id))
+        )
+    zone = app_zone()
+    if start is not None:
+        begin = datetime.combine(start, time(), zone).astimezone(UTC)
+        conditions.append(SurveyWave.opened_at >= begin)
+    if end is not None:
+        finish = datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC)
+        conditions.append(SurveyWave.opened_at < finish)
+    return conditions
+
+
+def _positive():
+    """SQL: 1 when the answer counts towards its item's share (e.g. "2-3 times a month" or more)."""
+    by_threshold: dict[int, list[str]] = {}
+    for item, (_values, positive_from) in questionnaire().items.items():
+        by_threshold.setdefault(positive_from, []).append(item)
+    threshold = case(
+        *((SurveyAnswer.item.in_(items), t) for t, items in sorted(by_threshold.items())),
+        else_=1000,
+    )
+    return case((SurveyAnswer.value >= threshold, 1), else_=0)
+
+
+def survey_results(conditions: list[ColumnElement[bool]]) -> SurveyResults:
+    answers = {
+        WaveKind(kind): int(n)
+        for kind, n in db.session.execute(
+            select(SurveyWave.kind, func.count(SurveyResponse.id))
+            .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
+            .where(*conditions)
+            .group_by(SurveyWave.kind)
+        )
+    }
+    counts: dict[tuple[WaveKind, str], tuple[int, int]] = {}
+    for kind, item, n, k in db.session.execute(
+        select(
+            SurveyWave.kind,
+            SurveyAnswer.item,
+            func.count(),
+            func.coalesce(func.sum(_positive()), 0),
+        )
+        .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(*conditions)
+        .group_by(SurveyWave.kind, SurveyAnswer.item)
+    ):
+        counts[(WaveKind(kind), item)] = (int(n), int(k))
+    results = SurveyResults(answers)
+    for key, title, items in INDICATOR_GROUPS:
+        indicators = []
+        for item in items:
+            shares: dict[WaveKind, Share | None] = {}
+            for kind in KINDS:
+                n, k = counts.get((kind, item), (0, 0))
+                if item in CHECK_ITEMS:
+                    # A tick box left empty is an answer too: the share is of everyone.
+                    n = answers.get(kind, 0)
+                shown = results.shown(kind) and n >= MIN_SURVEY_ANSWERS
+                shares[kind] = wilson(k, n) if shown else None
+            before, after = shares[WaveKind.baseline], shares[WaveKind.follow_up]
+            change = newcombe(before, after) if before and after else None
+            indicators.append(Indicator(item, str(INDICATOR_TITLES[item]), shares, change))
+        results.groups.append((key, str(title), indicators))
+    return results
+
+
+@dataclass(frozen=True)
+class UnitPrevalence:
+    key: int
+    label: str
+    answers: dict[WaveKind, int]
+    victim: dict[WaveKind, Share | None]
+    perpetrator: dict[WaveKind, Share | None]
+
+
+def prevalence_by_unit(conditions, unit_column) -> dict[int, dict]:
+    """Answers and the overall victimization and perpetration counts per school or region."""
+    key = unit_column.label("unit")
+    positive = _positive()
+    stmt = (
+        select(
+            key,
+            SurveyWave.kind,
+            SurveyAnswer.item,
+            func.count(),
+            func.coalesce(func.sum(positive), 0),
+        )
+        .select_from(SurveyWave)
+        .join(School, School.id == SurveyWave.school_id)
+        .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
+        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .where(*conditions, SurveyAnswer.item.in_(("victim", "perpetrator")))
+        .group_by(key, SurveyWave.kind, SurveyAnswer.item)
+    )
+    answers_stmt = (
+        select(key, SurveyWave.kind, func.count(SurveyResponse.id))
+        .select_from(SurveyWave)
+        .join(School, School.id == SurveyWave.school_id)
+        .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
+        .where(*conditions)
+        .group_by(key, SurveyWave.kind)
+    )
+    units: dict[int, dict] = {}
+    for unit, kind, n in db.session.execute(answers_stmt):
+        units.setdefault(unit, {"answers": {}, "counts": {}})["answers"][WaveKind(kind)] = int(n)
+    for unit, kind, item, n, k in db.session.execute(stmt):
+        units.setdefault(unit, {"answers": {}, "counts": {}})["counts"][(WaveKind(kind), item)] = (
+            int(n),
+            int(k),
+        )
+    return units
+
+
+def unit_prevalence(conditions, unit_column, level: str) -> list[UnitPrevalence]:
+    """Overall victimization and perpetration per region (``level`` country) or school."""
+    units = prevalence_by_unit(conditions, unit_column)
+    labels = unit_labels(level, list(units))
+    rows = []
+    for unit, data in units.items():
+        answers = data["answers"]
+        shares = {}
+        for item in ("victim", "perpetrator"):
+            shares[item] = {}
+            for kind in KINDS:
+                n, k = data["counts"].get((kind, item), (0, 0))
+                enough = answers.get(kind, 0) >= MIN_SURVEY_ANSWERS and n >= MIN_SURVEY_ANSWERS
+                shares[item][kind] = wilson(k, n) if enough else None
+        rows.append(
+            UnitPrevalence(
+                unit,
+                str(labels.get(unit, unit)),
+                answers,
+                shares["victim"],
+                shares["perpetrator"],
+            )
+        )
+    return sorted(rows, key=lambda r: r.label)

@@ -1,0 +1,316 @@
+"""Statistics by role: a school sees itself, an analyst their region or the country, small counts
+hidden from analysts and in exports, never a case or a narrative; CSV and PDF agree with the page."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+from pypdf import PdfReader
+
+from extensions import db
+from incidents.models import Perpetrator, Place, Priority, ViolenceForm
+from insights.figures import report_conditions, timeliness
+from insights.filters import Filters
+from insights.models import WaveKind
+from school.models import Role, utcnow
+from tests import factories
+from tests.insights import factories as f
+
+SECRET = "SECRET NARRATIVE ABOUT A CHILD"
+
+
+class Tables(HTMLParser):
+    """Every <table> of a page as {caption: {first cell: [other cells]}} (first row wins)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tables: dict[str, dict[str, list[str]]] = {}
+        self._caption = self._row = self._cell = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "caption":
+            self._caption = ""
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "caption":
+            self._current = self._caption.strip()
+            self.tables[self._current] = {}
+            self._caption = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append(" ".join(self._cell.split()))
+            self._cell = None
+        elif tag == "tr" and self._row:
+            self.tables[self._current].setdefault(self._row[0], self._row[1:])
+            self._row = None
+
+    def handle_data(self, data):
+        if self._caption is not None:
+            self._caption += data
+        elif self._cell is not None:
+            self._cell += data
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def csv_rows(data: bytes) -> dict[tuple[str, str, str], str]:
+    reader = csv.DictReader(io.StringIO(data.decode()))
+    return {(r["figure"], r["key"], r["measure"]): r["value"] for r in reader}
+
+
+@pytest.fixture
+def period():
+    """A closed period of two whole months, three months back, and a day inside it."""
+    today = utcnow().date().replace(day=1)
+    start = (today - timedelta(days=100)).replace(day=1)
+    end = (start + timedelta(days=62)).replace(day=1) - timedelta(days=1)
+    inside = datetime(start.year, start.month, 10, 9, 0, tzinfo=UTC)
+    return start, end, inside
+
+
+@pytest.fixture
+def regions(app, period):
+    """Almaty: school A1 (12 reports) and A2 (3 reports); Astana: school B1 (6 reports)."""
+    _start, _end, day = period
+    a1 = factories.school("Almaty School One", region_code="KZ-75")
+    a2 = factories.school("Almaty School Two", region_code="KZ-75")
+    b1 = factories.school("Astana School", region_code="KZ-71")
+    answered = day + timedelta(hours=2)
+    for i in range(7):
+        f.report(a1, day + timedelta(hours=i), [ViolenceForm.verbal], first_response_at=answered)
+    for _ in range(3):
+        f.report(a1, day, [ViolenceForm.physical], place=Place.yard, first_response_at=answered)
+    for _ in range(2):
+        f.report(
+            a1,
+            day,
+            [ViolenceForm.sexual],
+            place=Place.toilet,
+            perpetrator=Perpetrator.school_staff,
+            priority=Priority.high,
+            first_response_at=answered,
+            description=SECRET,
+        )
+    for _ in range(3):
+        f.report(a2, day, [ViolenceForm.verbal], first_response_at=answered)
+    for _ in range(6):
+        f.report(b1, day, [ViolenceForm.bullying], first_response_at=answered)
+    return a1, a2, b1
+
+
+def query(period, **extra) -> str:
+    start, end, _day = period
+    args = {"start": start.isoformat(), "end": end.isoformat(), **extra}
+    return "&".join(f"{k}={v}" for k, v in args.items())
+
+
+def analyst(region_code: str | None = "KZ-75"):
+    region = factories.region(region_code) if region_code else None
+    return factories.user(Role.analyst, region_=region)
+
+
+def open_page(client, login, user, url):
+    login(user)
+    client.get("/lang/en")
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def test_region_analyst_sees_their_schools_with_small_counts_as_under_five(
+    client, login, regions, period
+):
+    html = open_page(client, login, analyst(), f"/insights/?{query(period)}")
+    tables = Tables(html).tables
+    by_school = tables["Reports and first responses by school"]
+    assert by_school["Almaty School One"][0] == "12"
+    assert by_school["Almaty School Two"][0] == "<5"
+    assert "Astana School" not in html
+    by_form = tables["Reports by form of violence"]
+    assert by_form["Verbal abuse"] == ["10"]
+    assert by_form["Physical violence"] == ["<5"]
+    assert by_form["Sexual violence"] == ["<5"]
+    assert by_form["Bullying"] == ["0"]  # Astana's reports are not counted
+    assert tables["Reports by who did it"]["Teacher or other school staff"] == ["<5"]
+    # A median or share of fewer than five reports is not shown either.
+    assert tables["First response by priority"]["High"][1:] == ["<5", "<5", "—", "—"]
+    assert "Counts from 1 to 4 are shown as" in html
+
+
+def test_national_analyst_sees_regions(client, login, regions, period):
+    html = open_page(client, login, analyst(None), f"/insights/?{query(period)}")
+    by_region = Tables(html).tables["Reports and first responses by region"]
+    assert by_region["Almaty"][0] == "15"
+    assert by_region["Astana"][0] == "6"
+    assert "Almaty School One" not in html
+
+
+def test_a_school_sees_only_itself_with_exact_counts(client, login, regions, period):
+    _a1, a2, _b1 = regions
+    html = open_page(
+        client, login, factories.user(Role.school_admin, a2), f"/insights/?{query(period)}"
+    )
+    tables = Tables(html).tables
+    assert tables["Reports by form of violence"]["Verbal abuse"] == ["3"]
+    assert tables["Reports by form of violence"]["Physical violence"] == ["0"]
+    assert "Reports and first responses by school" not in tables
+    # Asking for another school changes nothing: a school sees itself.
+    other = client.get(f"/insights/?{query(period, school=regions[0].id)}").get_data(as_text=True)
+    assert Tables(other).tables["Reports by form of violence"]["Verbal abuse"] == ["3"]
+
+
+def test_analyst_cannot_reach_another_regions_school_or_region(client, login, regions, period):
+    a1, _a2, b1 = regions
+    login(analyst())
+    assert client.get(f"/insights/?{query(period, school=b1.id)}").status_code == 404
+    assert client.get(f"/insights/?{query(period, region=b1.region_id)}").status_code == 404
+    assert client.get(f"/insights/export.csv?{query(period, school=b1.id)}").status_code == 404
+    assert client.get(f"/insights/report.pdf?lang=ru&school={b1.id}").status_code == 404
+    assert client.get(f"/insights/surveys/results?school={b1.id}").status_code == 404
+    assert client.get(f"/insights/surveys/results?region={b1.region_id}").status_code == 404
+    assert client.get(f"/insights/?{query(period, school=a1.id)}").status_code == 200
+
+
+def test_analyst_cannot_reach_any_case_or_narrative(client, login, regions, period):
+    from incidents.cases import Case
+
+    a1, _a2, _b1 = regions
+    report = f.report(a1, period[2], [ViolenceForm.physical], description=SECRET)
+    case = Case(school_id=a1.id, report_id=report.id, label="CASE-SECRET")
+    db.session.add(case)
+    db.session.commit()
+    login(analyst())
+    for url in (f"/staff/cases/{case.id}", "/staff/cases", "/staff/inbox"):
+        assert client.get(url).status_code in (403, 404), url
+    for url in ("/insights/", "/insights/export.csv", "/insights/report.pdf?lang=kk"):
+        response = client.get(f"{url}{'&' if '?' in url else '?'}{query(period)}")
+        body = pdf_text(response.data) if url.endswith("kk") else response.get_data(as_text=True)
+        assert SECRET not in body and "CASE-SECRET" not in body and report.label not in body
+
+
+@pytest.mark.parametrize("role", [Role.teacher, Role.partner])
+def test_teachers_and_partners_get_no_statistics(client, login, role, regions):
+    login(factories.user(role, regions[0] if role.is_school_role else None))
+    for url in ("/insights/", "/insights/export.csv", "/insights/report.pdf?lang=kk"):
+        assert client.get(url).status_code == 403, url
+
+
+def test_csv_export_matches_the_dashboard(client, login, regions, period):
+    a1, a2, _b1 = regions
+    counselor = factories.user(Role.counselor, a1)
+    classroom = factories.classroom(a1, 7, "А")
+    wave, codes = f.wave(classroom, counselor, WaveKind.baseline, students=10)
+    for i, code in enumerate(codes):
+        f.answer(client, code, victim=3 if i < 3 else 0)
+    wave.opened_at = period[2]  # the survey counts in the period it was opened in
+    db.session.commit()
+    user = analyst()
+    html = open_page(client, login, user, f"/insights/?{query(period)}")
+    tables = Tables(html).tables
+    data = csv_rows(client.get(f"/insights/export.csv?{query(period)}").data)
+    assert data[("reports", "all", "reports")] == "15"
+    for label, key in (("Verbal abuse", "verbal"), ("Physical violence", "physical")):
+        assert tables["Reports by form of violence"][label] == [
+            data[("reports_by_form", key, "reports")]
+        ]
+    assert data[("reports_by_form", "physical", "reports")] == "<5"
+    by_school = tables["Reports and first responses by school"]
+    assert data[("by_school", str(a1.id), "reports")] == by_school["Almaty School One"][0] == "12"
+    assert data[("by_school", str(a2.id), "reports")] == by_school["Almaty School Two"][0] == "<5"
+    months = tables["Reports per month"]
+    assert sum(int(v[0]) for v in months.values() if v[0].isdigit()) == 15
+    # The survey: 3 of 10 bullied -> 30.0% (Wilson 10.8%-60.3%), the same in both.
+    assert data[("survey", "victim", "baseline_share")] == "0.3000"
+    assert data[("survey", "victim", "baseline_low")] == "0.1078"
+    assert data[("survey", "victim", "baseline_high")] == "0.6032"
+    survey = tables["Survey results: share of students, with 95% intervals"]
+    assert survey["Any form (overall question)"][0].startswith("30.0% (10.8%–60.3%)")
+
+
+def test_exports_suppress_small_counts_even_for_a_school(client, login, regions, period):
+    _a1, a2, _b1 = regions
+    login(factories.user(Role.counselor, a2))
+    data = csv_rows(client.get(f"/insights/export.csv?{query(period)}").data)
+    assert data[("reports", "all", "reports")] == "<5"
+    assert data[("reports_by_form", "verbal", "reports")] == "<5"
+    assert data[("reports_by_form", "physical", "reports")] == "0"
+
+
+@pytest.mark.parametrize(
+    ("locale", "heading"),
+    [("kk", "Мектептегі зорлық-зомбылықтың алдын алу"), ("ru", "Профилактика насилия в школе")],
+)
+def test_pdf_report_for_a_region_matches_the_dashboard(
+    client, login, regions, period, locale, heading
+):
+    user = analyst()
+    html = open_page(client, login, user, f"/insights/?{query(period)}")
+    by_school = Tables(html).tables["Reports and first responses by school"]
+    response = client.get(f"/insights/report.pdf?lang={locale}&{query(period)}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    text = pdf_text(response.data)
+    assert heading in text
+    lines = text.splitlines()
+    assert any(
+        line.startswith("Almaty School One") and by_school["Almaty School One"][0] in line
+        for line in lines
+    )
+    assert any(line.startswith("Almaty School Two") and "<5" in line for line in lines)
+    assert "Astana School" not in text
+    assert SECRET not in text
+
+
+def test_first_response_median_and_share_within_target_by_hand(app, regions):
+    school = factories.school("Timing School")
+    now = utcnow()
+    created = now - timedelta(days=10)
+    # Normal priority, target 24 h: answered after 1, 3, 5 and 30 hours; one report unanswered
+    # for 10 days (overdue) and one received an hour ago (not due yet).
+    for hours in (1, 3, 5, 30):
+        f.report(school, created, first_response_at=created + timedelta(hours=hours))
+    f.report(school, created)
+    f.report(school, now - timedelta(hours=1))
+    admin = factories.user(Role.school_admin, school)
+    filters = Filters((now - timedelta(days=30)).date(), now.date(), school_id=school.id)
+    [row] = timeliness(report_conditions(admin, filters), None, None, now)
+    assert (row.reports, row.answered, row.within, row.overdue) == (6, 4, 3, 1)
+    assert row.median_hours == pytest.approx(4.0)  # (3 + 5) / 2
+    assert row.within_share == pytest.approx(0.6)  # 3 of the 5 decided
+    f.report(school, created, first_response_at=created + timedelta(hours=2))
+    [row] = timeliness(report_conditions(admin, filters), None, None, now)
+    assert row.median_hours == pytest.approx(3.0)  # the middle of 1, 2, 3, 5, 30
+
+
+def test_months_are_counted_in_kazakhstan_time(client, login, app):
+    school = factories.school("Night School")
+    # 20:00 UTC on 31 January is 01:00 on 1 February in Kazakhstan (UTC+5).
+    f.report(school, datetime(2026, 1, 31, 20, 0, tzinfo=UTC))
+    f.report(school, datetime(2026, 1, 31, 18, 0, tzinfo=UTC))
+    html = open_page(
+        client,
+        login,
+        factories.user(Role.school_admin, school),
+        "/insights/?start=2026-01-01&end=2026-02-28",
+    )
+    months = Tables(html).tables["Reports per month"]
+    assert months["Jan 2026"] == ["1"]
+    assert months["Feb 2026"] == ["1"]
+
+
+def test_the_form_filter_and_the_period_narrow_every_figure(client, login, regions, period):
+    html = open_page(client, login, analyst(), f"/insights/?{query(period, form='physical')}")
+    tables = Tables(html).tables
+    assert tables["Reports and first responses by school"]["Almaty School One"][0] == "<5"
+    assert tables["Reports by place"]["School yard"] == ["<5"]
+    assert tables["Reports by place"]["Classroom"] == ["0"]
+    later = client.get("/insights/?start=2020-01-01&end=2020-03-01").get_data(as_text=True)
+    assert Tables(later).tables["Reports by form of violence"]["Verbal abuse"] == ["0"]
