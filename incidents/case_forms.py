@@ -19,6 +19,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -40,8 +41,14 @@ NONE = 0  # the "none" choice of optional select fields
 ANY = ""  # the "any" choice of the rules' conditions
 
 
-def enum_choices(enum_cls, values=None) -> list[tuple[str, object]]:
-    return [(member.value, member.title) for member in (values or enum_cls)]
+def options(pairs) -> list[SelectChoice]:
+    """Choices for a select, radio or checkbox field from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def enum_choices(enum_cls, values=None) -> list[SelectChoice]:
+    # The lazy labels: these choices are built once, at import, for every language.
+    return options((member.value, member.TITLES[member]) for member in (values or enum_cls))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -194,12 +201,12 @@ class ReferralDraftForm(FlaskForm):
     body_id = SelectField(_l("Addressed to"), coerce=int, validators=[Optional()])
     language = RadioField(
         _l("Language of the letter"),
-        choices=[(code, LANGUAGE_TITLES[code]) for code in LETTER_LANGUAGES],
+        choices=options((code, LANGUAGE_TITLES[code]) for code in LETTER_LANGUAGES),
         validators=[chosen()],
     )
     facts = MultiCheckboxField(
         _l("Facts to include"),
-        choices=list(FACT_CHOICES.items()),
+        choices=options(FACT_CHOICES.items()),
         validators=[Optional()],
         description=_l("Include only what the body needs to act."),
     )
@@ -235,7 +242,7 @@ class OutcomeForm(FlaskForm):
 class ApprovalForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[("approve", _l("Approve the closure")), ("decline", _l("Decline"))],
+        choices=options([("approve", _l("Approve the closure")), ("decline", _l("Decline"))]),
         validators=[chosen()],
     )
     note = StringField(
@@ -291,11 +298,11 @@ class RuleForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
     def fill_choices(self) -> None:
-        any_choice = [(ANY, _l("Any"))]
+        any_choice = options([(ANY, _l("Any"))])
         self.screening.choices = any_choice + enum_choices(Screening)
         self.form.choices = any_choice + enum_choices(ViolenceForm)
         self.perpetrator.choices = any_choice + enum_choices(Perpetrator)
-        self.injury.choices = any_choice + [("yes", _l("Yes")), ("no", _l("No"))]
+        self.injury.choices = any_choice + options([("yes", _l("Yes")), ("no", _l("No"))])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

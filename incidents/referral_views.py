@@ -20,6 +20,7 @@ from incidents.case_forms import (
     OutcomeForm,
     ReferralDraftForm,
     SendReferralForm,
+    options,
 )
 from incidents.cases import Referral
 from incidents.deadlines import time_left
@@ -64,7 +65,7 @@ def referral_new(case_id: int):
 def _draft_form(referral: Referral, formdata=None) -> ReferralDraftForm:
     form = ReferralDraftForm(formdata=formdata, obj=None if formdata else referral)
     bodies = referrals.body_choices(referral.case.school, referral.body_kind)
-    form.body_id.choices = [(NONE, "—")] + [(b.id, b.name) for b in bodies]
+    form.body_id.choices = options([(NONE, "—")] + [(b.id, b.name) for b in bodies])
     if formdata is None:
         form.body_id.data = referral.body_id or NONE
         form.facts.data = referral.facts

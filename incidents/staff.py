@@ -44,6 +44,7 @@ from incidents.case_forms import (
     TriageForm,
     VersionedForm,
     enum_choices,
+    options,
 )
 from incidents.cases import Action, Case, ClosureRequest, Referral, TeacherReport
 from incidents.casework import READY_REPLIES, StaleCaseError, WorkflowError
@@ -229,7 +230,7 @@ def fill_counselors(field, case: Case) -> None:
         )
         .order_by(User.full_name)
     ).all()
-    field.choices = [(u.id, u.full_name) for u in counselors]
+    field.choices = options((u.id, u.full_name) for u in counselors)
 
 
 def school_classes(case: Case) -> list[tuple[int, str]]:
@@ -285,19 +286,21 @@ def fill_choices(forms: dict, case: Case) -> None:
     fill_counselors(forms["triage_form"].counselor_id, case)
     details = forms["details_form"]
     fill_counselors(details.counselor_id, case)
-    details.counselor_id.choices = [(NONE, "—"), *details.counselor_id.choices]
-    details.screening.choices = [("", "—"), *enum_choices(Screening)]
-    details.risk.choices = [("", "—"), *enum_choices(RiskLevel)]
+    details.counselor_id.choices = [*options([(NONE, "—")]), *details.counselor_id.choices]
+    details.screening.choices = [*options([("", "—")]), *enum_choices(Screening)]
+    details.risk.choices = [*options([("", "—")]), *enum_choices(RiskLevel)]
     person_form = forms["person_form"]
-    person_form.classroom_id.choices = [(NONE, "—"), *school_classes(case)]
+    person_form.classroom_id.choices = options([(NONE, "—"), *school_classes(case)])
     action_form = forms["action_form"]
     action_form.kind.choices = enum_choices(None, PLANNED_ACTION_KINDS)
-    action_form.person_id.choices = [(NONE, "—")] + [(p.id, str(p)) for p in case.people]
-    action_form.lesson_slug.choices = [("", "—"), *lesson_choices()]
+    action_form.person_id.choices = options([(NONE, "—")] + [(p.id, str(p)) for p in case.people])
+    action_form.lesson_slug.choices = options([("", "—"), *lesson_choices()])
     if action_form.due_on.data is None and not action_form.due_on.raw_data:
         action_form.due_on.data = local_today(now())
     bodies = referrals.body_choices(case.school)
-    forms["referral_form"].body_id.choices = [(b.id, f"{b.kind.title} · {b.name}") for b in bodies]
+    forms["referral_form"].body_id.choices = options(
+        (b.id, f"{b.kind.title} · {b.name}") for b in bodies
+    )
 
 
 def render_case(case: Case, status: int = 200, **bound):

@@ -13,7 +13,7 @@ from core.pdf import pdf_response
 from extensions import db
 from incidents import casework, referrals
 from incidents.case_enums import ActionKind, PersonKind, PersonRole
-from incidents.case_forms import NONE, ActionDoneForm, ActionForm, MessageForm, PersonForm
+from incidents.case_forms import NONE, ActionDoneForm, ActionForm, MessageForm, PersonForm, options
 from incidents.staff import (
     attempt,
     bp,
@@ -35,7 +35,7 @@ from school.models import Classroom, Role
 def person_add(case_id: int):
     case = load_case(case_id)
     form = PersonForm()
-    form.classroom_id.choices = [(NONE, "—"), *school_classes(case)]
+    form.classroom_id.choices = options([(NONE, "—"), *school_classes(case)])
 
     def run():
         casework.add_person(

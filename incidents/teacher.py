@@ -18,7 +18,7 @@ from sqlalchemy import select
 from core import audit
 from extensions import db
 from incidents.case_enums import CaseState
-from incidents.case_forms import NONE, TeacherReportForm
+from incidents.case_forms import NONE, TeacherReportForm, options
 from incidents.cases import TeacherReport
 from incidents.cases import TeacherReportForm as ReportedForm
 from incidents.models import Perpetrator, Place, ViolenceForm, WhenHappened
@@ -138,7 +138,7 @@ def teacher_report_new():
         .where(Classroom.school_id == current_user.school_id)
         .order_by(Classroom.grade, Classroom.letter)
     ).all()
-    form.classroom_id.choices = [(NONE, "—")] + [(c.id, c.label) for c in classes]
+    form.classroom_id.choices = options([(NONE, "—")] + [(c.id, c.label) for c in classes])
     if form.validate_on_submit():
         report = file_teacher_report(
             current_user,

@@ -122,21 +122,20 @@ def open_case(source: Report | TeacherReport, *, by: User, now: datetime) -> Cas
         return existing
     if not _is_counselor_of(by, source):
         raise WorkflowError(_l("Only a school psychologist of this school can open a case."))
+    if isinstance(source, Report):
+        label = source.label
+    else:
+        label = new_case_label()
+        while db.session.scalar(select(Case.id).where(Case.label == label)):
+            label = new_case_label()
     case = Case(
-        school_id=source.school_id,
-        state=S.new,
-        created_at=now,
-        updated_at=now,
+        school_id=source.school_id, label=label, state=S.new, created_at=now, updated_at=now
     )
+    db.session.add(case)
     if isinstance(source, Report):
         case.report = source
-        case.label = source.label
     else:
         case.teacher_report = source
-        case.label = new_case_label()
-        while db.session.scalar(select(Case.id).where(Case.label == case.label)):
-            case.label = new_case_label()
-    db.session.add(case)
     db.session.add(CaseTransition(case=case, from_state=None, to_state=S.new, by_id=by.id, at=now))
     db.session.flush()
     audit.record(
@@ -378,6 +377,7 @@ def reopen(
         raise WorkflowError(_l("Only a closed case can be reopened."))
     if not reason.strip():
         raise WorkflowError(_l("Say why the case is reopened."))
+    transition = _move(case, S.in_progress, by=by, now=now, note=reason.strip())
     case.outcome = None
     case.closed_at = None
-    return _move(case, S.in_progress, by=by, now=now, note=reason.strip())
+    return transition
