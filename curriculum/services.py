@@ -216,13 +216,18 @@ def _progress_statement(where: ColumnElement[bool], locale: str | None) -> Selec
         .group_by(Lesson.band)
         .subquery()
     )
-    last_title = (
-        select(LessonText.title)
-        .join(Delivery, Delivery.lesson_id == LessonText.lesson_id)
-        .where(Delivery.classroom_id == Classroom.id, LessonText.locale == locale)
+    # The last lesson by the (classroom, date) index first, then its title: one row each.
+    last_lesson = (
+        select(Delivery.lesson_id)
+        .where(Delivery.classroom_id == Classroom.id)
         .order_by(Delivery.delivered_on.desc(), Delivery.id.desc())
         .limit(1)
         .correlate(Classroom)
+        .scalar_subquery()
+    )
+    last_title = (
+        select(LessonText.title)
+        .where(LessonText.lesson_id == last_lesson, LessonText.locale == locale)
         .scalar_subquery()
     )
     in_band = and_(Lesson.band == band, Lesson.retired.is_(False))
