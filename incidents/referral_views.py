@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core import audit
 from core.pdf import pdf_response
 from extensions import db
-from incidents import referrals
+from incidents import letters, referrals
 from incidents.case_enums import ReferralStatus
 from incidents.case_forms import (
     NONE,
@@ -154,7 +154,7 @@ def referral_letter(referral_id: int):
 
 
 def _letter(referral: Referral):
-    data = referrals.render_letter(referral)
+    data = letters.render_letter(referral)
     audit.record(
         "referral.letter_pdf", referral, case_id=referral.case_id, language=referral.language
     )
@@ -188,7 +188,7 @@ def _render_partner(referral: Referral, status: int = 200, **forms):
             referral=referral,
             case=referral.case,
             fact_titles=referrals.FACT_CHOICES,
-            victim_class=referrals.victim_class(referral.case),
+            victim_class=letters.victim_class(referral.case),
             ack_form=forms.get("ack_form") or AcknowledgeForm(formdata=None),
             outcome_form=forms.get("outcome_form") or OutcomeForm(formdata=None),
         ),

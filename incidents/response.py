@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         cases,
         cli,
         demo_cases,
+        inbox,
         oversight,
         referral_views,
         staff,

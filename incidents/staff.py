@@ -8,14 +8,12 @@ administrator sees the case page without anything that tells what happened.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import audit
@@ -46,17 +44,14 @@ from incidents.case_forms import (
     enum_choices,
     options,
 )
-from incidents.cases import Action, Case, ClosureRequest, Referral, TeacherReport
+from incidents.cases import Case, ClosureRequest
 from incidents.casework import READY_REPLIES, StaleCaseError, WorkflowError
 from incidents.deadlines import (
-    action_overdue,
     local_today,
-    priority_rank,
-    referral_overdue,
     response_deadline,
     time_left,
 )
-from incidents.models import Priority, Report
+from incidents.models import Priority
 from school.access import case_scope, first_or_404, reads_narrative, roles_required
 from school.models import Classroom, Role, User, utcnow
 
@@ -97,126 +92,6 @@ def case_url(case: Case, anchor: str = "") -> str:
     return url_for("cases.case_detail", case_id=case.id, _anchor=anchor or None)
 
 
-# --- the inbox --------------------------------------------------------------------------------
-
-
-@dataclass
-class InboxItem:
-    kind: str  # "report" or "teacher_report"
-    source: Report | TeacherReport
-    case: Case | None
-
-    @property
-    def deadline(self) -> datetime:
-        return response_deadline(self.source.created_at, self.source.priority)
-
-    @property
-    def time_left(self):
-        if self.source.first_response_at is not None:
-            return None
-        return time_left(self.deadline, now())
-
-
-def new_items(user: User, limit: int = 200) -> list[InboxItem]:
-    """Reports and teachers' reports not yet triaged, most urgent first."""
-    items: list[InboxItem] = []
-    for model, join_column, kind in (
-        (Report, Case.report_id, "report"),
-        (TeacherReport, Case.teacher_report_id, "teacher_report"),
-    ):
-        rows = db.session.execute(
-            select(model, Case)
-            .outerjoin(Case, join_column == model.id)
-            .where(
-                case_scope(user, model.school_id),
-                or_(Case.id.is_(None), Case.state == CaseState.new),
-            )
-            .order_by(priority_rank(model.priority), model.created_at)
-            .limit(limit)
-        ).all()
-        items.extend(InboxItem(kind, source, case) for source, case in rows)
-    items.sort(key=lambda item: (item.source.priority.rank, item.source.created_at))
-    return items
-
-
-def open_cases(user: User, mine: bool) -> list[tuple[Case, int, int]]:
-    """Cases at work, with their counts of overdue actions and overdue required referrals."""
-    moment = now()
-    late_actions = (
-        select(func.count(Action.id))
-        .where(Action.case_id == Case.id, action_overdue(Action.due_on, Action.done_at, moment))
-        .correlate(Case)
-        .scalar_subquery()
-    )
-    late_referrals = (
-        select(func.count(Referral.id))
-        .where(
-            Referral.case_id == Case.id,
-            referral_overdue(Referral.required, Referral.status, Referral.deadline_at, moment),
-        )
-        .correlate(Case)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(Case, late_actions, late_referrals)
-        .where(
-            case_scope(user, Case.school_id),
-            Case.state.not_in([CaseState.new, CaseState.closed]),
-        )
-        .order_by(Case.updated_at.desc())
-        .limit(500)
-    )
-    if mine:
-        stmt = stmt.where(Case.counselor_id == user.id)
-    return [tuple(row) for row in db.session.execute(stmt).all()]
-
-
-@bp.get("/staff/inbox")
-@roles_required(*STAFF)
-def inbox():
-    mine = request.args.get("mine") == "1" and current_user.role == Role.counselor
-    return render_template(
-        "incidents/cases/inbox.html",
-        items=new_items(current_user),
-        cases=open_cases(current_user, mine),
-        mine=mine,
-        reads_narrative=reads_narrative(current_user),
-    )
-
-
-@bp.post("/staff/reports/<int:report_id>/open")
-@roles_required(Role.counselor)
-def open_report(report_id: int):
-    report = first_or_404(
-        select(Report).where(Report.id == report_id, case_scope(current_user, Report.school_id))
-    )
-    return _open(report)
-
-
-@bp.post("/staff/teacher-reports/<int:report_id>/open")
-@roles_required(Role.counselor)
-def open_teacher_report(report_id: int):
-    teacher_report = first_or_404(
-        select(TeacherReport).where(
-            TeacherReport.id == report_id, case_scope(current_user, TeacherReport.school_id)
-        )
-    )
-    return _open(teacher_report)
-
-
-def _open(source: Report | TeacherReport):
-    try:
-        case = workflow.open_case(source, by=current_user, now=now())
-        db.session.commit()
-    except IntegrityError:
-        # Another counselor opened it at the same moment: theirs is the case.
-        db.session.rollback()
-        case = source.case
-    if case is None:
-        abort(409)
-    return redirect(case_url(case))
-
-
 # --- the case page ----------------------------------------------------------------------------
 
 
@@ -242,13 +117,24 @@ def school_classes(case: Case) -> list[tuple[int, str]]:
     return [(c.id, c.label) for c in classes]
 
 
-def lesson_choices() -> list[tuple[str, str]]:
-    """Lessons of the curriculum for a class intervention, when the curriculum is installed."""
+def case_band(case: Case) -> str | None:
+    """The grade band of the child (1-4, 5-9, 10-11) when the case says it."""
+    for person in case.people:
+        if person.role == PersonRole.victim and person.classroom is not None:
+            return person.classroom.grade_band
+    if case.teacher_report is not None and case.teacher_report.classroom is not None:
+        return case.teacher_report.classroom.grade_band
+    return getattr(case.report, "grade_band", None)
+
+
+def lesson_choices(band: str | None) -> list[tuple[str, str]]:
+    """Lessons of the curriculum for a class intervention (of the child's grade band when it is
+    known), when the curriculum is installed."""
     try:
         from curriculum.services import library
     except ImportError:
         return []
-    rows = db.session.execute(library(current_locale())).all()
+    rows = db.session.execute(library(current_locale(), band=band)).all()
     return [(lesson.slug, f"{lesson.band} · {text.title}") for lesson, text in rows]
 
 
@@ -294,7 +180,7 @@ def fill_choices(forms: dict, case: Case) -> None:
     action_form = forms["action_form"]
     action_form.kind.choices = enum_choices(None, PLANNED_ACTION_KINDS)
     action_form.person_id.choices = options([(NONE, "—")] + [(p.id, str(p)) for p in case.people])
-    action_form.lesson_slug.choices = options([("", "—"), *lesson_choices()])
+    action_form.lesson_slug.choices = options([("", "—"), *lesson_choices(case_band(case))])
     if action_form.due_on.data is None and not action_form.due_on.raw_data:
         action_form.due_on.data = local_today(now())
     bodies = referrals.body_choices(case.school)

@@ -11,7 +11,7 @@ from core import audit
 from core.i18n import current_locale
 from core.pdf import pdf_response
 from extensions import db
-from incidents import casework, referrals
+from incidents import casework, letters
 from incidents.case_enums import ActionKind, PersonKind, PersonRole
 from incidents.case_forms import NONE, ActionDoneForm, ActionForm, MessageForm, PersonForm, options
 from incidents.staff import (
@@ -119,7 +119,7 @@ def message_send(case_id: int):
 @roles_required(Role.counselor)
 def case_summary(case_id: int):
     case = load_case(case_id)
-    data = referrals.render_summary(case, locale=current_locale())
+    data = letters.render_summary(case, locale=current_locale())
     audit.record("case.summary_pdf", case)
     db.session.commit()
     return pdf_response(data, f"case-{case.label}.pdf")

@@ -617,3 +617,36 @@ def test_opening_a_case_twice_gives_the_same_case(client, login):
     response = client.post(f"/staff/reports/{case.report_id}/open")
     assert response.headers["Location"].endswith(f"/staff/cases/{case.id}")
     assert db.session.scalar(select(db.func.count(Case.id))) == 1
+
+
+def test_a_class_intervention_links_a_lesson_of_the_childs_grade_band(client, login):
+    from tests.curriculum.factories import lesson, load_real_content
+
+    load_real_content()
+    staff = staffed_school()
+    case = case_in_progress(staff, grade_band="5-9")
+    chosen = lesson("5-9", 1)
+    login(staff.counselor)
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert f'value="{chosen.slug}"' in page
+    assert f'value="{lesson("1-4", 1).slug}"' not in page  # another band is not offered
+    response = client.post(
+        f"/staff/cases/{case.id}/actions",
+        data={
+            "kind": "class_intervention",
+            "lesson_slug": chosen.slug,
+            "due_on": utcnow().date().isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert f'href="/lessons/{chosen.slug}"' in page
+    response = client.post(
+        f"/staff/cases/{case.id}/actions",
+        data={
+            "kind": "class_intervention",
+            "lesson_slug": "no-such-lesson",
+            "due_on": "2026-12-01",
+        },
+    )
+    assert response.status_code == 400

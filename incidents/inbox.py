@@ -1,0 +1,145 @@
+"""The inbox: reports and teachers' reports waiting for triage, most urgent first, with the time
+left to their first-response target; the open cases with what is overdue; opening a case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import abort, redirect, render_template, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from incidents import workflow
+from incidents.case_enums import CaseState
+from incidents.cases import Action, Case, Referral, TeacherReport
+from incidents.deadlines import (
+    action_overdue,
+    priority_rank,
+    referral_overdue,
+    response_deadline,
+    time_left,
+)
+from incidents.models import Report
+from incidents.staff import STAFF, bp, case_url, now
+from school.access import case_scope, first_or_404, reads_narrative, roles_required
+from school.models import Role, User
+
+
+@dataclass
+class InboxItem:
+    kind: str  # "report" or "teacher_report"
+    source: Report | TeacherReport
+    case: Case | None
+
+    @property
+    def deadline(self) -> datetime:
+        return response_deadline(self.source.created_at, self.source.priority)
+
+    @property
+    def time_left(self):
+        if self.source.first_response_at is not None:
+            return None
+        return time_left(self.deadline, now())
+
+
+def new_items(user: User, limit: int = 200) -> list[InboxItem]:
+    """Reports and teachers' reports not yet triaged, most urgent first."""
+    items: list[InboxItem] = []
+    for model, join_column, kind in (
+        (Report, Case.report_id, "report"),
+        (TeacherReport, Case.teacher_report_id, "teacher_report"),
+    ):
+        rows = db.session.execute(
+            select(model, Case)
+            .outerjoin(Case, join_column == model.id)
+            .where(
+                case_scope(user, model.school_id),
+                or_(Case.id.is_(None), Case.state == CaseState.new),
+            )
+            .order_by(priority_rank(model.priority), model.created_at)
+            .limit(limit)
+        ).all()
+        items.extend(InboxItem(kind, source, case) for source, case in rows)
+    items.sort(key=lambda item: (item.source.priority.rank, item.source.created_at))
+    return items
+
+
+def open_cases(user: User, mine: bool) -> list[tuple[Case, int, int]]:
+    """Cases at work, with their counts of overdue actions and overdue required referrals."""
+    moment = now()
+    late_actions = (
+        select(func.count(Action.id))
+        .where(Action.case_id == Case.id, action_overdue(Action.due_on, Action.done_at, moment))
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    late_referrals = (
+        select(func.count(Referral.id))
+        .where(
+            Referral.case_id == Case.id,
+            referral_overdue(Referral.required, Referral.status, Referral.deadline_at, moment),
+        )
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Case, late_actions, late_referrals)
+        .where(
+            case_scope(user, Case.school_id),
+            Case.state.not_in([CaseState.new, CaseState.closed]),
+        )
+        .order_by(Case.updated_at.desc())
+        .limit(500)
+    )
+    if mine:
+        stmt = stmt.where(Case.counselor_id == user.id)
+    return [tuple(row) for row in db.session.execute(stmt).all()]
+
+
+@bp.get("/staff/inbox")
+@roles_required(*STAFF)
+def inbox():
+    mine = request.args.get("mine") == "1" and current_user.role == Role.counselor
+    return render_template(
+        "incidents/cases/inbox.html",
+        items=new_items(current_user),
+        cases=open_cases(current_user, mine),
+        mine=mine,
+        reads_narrative=reads_narrative(current_user),
+    )
+
+
+@bp.post("/staff/reports/<int:report_id>/open")
+@roles_required(Role.counselor)
+def open_report(report_id: int):
+    report = first_or_404(
+        select(Report).where(Report.id == report_id, case_scope(current_user, Report.school_id))
+    )
+    return _open(report)
+
+
+@bp.post("/staff/teacher-reports/<int:report_id>/open")
+@roles_required(Role.counselor)
+def open_teacher_report(report_id: int):
+    teacher_report = first_or_404(
+        select(TeacherReport).where(
+            TeacherReport.id == report_id, case_scope(current_user, TeacherReport.school_id)
+        )
+    )
+    return _open(teacher_report)
+
+
+def _open(source: Report | TeacherReport):
+    try:
+        case = workflow.open_case(source, by=current_user, now=now())
+        db.session.commit()
+    except IntegrityError:
+        # Another counselor opened it at the same moment: theirs is the case.
+        db.session.rollback()
+        case = source.case
+    if case is None:
+        abort(409)
+    return redirect(case_url(case))
