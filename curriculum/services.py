@@ -82,10 +82,15 @@ def plan_lesson(classroom: Classroom, lesson: Lesson, planned_for: date, user: U
     )
     if plan is None:
         plan = LessonPlan(
-            school_id=classroom.school_id, classroom_id=classroom.id, lesson_id=lesson.id
+            school_id=classroom.school_id,
+            classroom_id=classroom.id,
+            lesson_id=lesson.id,
+            planned_for=planned_for,
+            planned_by_id=user.id,
         )
         db.session.add(plan)
-    plan.planned_for, plan.planned_by_id = planned_for, user.id
+    else:
+        plan.planned_for, plan.planned_by_id = planned_for, user.id
     db.session.flush()
     audit.record(
         "lesson.plan",

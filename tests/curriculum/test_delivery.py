@@ -261,11 +261,18 @@ def test_other_roles_cannot_see_school_coverage(client, login, setting, role):
 
 @pytest.mark.parametrize("role", [Role.partner, Role.analyst])
 def test_roles_outside_schools_cannot_plan_or_log(client, login, setting, role):
-    login(factories.user(role))
     chosen = lesson("5-9", 1)
+    plan = services.plan_lesson(setting["mine"], chosen, date(2026, 12, 1), setting["teacher"])
+    done = deliver(setting["mine"], chosen, setting["teacher"])
+    login(factories.user(role))
+    mine = f"/lessons/classes/{setting['mine'].id}"
     assert client.get("/lessons/classes").status_code == 403
-    url = f"/lessons/classes/{setting['mine'].id}/deliver/{chosen.slug}"
-    assert client.post(url, data=delivery_data()).status_code == 403
+    assert client.get(mine).status_code == 403
+    assert client.post(f"{mine}/deliver/{chosen.slug}", data=delivery_data()).status_code == 403
+    assert client.post(f"{mine}/plan", data={"lesson": chosen.slug}).status_code == 403
+    assert client.post(f"{mine}/plans/{plan.id}/delete").status_code == 403
+    assert client.post(f"{mine}/deliveries/{done.id}/delete").status_code == 403
+    assert deliveries() == 1 and db.session.get(LessonPlan, plan.id) is not None
 
 
 def test_my_classes_lists_only_the_teachers_classes(client, login, setting):

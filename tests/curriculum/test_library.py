@@ -88,6 +88,23 @@ def test_handout_pdf_in_kazakh_keeps_every_kazakh_letter(app, client, login, tea
     for letter in KAZAKH_LETTERS:
         assert letter in text, letter
     assert "Гауһар" in text and "Handout kk" in text
+    assert "Аты-жөні" in text  # the worksheet's own labels are in the handout's language
+
+
+def test_lesson_markdown_is_rendered_and_sanitized(client, login, teacher, tmp_path):
+    text = lesson_toml().replace(
+        'body = "Do it."',
+        'body = "**Pairs** talk. <script>alert(1)</script> <b onclick=x>hi</b>"',
+        1,
+    )
+    write(tmp_path, "lessons", "5-9-01-test.toml", text)
+    load_content(load_library(tmp_path))
+    db.session.commit()
+    login(teacher)
+    html = client.get("/lessons/5-9-01-test?lang=kk").get_data(as_text=True)
+    assert "<strong>Pairs</strong> talk." in html
+    assert "<script>alert" not in html and "<b onclick" not in html
+    assert "&lt;script&gt;" in html  # shown as text, never run
 
 
 def test_real_handouts_render_in_each_language(client, login, content, teacher):
