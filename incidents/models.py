@@ -108,7 +108,7 @@ Place.TITLES = {
     Place.canteen: _l("Canteen"),
     Place.way_to_school: _l("On the way to or from school"),
     Place.online: _l("Online"),
-    Place.home: _l("Home"),
+    Place.home: _l("At home"),  # not "Home": that msgid is the menu link
     Place.elsewhere: _l("Somewhere else"),
 }
 

@@ -13,3 +13,10 @@ incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism":
 @pytest.fixture(autouse=True)
 def _no_wrong_code_delay(app):
     app.config["RECEIPT_DELAY_UNIT"] = 0.0
+
+
+@pytest.fixture
+def english(client):
+    """Requests of the test client prefer English (the default would be Kazakh); a test that
+    switches the language with /lang/<code> still gets the chosen one."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"

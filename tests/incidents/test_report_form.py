@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from extensions import db
 from incidents.models import Attachment, Priority, Report, ViolenceForm
 from tests import factories
 from tests.incidents.factories import form_data, jpeg_bytes, upload
+
+pytestmark = pytest.mark.usefixtures("english")
 
 CODE = re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b")
 
@@ -153,3 +156,42 @@ def test_a_code_from_the_poster_leads_to_the_form(client):
 
 def test_home_page_links_to_the_school_finder(client):
     assert 'href="/r/"' in client.get("/").get_data(as_text=True)
+
+
+PAGES_IN = {
+    "kk": {
+        "/r/": ["Мектебіңді тап", "Облысыңды немесе қалаңды таңда"],
+        "/r/{code}": [
+            "Мұның бәрі — зорлық-зомбылық",
+            "Бір адам немесе бір топ сені қайта-қайта, әдейі ренжітеді",
+            "Қай сыныпта оқисың?",
+            "Тез шығу",
+            "Үйде",
+        ],
+        "/r/{code}/danger": ["Мектеп психологына да айт", "Балалар мен жастарға"],
+        "/r/check": ["Хабарламаңды аш", "16 цифр"],
+    },
+    "ru": {
+        "/r/": ["Найди свою школу", "Выбери свою область или город"],
+        "/r/{code}": [
+            "Всё это — насилие",
+            "Один и тот же человек или компания обижает тебя снова и снова",
+            "В каком ты классе?",
+            "Быстрый выход",
+            "Дома",
+        ],
+        "/r/{code}/danger": ["Сообщи и школьному психологу", "Национальный телефон доверия"],
+        "/r/check": ["Открыть своё сообщение", "16 цифр"],
+    },
+}
+
+
+def test_student_pages_speak_kazakh_and_russian(client):
+    school = factories.school()
+    for locale, pages in PAGES_IN.items():
+        client.get(f"/lang/{locale}")
+        for url, phrases in pages.items():
+            page = client.get(url.format(code=school.code)).get_data(as_text=True)
+            assert f'<html lang="{locale}">' in page
+            for phrase in phrases:
+                assert phrase in page, (locale, url, phrase)

@@ -1,0 +1,32 @@
+"""gunicorn settings: ``gunicorn -c gunicorn.conf.py`` (environment variables still override).
+
+The access log is on for staff pages but never records a request to the anonymous pages: the
+student pages under /r, the public front door, language switches and static files (see
+``incidents.privacy.is_quiet_path``). For those, no line is written at all: no address, no user
+agent, no path. Everything else uses gunicorn's defaults.
+"""
+
+from __future__ import annotations
+
+import os
+
+from gunicorn.glogging import Logger
+
+from incidents.privacy import is_quiet_path
+
+wsgi_app = "app:create_app()"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+accesslog = "-"
+
+
+class QuietAccessLogger(Logger):
+    """gunicorn's logger, minus the access lines of the anonymous pages."""
+
+    def access(self, resp, req, environ, request_time):
+        if is_quiet_path(environ.get("PATH_INFO") or "/"):
+            return
+        super().access(resp, req, environ, request_time)
+
+
+logger_class = QuietAccessLogger

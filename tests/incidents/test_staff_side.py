@@ -1,0 +1,184 @@
+"""The staff minimum: a content-free notice to the school's counselors, the list of new
+reports, and the QR poster."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import socket
+import threading
+
+import pytest
+from pypdf import PdfReader
+
+from core.mail import send_mail
+from extensions import db
+from incidents.models import Priority, ViolenceForm
+from school.models import Role
+from tests import factories
+from tests.incidents.factories import form_data, report
+
+pytestmark = pytest.mark.usefixtures("english")
+
+KAZAKH_LETTERS = "әғқңөұүһі"
+
+
+def test_counselors_of_the_school_get_a_notice_without_content(app, client, caplog):
+    caplog.set_level(logging.INFO)
+    school = factories.school()
+    counselor = factories.user(Role.counselor, school, locale="ru")
+    other_school_counselor = factories.user(Role.counselor)
+    teacher = factories.user(Role.teacher, school)
+    client.post(f"/r/{school.code}", data=form_data(description="Секретный текст 4711"))
+    mails = [r.getMessage() for r in caplog.records if "Mail not sent" in r.getMessage()]
+    assert len(mails) == 1
+    [mail] = mails
+    assert counselor.email in mail
+    assert other_school_counselor.email not in mail and teacher.email not in mail
+    assert "4711" not in mail and "Секретный" not in mail
+    assert "/staff/reports/new" in mail
+
+
+def test_critical_report_notice_says_it_is_urgent_and_nothing_else(client, caplog):
+    caplog.set_level(logging.INFO)
+    school = factories.school()
+    factories.user(Role.counselor, school, locale="en")
+    client.post(
+        f"/r/{school.code}/danger", data={"description": "at the garages", "token": "f" * 32}
+    )
+    [mail] = [r.getMessage() for r in caplog.records if "Mail not sent" in r.getMessage()]
+    assert "URGENT" in mail and "garages" not in mail
+
+
+def test_counselor_sees_new_reports_of_their_school_most_urgent_first(client, login):
+    school = factories.school()
+    counselor = factories.user(Role.counselor, school)
+    low, _ = report(school, forms=[ViolenceForm.verbal], description="low one")
+    high, _ = report(school, forms=[ViolenceForm.sexual])
+    elsewhere, _ = report(factories.school())
+    assert low.priority == Priority.low and high.priority == Priority.high
+    login(counselor)
+    page = client.get("/staff/reports/new").get_data(as_text=True)
+    assert high.label in page and low.label in page and elsewhere.label not in page
+    assert page.index(high.label) < page.index(low.label)
+    assert "low one" not in page  # no narrative in the list
+
+
+@pytest.mark.parametrize("role", [Role.teacher, Role.school_admin, Role.analyst, Role.partner])
+def test_other_roles_cannot_see_the_new_reports(client, login, role):
+    login(factories.user(role))
+    assert client.get("/staff/reports/new").status_code == 403
+
+
+def test_anonymous_visitor_is_sent_to_log_in(client):
+    response = client.get("/staff/reports/new")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_poster_pdf_has_the_link_the_numbers_and_kazakh_letters(app, client, login, language):
+    app.config["PUBLIC_URL"] = "https://qamqor.example.kz"
+    school = factories.school()
+    login(factories.user(Role.school_admin, school))
+    response = client.get(f"/school/poster.pdf?lang={language}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert f"https://qamqor.example.kz/r/{school.code}" in text.replace("\n", "")
+    for number in ("150", "111", "102"):
+        assert number in text
+    if language == "kk":
+        assert sum(letter in text for letter in KAZAKH_LETTERS) >= 5
+        assert "Балалар мен жастарға" in text
+    else:
+        assert "Национальный телефон доверия" in text
+
+
+def test_poster_link_uses_the_request_host_without_public_url(client, login):
+    school = factories.school()
+    login(factories.user(Role.counselor, school))
+    page = client.get("/school/poster").get_data(as_text=True)
+    assert f"http://localhost/r/{school.code}" in page
+
+
+def test_teacher_cannot_print_the_poster_and_admin_needs_a_school_in_scope(client, login):
+    school = factories.school()
+    login(factories.user(Role.teacher, school))
+    assert client.get("/school/poster.pdf").status_code == 403
+    client.post("/logout")
+    login(factories.user(Role.admin))
+    assert client.get("/school/poster").status_code == 404
+    assert client.get(f"/school/poster?school={school.id}").status_code == 200
+
+
+class SMTPSink:
+    """A minimal SMTP server on localhost that keeps what it receives (one session at a time)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.received: list[tuple[list[str], str]] = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        connection, _ = self.sock.accept()
+        with connection, connection.makefile("rb") as reader:
+            send = lambda line: connection.sendall(line.encode() + b"\r\n")  # noqa: E731
+            send("220 sink")
+            recipients: list[str] = []
+            while line := reader.readline().decode():
+                verb = line[:4].upper()
+                if verb in ("EHLO", "HELO"):
+                    send("250 sink")
+                elif verb == "MAIL":
+                    recipients = []
+                    send("250 ok")
+                elif verb == "RCPT":
+                    recipients.append(line.split(":", 1)[1].strip(" <>\r\n"))
+                    send("250 ok")
+                elif verb == "DATA":
+                    send("354 go on")
+                    body = []
+                    while (data := reader.readline().decode()) != ".\r\n":
+                        body.append(data)
+                    self.received.append((recipients, "".join(body)))
+                    send("250 queued")
+                elif verb == "QUIT":
+                    send("221 bye")
+                    return
+                else:
+                    send("250 ok")
+
+    def close(self) -> None:
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_send_mail_speaks_smtp_to_the_configured_server(app):
+    sink = SMTPSink()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_SENDER="q@school.kz")
+    with app.test_request_context():
+        send_mail(["a@school.kz", "b@school.kz"], "Qamqor: жаңа хабар", "Кіріп оқыңыз.")
+    sink.close()
+    assert [recipients for recipients, _ in sink.received] == [["a@school.kz"], ["b@school.kz"]]
+    assert "From: q@school.kz" in sink.received[0][1]
+    assert re.search(r"Subject: Qamqor: =\?utf-8\?", sink.received[0][1])
+
+
+def test_a_failing_mail_server_does_not_lose_the_report(app, client, caplog):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+    school = factories.school()
+    factories.user(Role.counselor, school)
+    response = client.post(f"/r/{school.code}", data=form_data())
+    assert response.status_code == 200 and "Could not notify" in caplog.text
+    from incidents.models import Report
+
+    assert db.session.query(Report).count() == 1
