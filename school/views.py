@@ -66,7 +66,9 @@ DASHBOARD_LINKS: list[tuple[str, object, frozenset[Role]]] = []
 
 
 def register_dashboard_link(endpoint: str, title: object, *roles: Role) -> None:
-    DASHBOARD_LINKS.append((endpoint, title, frozenset(roles)))
+    """Idempotent: ``create_app`` may run many times in one process (tests, workers)."""
+    if all(existing != endpoint for existing, _title, _roles in DASHBOARD_LINKS):
+        DASHBOARD_LINKS.append((endpoint, title, frozenset(roles)))
 
 
 # --- staff accounts ---------------------------------------------------------------------------
