@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install install-test run test test-sqlite test-postgres lint catalogs
+.PHONY: install install-test run test test-sqlite test-postgres test-browser lint catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test-sqlite:
 
 test-postgres:
 	QAMQOR_TEST_PG_URL=$(PG_URL) scripts/with-postgres.sh $(BIN)/pytest -p no:cacheprovider
+
+## Only the browser tests (Debian's Chromium through Playwright; part of the whole suite too).
+## Screenshots in artifacts/screenshots/, every axe finding in artifacts/axe.jsonl.
+test-browser: install-test
+	$(BIN)/pytest -p no:cacheprovider -m browser
 
 ## Install the test dependencies, lint, and run the whole suite on SQLite and on PostgreSQL.
 test: install-test lint test-sqlite test-postgres

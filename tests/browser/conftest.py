@@ -20,7 +20,7 @@ from flask import Flask, got_request_exception
 from flask_babel import force_locale
 from flask_babel import gettext as babel_gettext
 from flask_babel import ngettext as babel_ngettext
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 import incidents.receipts
@@ -31,6 +31,10 @@ from tests.conftest import _clean
 
 # Fast receipt hashes, as in the incidents tests; production keeps RFC 9106's parameters.
 incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+# A PDF or a busy machine can make a page slower than Playwright's default 5 seconds.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 class LiveServer:
