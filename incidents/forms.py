@@ -151,7 +151,7 @@ def new_token() -> str:
 
 
 class ReportForm(FlaskForm):
-    danger_now = BooleanField(_l("I am in danger right now"))
+    danger_now = BooleanField(_l("This is urgent: I may be in danger today"))
     forms = MultiCheckboxField(
         _l("What happened?"),
         choices=enum_choices(ViolenceForm),

@@ -23,6 +23,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -86,10 +87,15 @@ def mark_student_pages(endpoint, values) -> None:
         mark_anonymous()
 
 
+def anonymous_page_context() -> dict:
+    """Every template of an anonymous response, error pages included, knows it is one (the base
+    layout then sends no referrer in its <meta> as in the header)."""
+    return {"anonymous_page": bool(g.get("anonymous_page"))}
+
+
 @bp.context_processor
 def _student_context() -> dict:
     return {
-        "anonymous_page": True,
         "DESCRIPTION_MAX": DESCRIPTION_MAX,
         "MESSAGE_MAX": MESSAGE_MAX,
         "MAX_FILES": MAX_FILES,
@@ -329,4 +335,5 @@ def init_app(app) -> None:
     app.config.setdefault("MESSAGE_RATE_LIMIT", "30 per 10 minutes")
     app.config.setdefault("QUICK_EXIT_URL", "")
     app.url_value_preprocessor(mark_student_pages)
+    app.context_processor(anonymous_page_context)
     app.register_blueprint(bp)

@@ -104,7 +104,8 @@ def test_the_limiter_keys_hold_no_address(app):
 
 def test_student_pages_are_not_cached_and_send_no_referrer(client):
     school = factories.school()
-    for url in ("/r/", f"/r/{school.code}", f"/r/{school.code}/danger", "/r/check", "/r/exit"):
+    pages = ("/r/", f"/r/{school.code}", f"/r/{school.code}/danger", "/r/check", "/r/exit")
+    for url in (*pages, "/r/no/such/page"):
         response = client.get(url)
         assert response.headers["Cache-Control"] == "no-store", url
         assert response.headers["Referrer-Policy"] == "no-referrer", url

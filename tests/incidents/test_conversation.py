@@ -136,3 +136,36 @@ def test_every_student_page_has_the_quick_exit(client):
     school = factories.school()
     for url in ("/r/", f"/r/{school.code}", f"/r/{school.code}/danger", "/r/check", "/r/nosuch"):
         assert 'class="quick-exit" href="/r/exit"' in client.get(url).get_data(as_text=True), url
+
+
+def test_done_when_a_student_reports_in_kazakh_with_a_photo_reads_a_reply_and_answers(app):
+    """The issue's "done when", as a student's phone would do it: plain forms, no script."""
+    from incidents.models import Report
+    from tests.incidents.factories import form_data
+
+    school = factories.school()
+    counselor = factories.user(Role.counselor, school)
+    phone = app.test_client()
+    phone.get("/lang/kk")
+    form_page = phone.get(f"/r/{school.code}").get_data(as_text=True)
+    assert "<script" not in form_page and "Не болғанын айт" in form_page
+    sent = phone.post(
+        f"/r/{school.code}",
+        data=form_data(files=[upload(jpeg_bytes(), "IMG_20261129.jpg", "image/jpeg")]),
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "<script" not in sent and "Сенің құпия кодың" in sent
+    code = re.search(r"\d{4} \d{4} \d{4} \d{4}", sent).group(0)
+    phone.get("/r/exit")  # the student leaves; later the counselor answers
+    made = db.session.scalar(select(Report))
+    staff_message(made, counselor, "Сәлем! Ертең бірінші үзілісте кабинетке келе аласың ба?")
+    later = app.test_client()
+    later.get("/lang/kk")
+    assert later.post("/r/check", data={"code": code}).status_code == 303
+    page = later.get("/r/conversation").get_data(as_text=True)
+    assert "Ертең бірінші үзілісте" in page and "Ересек адам айналысып жатыр" in page
+    assert "<script" not in page
+    later.post("/r/conversation", data={"body": "Иә, келемін."})
+    db.session.refresh(made)
+    assert [m.body for m in made.messages][-1] == "Иә, келемін."
+    assert len(made.attachments) == 1 and made.attachments[0].content_type == "image/jpeg"

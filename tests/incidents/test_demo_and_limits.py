@@ -5,22 +5,31 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from extensions import db, limiter
+from incidents.demo import seed_reports
 from incidents.models import AuthorKind, Message, Report
-from school.cli import DEMO_SCHOOL_CODE
+from school.cli import DEMO_SCHOOL_CODE, seed_directory
+from school.models import School
 
 
-def test_demo_seeder_adds_sample_reports_once(runner):
-    first = runner.invoke(args=["seed-demo"])
-    assert first.exit_code == 0, first.output
-    assert "receipt" in first.output
+def test_demo_seeder_adds_sample_reports_once(app, capsys):
+    # Only this package's seeder: `seed-demo` also runs the other packages' ones.
+    seed_directory()
+    seed_reports()
+    assert "receipt" in capsys.readouterr().out
     reports = db.session.scalar(select(func.count()).select_from(Report))
     assert reports >= 4
+    school_ids = set(db.session.scalars(select(Report.school_id)))
+    assert school_ids == {
+        db.session.scalar(select(School.id).where(School.code == DEMO_SCHOOL_CODE))
+    }
     kinds = set(db.session.scalars(select(Message.author_kind)))
     assert kinds == {AuthorKind.staff, AuthorKind.reporter}
-    second = runner.invoke(args=["seed-demo"])
-    assert second.exit_code == 0
+    seed_reports()
     assert db.session.scalar(select(func.count()).select_from(Report)) == reports
-    assert DEMO_SCHOOL_CODE in second.output
+
+
+def test_seed_demo_command_registers_the_report_seeder(app):
+    assert seed_reports in app.extensions["qamqor_demo_seeders"]
 
 
 def test_receipt_look_ups_are_rate_limited_with_an_anonymous_429(app):
