@@ -49,19 +49,22 @@ def measure() -> list[tuple[str, int, int, int, int, int]]:
                 region=region, name="№ 1 мектеп-гимназия", languages=["kk", "ru"]
             )
             db.session.commit()
-            client = app.test_client()
-            for locale in ("kk", "ru", "en"):
-                client.get(f"/lang/{locale}")
-                page = client.get(f"/r/{school.code}")
-                html = page.data
-                if page.status_code != 200:
-                    raise SystemExit(f"/r/{school.code} answered {page.status_code}")
-                css_paths = re.findall(rb'<link rel="stylesheet" href="([^"]+)"', html)
-                # Each stylesheet is a response of its own, compressed on its own.
-                sheets = [client.get(path.decode()).data for path in css_paths]
-                css, css_gz = sum(map(len, sheets)), sum(map(gz, sheets))
-                scripts = len(re.findall(rb"<script\b", html))
-                rows.append((locale, len(html), gz(html), css, css_gz, gz(html) + css_gz, scripts))
+            code = school.code
+        # Requests outside that context: each gets its own, as in production (language included).
+        client = app.test_client()
+        for locale in ("kk", "ru", "en"):
+            client.get(f"/lang/{locale}")
+            page = client.get(f"/r/{code}")
+            html = page.data
+            if page.status_code != 200 or f'<html lang="{locale}">'.encode() not in html:
+                raise SystemExit(f"/r/{code} in {locale}: {page.status_code}")
+            css_paths = re.findall(rb'<link rel="stylesheet" href="([^"]+)"', html)
+            # Each stylesheet is a response of its own, compressed on its own.
+            sheets = [client.get(path.decode()).data for path in css_paths]
+            css, css_gz = sum(map(len, sheets)), sum(map(gz, sheets))
+            scripts = len(re.findall(rb"<script\b", html))
+            rows.append((locale, len(html), gz(html), css, css_gz, gz(html) + css_gz, scripts))
+        with app.app_context():
             db.engine.dispose()
     return rows
 
