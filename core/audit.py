@@ -107,17 +107,19 @@ def record(
 def verify_chain() -> tuple[int, int | None]:
     """Return (entries checked, seq of the first broken link or None)."""
     expected_prev, expected_seq, checked = GENESIS, 1, 0
-    rows = db.session.execute(
+    result = db.session.execute(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
-    ).scalars()
-    for entry in rows:
-        if (
-            entry.seq != expected_seq
-            or entry.prev_hash != expected_prev
-            or entry.hash != entry.compute_hash()
-        ):
-            return checked, entry.seq if entry.seq == expected_seq else expected_seq
-        expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    )
+    # Closed on every exit: on PostgreSQL ``yield_per`` holds a server-side cursor open.
+    with result:
+        for entry in result.scalars():
+            if (
+                entry.seq != expected_seq
+                or entry.prev_hash != expected_prev
+                or entry.hash != entry.compute_hash()
+            ):
+                return checked, entry.seq if entry.seq == expected_seq else expected_seq
+            expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
     return checked, None
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
+from flask_babel import force_locale
+
 from extensions import db
 from incidents import casework, referrals, workflow
 from incidents.case_enums import ActionKind, CaseState, RiskLevel, Screening
@@ -16,6 +19,14 @@ from tests import factories
 from tests.incidents.factories import report as student_report
 
 KAZAKH_LETTERS = "әғқңөұүһі"
+
+
+@pytest.fixture(autouse=True)
+def english_messages(app):
+    """Refusals raised outside a request are worded in English for the assertions (the pages
+    choose their language per request, as always)."""
+    with force_locale("en"):
+        yield
 
 
 @dataclass

@@ -14,7 +14,11 @@ from extensions import db
 from incidents.case_enums import Screening
 from incidents.models import ViolenceForm
 from incidents.reporting import add_reporter_message
-from tests.incidents.case_factories import staffed_school, triaged_case
+from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
+    english_messages,
+    staffed_school,
+    triaged_case,
+)
 
 STORY = "Story 7310 of the student"
 NARRATIVE = "Narrative 2291 of the counselor"

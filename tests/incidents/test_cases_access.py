@@ -12,7 +12,11 @@ from incidents.case_enums import Screening
 from incidents.models import ViolenceForm
 from school.models import Role, utcnow
 from tests import factories
-from tests.incidents.case_factories import staffed_school, triaged_case
+from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
+    english_messages,
+    staffed_school,
+    triaged_case,
+)
 
 STORY = "Story 5521 told by the student"
 NARRATIVE = "Narrative 8830 of the counselor"

@@ -20,7 +20,13 @@ from incidents.teacher import file_teacher_report
 from school.access import case_scope
 from school.models import Role, utcnow
 from tests import factories
-from tests.incidents.case_factories import case_in_progress, new_case, staffed_school, triaged_case
+from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
+    case_in_progress,
+    english_messages,
+    new_case,
+    staffed_school,
+    triaged_case,
+)
 from tests.incidents.factories import report
 
 

@@ -23,9 +23,10 @@ from incidents.cases import ReferralRule
 from incidents.models import Perpetrator, ViolenceForm
 from school.models import BodyKind, Role, utcnow
 from tests import factories
-from tests.incidents.case_factories import (
+from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     KAZAKH_LETTERS,
     case_in_progress,
+    english_messages,
     new_case,
     staffed_school,
     triaged_case,

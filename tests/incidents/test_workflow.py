@@ -29,9 +29,10 @@ from incidents.casework import WorkflowError
 from incidents.models import Perpetrator, Priority, Report, ViolenceForm
 from school.models import BodyKind, Role, utcnow
 from tests import factories
-from tests.incidents.case_factories import (
+from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     KAZAKH_LETTERS,
     case_in_progress,
+    english_messages,
     new_case,
     staffed_school,
     triaged_case,
