@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 import incidents.receipts
 from app import create_app
 from extensions import db
-from tests.browser.helpers import CHROMIUM, CHROMIUM_FLAGS, DESKTOP, TIMEOUT_MS
+from tests.browser.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, DESKTOP, TIMEOUT_MS
 from tests.conftest import _clean
 
 # Fast receipt hashes, as in the incidents tests; production keeps RFC 9106's parameters.
@@ -75,6 +75,7 @@ def live_app(_schema, tmp_path_factory) -> Iterator[Flask]:
         }
     )
     _clean(app)
+    (ARTIFACTS / "axe.jsonl").unlink(missing_ok=True)  # this run's findings only
     yield app
     _clean(app)
 

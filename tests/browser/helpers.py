@@ -161,6 +161,14 @@ def overflow(page: Page) -> list[str]:
     )
 
 
+def phone_overflow(page: Page) -> list[str]:
+    """The layout problems of the page at phone width, without a screenshot."""
+    page.set_viewport_size(PHONE)
+    problems = [f"{PHONE['width']}px: {p}" for p in overflow(page)]
+    page.set_viewport_size(DESKTOP)
+    return problems
+
+
 def screenshots(page: Page, name: str, lang: str) -> list[str]:
     """Full-page screenshots at phone and desktop width, ``<page>-<lang>-<width>.png``; returns
     the layout problems found at each width."""
