@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
@@ -158,11 +158,17 @@ def school_admins(school_id: int) -> list[User]:
     )
 
 
+def _not_notified(kind: str, object_id) -> ColumnElement[bool]:
+    return ~exists().where(OverdueNotice.kind == kind, OverdueNotice.object_id == object_id)
+
+
 def _items_to_notify(now: datetime):
-    everywhere = true()
-    for report in overdue_reports(everywhere, now):
+    """Overdue items not notified yet, in SQL (the scheduler runs this every few minutes)."""
+    for report in overdue_reports(_not_notified("report", Report.id), now):
         yield "report", report.id, report.school_id, report.label, report.priority
-    for teacher_report in overdue_teacher_reports(everywhere, now):
+    for teacher_report in overdue_teacher_reports(
+        _not_notified("teacher_report", TeacherReport.id), now
+    ):
         label = teacher_report.case.label if teacher_report.case else f"#{teacher_report.id}"
         yield (
             "teacher_report",
@@ -171,19 +177,8 @@ def _items_to_notify(now: datetime):
             label,
             teacher_report.priority,
         )
-    for referral in overdue_referrals(everywhere, now):
+    for referral in overdue_referrals(_not_notified("referral", Referral.id), now):
         yield "referral", referral.id, referral.school_id, referral.case.label, None
-
-
-def _already_notified(kind: str, object_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(OverdueNotice.id).where(
-                OverdueNotice.kind == kind, OverdueNotice.object_id == object_id
-            )
-        )
-        is not None
-    )
 
 
 def _message(kind: str, label: str, priority, link: str) -> tuple[str, str]:
@@ -229,10 +224,11 @@ def notify_overdue(now: datetime) -> int:
 
     link = _overdue_link()
     sent = 0
+    admins_of: dict[int, list[User]] = {}
     for kind, object_id, school_id, label, priority in list(_items_to_notify(now)):
-        if _already_notified(kind, object_id):
-            continue
-        admins = school_admins(school_id)
+        if school_id not in admins_of:
+            admins_of[school_id] = school_admins(school_id)
+        admins = admins_of[school_id]
         db.session.add(OverdueNotice(school_id=school_id, kind=kind, object_id=object_id))
         audit.record(
             "overdue.notify",
