@@ -81,9 +81,16 @@ def record(
     if actor is None and actor_kind is None and getattr(current_user, "is_authenticated", False):
         actor = current_user
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         # Serialise writers of the chain for the rest of this transaction.
         session.execute(text("SELECT pg_advisory_xact_lock(7214)"))
+    elif dialect == "sqlite":
+        # Take the write lock before reading the last link: two processes that both read it
+        # first would both extend it, and the second would fail on the unique ``seq``.
+        raw = session.connection().connection.driver_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE")
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
