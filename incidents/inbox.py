@@ -10,6 +10,7 @@ from flask import abort, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from extensions import db
 from incidents import workflow
@@ -61,6 +62,7 @@ def new_items(user: User, limit: int = 200) -> list[InboxItem]:
             )
             .order_by(priority_rank(model.priority), model.created_at)
             .limit(limit)
+            .options(selectinload(model.forms))  # the forms column: one query, not one a row
         ).all()
         items.extend(InboxItem(kind, source, case) for source, case in rows)
     items.sort(key=lambda item: (item.source.priority.rank, item.source.created_at))
@@ -93,6 +95,8 @@ def open_cases(user: User, mine: bool) -> list[tuple[Case, int, int]]:
         )
         .order_by(Case.updated_at.desc())
         .limit(500)
+        # What each row shows: a pending closure and the counselor, loaded once for the page.
+        .options(selectinload(Case.closure_requests), selectinload(Case.counselor))
     )
     if mine:
         stmt = stmt.where(Case.counselor_id == user.id)
