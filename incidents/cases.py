@@ -371,6 +371,8 @@ class ReferralRule(db.Model):
     note: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when an administrator saves the rule: loading the shipped table leaves it alone.
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ClosureRequest(db.Model):

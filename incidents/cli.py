@@ -20,9 +20,10 @@ incidents_cli = AppGroup("incidents", help="Reports, cases and referrals.")
 
 
 @incidents_cli.command("load-referral-rules")
-def load_referral_rules_command() -> None:
+@click.option("--reset", is_flag=True, help="Also restore shipped rules an administrator edited.")
+def load_referral_rules_command(reset: bool) -> None:
     """Load or update the referral rules shipped in incidents/data/referral_rules.csv."""
-    added, updated = referrals.load_rules()
+    added, updated = referrals.load_rules(reset=reset)
     click.echo(f"referral rules: {added} added, {updated} updated")
 
 

@@ -179,7 +179,7 @@ def rule_edit(rule_id: int | None):
             rule.within_hours = form.within_hours.data
             rule.note = (form.note.data or "").strip()
             rule.active = form.active.data
-            rule.updated_at = now()
+            rule.updated_at = rule.edited_at = now()
             db.session.flush()
             audit.record(
                 "referral_rule.save",

@@ -10,6 +10,7 @@ at school (the director, the parents), which becomes a required action instead.
 from __future__ import annotations
 
 import csv
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from incidents.deadlines import local_today
 from incidents.models import Perpetrator, ViolenceForm
 from school.models import AuthorizedBody, BodyKind, Role, School, User, utcnow
 
+log = logging.getLogger(__name__)
 RULES_CSV = Path(__file__).parent / "data" / "referral_rules.csv"
 LETTER_LANGUAGES = ("kk", "ru")
 
@@ -61,10 +63,13 @@ def _injury(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-def load_rules(path: Path = RULES_CSV) -> tuple[int, int]:
+def load_rules(
+    path: Path = RULES_CSV, *, reset: bool = False, commit: bool = True
+) -> tuple[int, int]:
     """Insert or update the rules of the shipped table by key; returns (added, updated).
 
-    Rules an administrator added keep their place; shipped rules come back as shipped.
+    A rule an administrator edited keeps the edit (unless ``reset``); rules an administrator
+    added are never touched.
     """
     added = updated = 0
     existing = {rule.key: rule for rule in db.session.scalars(select(ReferralRule))}
@@ -80,17 +85,22 @@ def load_rules(path: Path = RULES_CSV) -> tuple[int, int]:
                 "note": row.get("note", "").strip(),
             }
             rule = existing.get(row["key"])
+            if rule is not None and rule.edited_at is not None and not reset:
+                continue
             if rule is None:
                 db.session.add(ReferralRule(key=row["key"], active=True, **values))
                 added += 1
-            elif any(getattr(rule, name) != value for name, value in values.items()):
+            elif rule.edited_at is not None or any(
+                getattr(rule, name) != value for name, value in values.items()
+            ):
                 for name, value in values.items():
                     setattr(rule, name, value)
-                rule.updated_at = utcnow()
+                rule.active, rule.edited_at, rule.updated_at = True, None, utcnow()
                 updated += 1
     if added or updated:
         audit.record("referral_rules.load", None, actor_kind="system", added=added, updated=updated)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return added, updated
 
 
@@ -114,6 +124,10 @@ class Requirement:
 def requirements(case: Case) -> dict[ReferralTarget, Requirement]:
     """What the active rules require for this case: each target once, with the shortest time."""
     found: dict[ReferralTarget, Requirement] = {}
+    if db.session.scalar(select(ReferralRule.id).limit(1)) is None:
+        # Never triage without the rules: a database nobody loaded them into gets the shipped ones.
+        log.warning("No referral rules in the database: loading the shipped table")
+        load_rules(commit=False)
     rules = db.session.scalars(
         select(ReferralRule).where(ReferralRule.active.is_(True)).order_by(ReferralRule.key)
     )

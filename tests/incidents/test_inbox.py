@@ -326,3 +326,18 @@ def test_a_teacher_sees_only_their_own_reports(client, login):
         r"<tr><td>[^<]*</td><td>(\d+)</td>", client.get("/staff/my-reports").get_data(as_text=True)
     )
     assert rows == [str(mine.id)] and str(theirs.id) not in rows
+
+
+def test_the_demo_cases_are_seeded_once_in_different_states(app):
+    from incidents import demo, demo_cases
+    from school.cli import seed_directory
+
+    seed_directory()
+    for _ in range(2):
+        demo.seed_reports()
+        demo_cases.seed_demo_cases()
+    states = sorted(db.session.scalars(select(Case.state)))
+    assert states == sorted([CaseState.in_progress, CaseState.monitoring, CaseState.referred])
+    assert db.session.scalar(select(func.count()).select_from(TeacherReport)) == 1
+    referred = db.session.scalar(select(Case).where(Case.state == CaseState.referred))
+    assert referrals.unsent_required(referred) == []

@@ -57,10 +57,12 @@ def test_the_shipped_rules_load_once(app, runner):
     assert rule.within_hours == 24
 
 
-def test_a_reload_restores_a_shipped_rule_and_keeps_added_ones(app):
+def test_a_reload_keeps_an_admins_edit_unless_reset_and_never_touches_added_rules(app, runner):
     referrals.load_rules()
-    rule = db.session.scalar(select(ReferralRule).where(ReferralRule.key == "sexual-police"))
-    rule.within_hours = 240
+    edited = db.session.scalar(select(ReferralRule).where(ReferralRule.key == "sexual-police"))
+    edited.within_hours, edited.edited_at = 12, utcnow()
+    drifted = db.session.scalar(select(ReferralRule).where(ReferralRule.key == "injury-police"))
+    drifted.within_hours = 240
     db.session.add(
         ReferralRule(
             key="local-extra", form=ViolenceForm.belongings, target="social", within_hours=72
@@ -68,9 +70,33 @@ def test_a_reload_restores_a_shipped_rule_and_keeps_added_ones(app):
     )
     db.session.commit()
     assert referrals.load_rules() == (0, 1)
-    db.session.refresh(rule)
-    assert rule.within_hours == 24
+    db.session.refresh(edited)
+    db.session.refresh(drifted)
+    assert (edited.within_hours, drifted.within_hours) == (12, 24)
+    assert (
+        "0 added, 1 updated"
+        in runner.invoke(args=["incidents", "load-referral-rules", "--reset"]).output
+    )
+    db.session.refresh(edited)
+    assert edited.within_hours == 24 and edited.edited_at is None
+    assert (
+        db.session.scalar(
+            select(ReferralRule.within_hours).where(ReferralRule.key == "local-extra")
+        )
+        == 72
+    )
     assert db.session.scalar(select(func.count()).select_from(ReferralRule)) == shipped_rules() + 1
+
+
+def test_triage_never_runs_without_rules(app):
+    from sqlalchemy import delete
+
+    staff = staffed_school()
+    db.session.execute(delete(ReferralRule))
+    db.session.commit()
+    case = triaged_case(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
+    assert {r.body_kind for r in case.referrals} == {BodyKind.police, BodyKind.guardianship}
+    assert db.session.scalar(select(func.count()).select_from(ReferralRule)) == shipped_rules()
 
 
 @pytest.mark.parametrize(
@@ -389,7 +415,7 @@ def test_the_platform_admin_edits_and_adds_rules(client, login):
     )
     assert response.status_code == 302
     db.session.refresh(rule)
-    assert rule.within_hours == 12 and rule.screening is None
+    assert rule.within_hours == 12 and rule.screening is None and rule.edited_at is not None
     response = client.post(
         "/admin/referral-rules/new",
         data={"key": "no-condition", "target": "social", "within_hours": 5, "active": "y"},
