@@ -11,11 +11,15 @@ not, goes to ``artifacts/axe.jsonl``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from core.i18n import localized
 from extensions import db
+from insights import surveys
+from insights.models import WaveKind
 from school.models import Role
 from tests import factories
 from tests.browser.helpers import (
@@ -63,7 +67,10 @@ def school_for(lang: str) -> dict:
     classroom = factories.classroom(school, grade=6, letter="Б", language=lang)
     classroom.teachers.append(teacher)
     db.session.commit()
+    wave = surveys.open_wave(classroom, WaveKind.baseline, 5, counselor)
+    db.session.commit()
     return {
+        "survey_code": surveys.unspent_codes(wave)[0],
         "code": school.code,
         "name": school.name,
         "region": localized(school.region, "name", lang),
@@ -90,7 +97,8 @@ def student_pages(page: Page, tr, review: Review, lang: str, school: dict) -> No
     review(page, "report-form-errors", screenshot=False)
     page.get_by_role("link", name=tr(lang, "I am in danger right now")).click()
     review(page, "danger")
-    page.get_by_role("textbox").fill("Мен мектептің артындамын, олар мені күтіп тұр.")
+    where = tr(lang, "If you can, tell us where you are and what is happening")
+    page.get_by_label(where).fill("Мен мектептің артындамын, олар мені күтіп тұр.")
     page.get_by_role("button", name=tr(lang, "Tell the school psychologist")).click()
     review(page, "receipt")
     page.get_by_role("link", name=tr(lang, "I have written it down. Open my conversation")).click()
@@ -99,12 +107,25 @@ def student_pages(page: Page, tr, review: Review, lang: str, school: dict) -> No
     review(page, "check")
     page.get_by_label(tr(lang, "Your code"), exact=True).fill("1234 5678 9012 3456")
     page.get_by_role("button", name=tr(lang, "Open"), exact=True).click()
-    expect(page.locator(".error")).to_be_visible()
+    wrong = "We could not open a report with this code. Check the 16 digits and try again."
+    expect(page.get_by_text(tr(lang, wrong))).to_be_visible()
     review(page, "check-wrong-code", screenshot=False)
     page.get_by_role("link", name=tr(lang, "Quick exit")).click()
     review(page, "quick-exit", screenshot=False)
     page.goto("/r/no-such-school")
     review(page, "school-not-found", screenshot=False)
+
+
+def survey_pages(page: Page, tr, review: Review, lang: str, school: dict) -> None:
+    """The anonymous class climate survey, from the code on the paper slip."""
+    page.goto("/s")
+    choose_language(page, lang)
+    review(page, "survey-code", screenshot=False)
+    page.get_by_role("textbox").fill(school["survey_code"])
+    page.get_by_role("button").filter(has_text=re.compile(".")).last.click()
+    review(page, "survey")
+    page.goto("/s/thanks")
+    review(page, "survey-thanks", screenshot=False)
 
 
 def counselor_pages(page: Page, tr, review: Review, lang: str, school: dict) -> None:
@@ -123,12 +144,21 @@ def counselor_pages(page: Page, tr, review: Review, lang: str, school: dict) -> 
     review(page, "case-list", screenshot=False)
     page.goto("/staff/overdue")
     review(page, "overdue", screenshot=False)
+    page.get_by_role("link", name=tr(lang, "Home"), exact=True).click()
+    page.get_by_role("link", name=tr(lang, "Statistics"), exact=True).click()
+    review(page, "statistics")
+    page.get_by_role("link", name=tr(lang, "Home"), exact=True).click()
+    page.get_by_role("link", name=tr(lang, "Class climate surveys"), exact=True).click()
+    review(page, "surveys", screenshot=False)
 
 
 def teacher_pages(page: Page, tr, review: Review, lang: str, school: dict) -> None:
     email, name = school["teacher"]
     log_in(page, tr, lang, email, name)
     review(page, "dashboard-teacher", screenshot=False)
+    page.get_by_role("link", name=tr(lang, "Report what I saw"), exact=True).click()
+    review(page, "teacher-report", screenshot=False)
+    page.get_by_role("link", name=tr(lang, "Home"), exact=True).click()
     page.get_by_role("link", name=tr(lang, "Lesson library"), exact=True).click()
     review(page, "library")
     page.goto(f"/lessons/{SLUG}")
@@ -155,8 +185,9 @@ def test_every_page_type_passes_axe_and_fits_phone_and_desktop(
     review = Review(lang)
     locale = BROWSER_LOCALES[lang]
     student_pages(browsing.page(locale=locale), tr, review, lang, school)
+    survey_pages(browsing.page(locale=locale), tr, review, lang, school)
     counselor_pages(browsing.page(locale=locale), tr, review, lang, school)
     teacher_pages(browsing.page(locale=locale), tr, review, lang, school)
 
-    assert len(review.seen) >= 25
+    assert len(review.seen) >= 33
     assert not review.problems, "\n".join(review.problems)
