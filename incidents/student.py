@@ -17,6 +17,7 @@ after the exit, and the receipt is never in a URL.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -38,6 +39,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.security import mark_anonymous
 from extensions import db, limiter
 from incidents import receipts
+from incidents.form_page import blank_form
 from incidents.forms import (
     DESCRIPTION_MAX,
     FORM_EXPLANATIONS,
@@ -184,15 +186,27 @@ def _receipt(school: School, data: ReportInput, files) -> object:
     )
 
 
+def _blank_form(school: School, csrf_token: str | None = None, token: str | None = None) -> str:
+    """The form page before anything is typed (``incidents.form_page`` shares it)."""
+    form = ReportForm()
+    if csrf_token and "csrf_token" in form:
+        form.csrf_token.current_token = csrf_token
+    form.token.data = token or new_token()
+    return render_template(
+        T + "form.html", school=school, form=form, explanations=FORM_EXPLANATIONS
+    )
+
+
 @bp.route("/<code>", methods=["GET", "POST"])
 @_limit("REPORT_RATE_LIMIT")
 def form(code: str):
     school = _school_or_404(code)
+    if request.method == "GET":
+        page = blank_form(school, partial(_blank_form, school), new_token)
+        return page if page is not None else _blank_form(school)
     form = ReportForm()
     status = 200
-    if request.method == "GET":
-        form.token.data = new_token()
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         try:
             files = clean_uploads(form.files.data or [])
         except UploadRefused as refused:
