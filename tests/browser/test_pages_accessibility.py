@@ -11,8 +11,6 @@ not, goes to ``artifacts/axe.jsonl``.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -121,8 +119,8 @@ def survey_pages(page: Page, tr, review: Review, lang: str, school: dict) -> Non
     page.goto("/s")
     choose_language(page, lang)
     review(page, "survey-code", screenshot=False)
-    page.get_by_role("textbox").fill(school["survey_code"])
-    page.get_by_role("button").filter(has_text=re.compile(".")).last.click()
+    page.get_by_label(tr(lang, "Your code"), exact=True).fill(school["survey_code"])
+    page.get_by_role("button", name=tr(lang, "Start"), exact=True).click()
     review(page, "survey")
     page.goto("/s/thanks")
     review(page, "survey-thanks", screenshot=False)
