@@ -277,7 +277,8 @@ class Action(db.Model):
     due_on: Mapped[date] = mapped_column(Date)
     # Required by a referral rule: the case cannot close while it is not done.
     required: Mapped[bool] = mapped_column(default=False)
-    rule_key: Mapped[str | None] = mapped_column(String(60))
+    # The keys of every rule that requires it, comma-separated (as ``Referral.rule_keys``).
+    rule_key: Mapped[str | None] = mapped_column(String(300))
     # What was done and agreed: for counselors only.
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
