@@ -110,6 +110,18 @@ def handout(slug: str):
     return pdf_response(data, f"{lesson.slug}-{lang}.pdf")
 
 
+@bp.get("/lessons/handbook.pdf")
+@roles_required(*LIBRARY_ROLES)
+def handbook():
+    """Every lesson of a band (or of all bands), each followed by its handout: one PDF to print."""
+    lang = content_language()
+    band = request.args.get("band")
+    band = band if band in BANDS else None
+    rows = db.session.execute(services.library(lang, band)).all()
+    data = render_pdf("curriculum/pdf/handbook.html", locale=lang, rows=rows, band=band)
+    return pdf_response(data, f"qamqor-handbook-{band or 'all'}-{lang}.pdf")
+
+
 # --- classes: planning, delivery, progress ----------------------------------------------------
 
 
