@@ -77,13 +77,13 @@ def student_reports(page: Page, tr, school: dict, photo, *, by_region: str | Non
     expect(page.get_by_text(school["name"], exact=True)).to_be_visible()
     what = page.get_by_role("group", name=tr(KK, "What happened?"))
     for form in (ViolenceForm.bullying, ViolenceForm.belongings):
-        title = re.escape(tr(KK, form.title))
+        title = re.escape(tr(KK, form.TITLES[form]))
         what.get_by_role("checkbox", name=re.compile(f"^{title}")).check()
     choice(page, tr, "Who was hurt?", VICTIM_CHOICES[0].label)  # "Me"
     choice(page, tr, "Who did it?", PERPETRATOR_CHOICES[0].label)  # "A student or several"
-    choice(page, tr, "Where did it happen?", Place.classroom.title)
-    choice(page, tr, "How often does it happen?", Frequency.daily.title)
-    choice(page, tr, "When did it happen last?", WhenHappened.today.title)
+    choice(page, tr, "Where did it happen?", Place.TITLES[Place.classroom])
+    choice(page, tr, "How often does it happen?", Frequency.TITLES[Frequency.daily])
+    choice(page, tr, "When did it happen last?", WhenHappened.TITLES[WhenHappened.today])
     page.get_by_label(tr(KK, "Tell us in your own words"), exact=True).fill(DESCRIPTION)
     files = page.get_by_label(tr(KK, "Photos, screenshots or PDF files (if you have them)"))
     files.set_input_files(photo)
@@ -117,14 +117,15 @@ def counselor_opens_triages_and_replies(page: Page, tr, school: dict) -> None:
     expect(page).to_have_url(re.compile(r"/staff/cases/\d+$"))
     reported = section(page, tr(RU, "What was reported"))
     expect(reported).to_contain_text(DESCRIPTION)
-    expect(reported).to_contain_text(tr(RU, ViolenceForm.bullying.title))
+    expect(reported).to_contain_text(tr(RU, ViolenceForm.TITLES[ViolenceForm.bullying]))
     expect(reported).to_contain_text(tr(RU, "%(num)d file attached", "%(num)d files attached", 1))
 
     triage = section(page, tr(RU, "Triage"))
     screening = triage.get_by_role("group", name=tr(RU, "Screening result"), exact=True)
-    screening.get_by_role("radio", name=tr(RU, Screening.bullying.title), exact=True).check()
+    bullying = tr(RU, Screening.TITLES[Screening.bullying])
+    screening.get_by_role("radio", name=bullying, exact=True).check()
     risk = triage.get_by_role("group", name=tr(RU, "Risk level"), exact=True)
-    risk.get_by_role("radio", name=tr(RU, RiskLevel.medium.title), exact=True).check()
+    risk.get_by_role("radio", name=tr(RU, RiskLevel.TITLES[RiskLevel.medium]), exact=True).check()
     expect(triage.get_by_label(tr(RU, "Assigned school psychologist"))).to_have_value(
         re.compile(r"\d+")
     )
