@@ -1,0 +1,155 @@
+"""Time to make the platform's PDFs, through their routes as a user asks for them.
+
+- a referral letter (the demo case referred to the juvenile police), as the demo counselor;
+- a lesson handout (one page), as the demo teacher;
+- the lesson handbook of all 24 lessons, each with its handout (``/lessons/handbook.pdf``);
+- the regional statistics report (``/insights/report.pdf``) of the demo analyst's region, over
+  ``--reports`` synthetic reports across the country (with cases, referrals and surveys).
+
+Each is requested ``--repeat`` times (after one warm-up); the median and the size are reported.
+Run: ``.venv/bin/python bench/documents.py`` (SQLite; ``--database postgresql`` for a throwaway
+PostgreSQL database; about two minutes). Prints a table and appends it to ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402 - after the path is set
+    COUNSELOR,
+    DEMO_PASSWORD,
+    append_results,
+    heading,
+    make_app,
+    scratch,
+    seed_demo,
+    table,
+    throwaway_database,
+)
+
+TEACHER = "teacher@demo.qamqor.kz"
+ANALYST = "analyst@demo.qamqor.kz"
+
+
+def prepare(app, reports: int) -> dict:
+    from sqlalchemy import select, text
+
+    from curriculum.models import Lesson
+    from extensions import db
+    from incidents.case_enums import ReferralStatus
+    from incidents.cases import Referral
+    from insights import synthetic
+
+    info = seed_demo(app)
+    with app.app_context():
+        synthetic.generate(reports, seed=11)
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
+        info["referral_id"] = db.session.scalar(
+            select(Referral.id).where(
+                Referral.school_id == info["school_id"], Referral.status == ReferralStatus.sent
+            )
+        )
+        info["lesson"] = db.session.scalar(
+            select(Lesson.slug).where(Lesson.band == "5-9").order_by(Lesson.position)
+        )
+        db.session.remove()
+    return info
+
+
+def timed(app, email: str, path: str, repeat: int) -> tuple[float, int, int]:
+    """(median ms, bytes, pages) of ``GET path`` as ``email``."""
+    import io
+
+    from pypdf import PdfReader
+
+    client = app.test_client()
+    login = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+    if login.status_code != 302:
+        raise SystemExit(f"log-in as {email}: HTTP {login.status_code}")
+    times = []
+    for attempt in range(repeat + 1):
+        started = time.perf_counter()
+        response = client.get(path)
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200 or response.mimetype != "application/pdf":
+            raise SystemExit(f"{path}: HTTP {response.status_code} {response.mimetype}")
+        if attempt:  # the first one warms the fonts and templates
+            times.append(elapsed)
+    pages = len(PdfReader(io.BytesIO(response.data)).pages)
+    return statistics.median(times) * 1000, len(response.data), pages
+
+
+def measure(dialect: str, reports: int, repeat: int) -> list[list]:
+    rows = []
+    with (
+        scratch(f"qamqor-documents-{dialect}-") as folder,
+        throwaway_database(dialect, folder) as url,
+    ):
+        app = make_app(url, folder / "instance", WTF_CSRF_ENABLED=False)
+        info = prepare(app, reports)
+        documents = [
+            (
+                "referral letter (kk)",
+                COUNSELOR,
+                f"/staff/referrals/{info['referral_id']}/letter.pdf",
+            ),
+            ("lesson handout (kk)", TEACHER, f"/lessons/{info['lesson']}/handout.pdf?lang=kk"),
+            (
+                "handbook of all 24 lessons with handouts (kk)",
+                TEACHER,
+                "/lessons/handbook.pdf?lang=kk",
+            ),
+            (
+                "handbook of one band, 8 lessons (ru)",
+                TEACHER,
+                "/lessons/handbook.pdf?band=5-9&lang=ru",
+            ),
+            (
+                f"regional statistics report, Astana, 12 months ({reports:,} reports nationally)",
+                ANALYST,
+                "/insights/report.pdf?lang=kk",
+            ),
+        ]
+        for name, email, path in documents:
+            ms, size, pages = timed(
+                app, email, path, repeat if "handbook of all" not in name else max(1, repeat // 2)
+            )
+            rows.append([dialect, name, f"{ms:,.0f}", pages, f"{size / 1024:,.0f}"])
+            print(f"  {name:<70} {ms:8.0f} ms  {pages:3d} pages  {size / 1024:6.0f} KB", flush=True)
+        with app.app_context():
+            from extensions import db
+
+            db.engine.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--reports", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args()
+    rows = measure(args.database, args.reports, args.repeat)
+    text = heading("Documents: time to make each PDF")
+    text += (
+        f"\nThrough the routes (test client, one process), median of {args.repeat} after a"
+        " warm-up (the 24-lesson handbook: fewer). WeasyPrint.\n\n"
+    )
+    text += table(["database", "document", "median ms", "pages", "KB"], rows, "llrrr")
+    print(text)
+    if not args.no_save:
+        append_results(text)
+
+
+if __name__ == "__main__":
+    main()

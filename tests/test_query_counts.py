@@ -1,0 +1,195 @@
+"""SQL statements per page for the main pages, counted (not timed), with realistic data.
+
+Each page has a bound; most pages stay within a handful. Two are wider by design and
+constant: the case page loads each of its panels (people, actions, referrals, messages,
+files, history, priorities...) with a query of its own, and the statistics dashboards compute
+each figure with an aggregate of its own. Whatever the bound, a page must not make more
+statements when there is more data: the counts are taken again after the data has grown (more
+reports, cases, messages, actions, people and lessons logged), and must not change. An N+1
+(a query per row of a list) fails here.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+import incidents.receipts
+from extensions import db
+from tests.incidents.factories import form_data
+
+# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.receipts).
+incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+DEMO_PASSWORD = "qamqor-demo-2026"  # noqa: S105 - the demo accounts' published password
+COUNSELOR = "psychologist@demo.qamqor.kz"
+TEACHER = "teacher@demo.qamqor.kz"
+DIRECTOR = "director@demo.qamqor.kz"
+ANALYST = "analyst@demo.qamqor.kz"
+
+# page: (who, path template, most statements allowed)
+PAGES = {
+    "report form": (None, "/r/{school_code}", 3),
+    "receipt check": (None, "/r/check", 3),
+    "conversation": ("student", "/r/conversation", 10),
+    "inbox": (COUNSELOR, "/staff/inbox", 10),
+    "case page": (COUNSELOR, "/staff/cases/{case_id}", 27),
+    "lesson library": (TEACHER, "/lessons", 4),
+    "class progress": (TEACHER, "/lessons/classes/{class_id}", 10),
+    "school dashboard": (DIRECTOR, "/insights/", 16),
+    "analyst dashboard": (ANALYST, "/insights/", 24),
+}
+
+
+@pytest.fixture
+def demo(app):
+    """``flask seed-demo``'s data (every package's demo), plus a busy school's reports."""
+    from insights import synthetic
+    from school.cli import seed_directory
+    from school.models import School, utcnow
+
+    app.config["TWO_FACTOR_ROLES"] = ""  # the demo accounts have no authenticator
+    seed_directory()
+    for seeder in app.extensions["qamqor_demo_seeders"]:
+        seeder()
+    school = db.session.scalar(select(School).where(School.code == "demo01"))
+    synthetic.make_reports(
+        30, [(school.id, school.region_id, 1.0)], random.Random(1), utcnow(), case_share=0.8
+    )
+    db.session.commit()
+    return school
+
+
+def _ids(school) -> dict:
+    from incidents.case_enums import CaseState
+    from incidents.cases import Case
+    from school.models import Classroom
+
+    return {
+        "school_code": school.code,
+        "case_id": db.session.scalar(
+            select(Case.id)
+            .where(Case.school_id == school.id, Case.state == CaseState.in_progress)
+            .order_by(Case.id)
+        ),
+        "class_id": db.session.scalar(
+            select(Classroom.id)
+            .join(Classroom.teachers)
+            .where(Classroom.school_id == school.id)
+            .order_by(Classroom.id)
+        ),
+    }
+
+
+def _clients(app) -> dict:
+    clients = {None: app.test_client()}
+    for email in (COUNSELOR, TEACHER, DIRECTOR, ANALYST):
+        client = app.test_client()
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, email
+        clients[email] = client
+    student = app.test_client()
+    sent = student.post("/r/demo01", data=form_data(token="q" * 32))
+    assert sent.status_code == 200
+    clients["student"] = student
+    return clients
+
+
+def _count(clients, ids) -> dict[str, int]:
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    counts = {}
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        for name, (who, template, _bound) in PAGES.items():
+            path = template.format(**ids)
+            clients[who].get(path)  # once before counting: first-visit work is not the page's
+            statements.clear()
+            response = clients[who].get(path)
+            assert response.status_code == 200, f"{name}: HTTP {response.status_code}"
+            counts[name] = len(statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    return counts
+
+
+def _grow(school, case_id: int, class_id: int) -> None:
+    """More of everything the pages list: reports and cases, and for the measured case more
+    people, actions and messages by the same counselor; more lessons logged in the class."""
+    from curriculum import services as lessons
+    from curriculum.models import Lesson
+    from incidents import casework
+    from incidents.case_enums import ActionKind, PersonKind, PersonRole
+    from incidents.cases import Case
+    from incidents.models import AuthorKind, Message, Report
+    from insights import synthetic
+    from school.models import Classroom, User, utcnow
+
+    now = utcnow()
+    synthetic.make_reports(
+        60, [(school.id, school.region_id, 1.0)], random.Random(2), now, case_share=0.8
+    )
+    case = db.session.get(Case, case_id)
+    counselor = db.session.scalar(select(User).where(User.email == COUNSELOR))
+    for n in range(3):
+        person = casework.add_person(
+            case, by=counselor, role=PersonRole.witness, kind=PersonKind.student, classroom=None
+        )
+        casework.plan_action(
+            case,
+            by=counselor,
+            kind=ActionKind.talk_victim,
+            due_on=date.today() + timedelta(days=n + 1),
+            now=now,
+            person=person,
+        )
+        casework.send_message(case, by=counselor, body=f"Сәлем, {n}", now=now)
+    student_report = db.session.scalar(
+        select(Report).where(Report.submission_token == "q" * 32)
+    )
+    for n in range(4):
+        db.session.add(
+            Message(
+                report=student_report,
+                author_kind=AuthorKind.staff,
+                author=counselor,
+                body=f"Жауап {n}",
+            )
+        )
+    classroom = db.session.get(Classroom, class_id)
+    teacher = db.session.scalar(select(User).where(User.email == TEACHER))
+    band = db.session.scalars(
+        select(Lesson).where(Lesson.band == classroom.grade_band, Lesson.retired.is_(False))
+    ).all()
+    for n, lesson in enumerate(band[:5]):
+        lessons.log_delivery(
+            classroom=classroom,
+            lesson=lesson,
+            teacher=teacher,
+            delivered_on=date(2026, 10, 1) + timedelta(days=n),
+            language=classroom.language,
+            minutes_used=lesson.duration,
+            students_present=20,
+            steps_done=list(range(lesson.step_count)),
+        )
+    db.session.commit()
+
+
+def test_main_pages_make_few_queries_and_no_more_with_more_data(app, demo):
+    ids = _ids(demo)
+    assert ids["case_id"] and ids["class_id"]
+    clients = _clients(app)
+    before = _count(clients, ids)
+    _grow(demo, ids["case_id"], ids["class_id"])
+    after = _count(clients, ids)
+
+    over = {name: n for name, n in before.items() if n > PAGES[name][2]}
+    assert not over, f"pages over their bound: {over} (bounds: { {k: v[2] for k, v in PAGES.items()} })"
+    grew = {name: (before[name], after[name]) for name in PAGES if after[name] != before[name]}
+    assert not grew, f"statements grew with the data (before, after): {grew}"
