@@ -95,4 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     curriculum.init_app(app)
     incidents.init_app(app)
     insights.init_app(app)
+    if app.config.get("BENCH_HELLO"):
+        # The floor of Flask on this machine, for bench/serving.py only (never in production).
+        app.add_url_rule("/bench/hello", "bench_hello", lambda: "hello")
     return app
