@@ -171,6 +171,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _no_control_socket() -> list[str]:
+    """gunicorn 27 opens a control socket at one path in the home folder: several bench and
+    test servers at once would take it from each other."""
+    import gunicorn
+
+    return ["--no-control-socket"] if gunicorn.version_info >= (27, 0) else []
+
+
 class Gunicorn:
     """``gunicorn -c gunicorn.conf.py`` (the production settings) on a free loopback port.
 
@@ -199,7 +207,7 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *_no_control_socket()],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

@@ -3,10 +3,11 @@ unavoidable receipt hash is visible.
 
 Parts, each timed on its own (median of ``--repeat`` runs) with the production settings:
 - receipt hash: ``incidents.receipts.hash_code`` (HMAC, then Argon2id, 64 MiB, 3 passes);
-- encryption at rest of the narrative and files: measured when the code has it (issue 7);
+- encryption at rest (AES-GCM, ``core.crypto``, issue 7) of a long narrative and of the cleaned
+  photo, when the code has it;
 - image cleaning: ``incidents.uploads.clean_uploads`` of a 12-megapixel phone photo with EXIF
   (GPS) and of a phone screenshot (PNG);
-- file store: ``incidents.uploads.save_bytes`` (write and fsync);
+- file store: ``incidents.uploads.save_bytes`` (encrypt when the code does, write, fsync);
 - insert and commit: ``incidents.reporting.submit_report`` without its hash and file store
   (the report, its forms, the label and receipt checks, the audit entry, the commit);
 - the whole request: ``POST /r/<code>`` through the app (form parsing and validation, all of
@@ -106,12 +107,12 @@ def stopwatch(module, name: str, spent: list[float]):
 
 
 def encryption_functions():
-    """The encryption at rest of issue 7, once the code has it (else None)."""
+    """The encryption at rest of issue 7 (``core.crypto``), when the code has it (else None)."""
     try:
-        from core import crypto  # type: ignore[attr-defined]
+        from core import crypto
     except ImportError:
         return None
-    return crypto
+    return crypto if hasattr(crypto, "encrypt_text") and hasattr(crypto, "encrypt_bytes") else None
 
 
 def form_fields(token: str, photo: bytes | None) -> dict:
@@ -141,7 +142,14 @@ def measure(dialect: str, repeat: int, photo: bytes, shot: bytes) -> list[tuple[
 
     from extensions import db
     from incidents import receipts, reporting, uploads
-    from incidents.models import Perpetrator, Victim, ViolenceForm
+    from incidents.models import (
+        Frequency,
+        Perpetrator,
+        Place,
+        Victim,
+        ViolenceForm,
+        WhenHappened,
+    )
     from school.models import School
 
     rows: list[tuple[str, float]] = []
@@ -154,9 +162,27 @@ def measure(dialect: str, repeat: int, photo: bytes, shot: bytes) -> list[tuple[
             rows.append(
                 ("receipt hash (Argon2id)", median_ms(lambda: receipts.hash_code(code), repeat))
             )
-            crypto = encryption_functions()
-            rows.append(("encryption at rest", None if crypto is None else 0.0))
             cleaned_photo = uploads.clean_uploads([FileStorage(io.BytesIO(photo), "a.jpg")])
+            crypto = encryption_functions()
+            narrative = "Екі бала күнде мені мазақтайды, сөмкемді лақтырады. " * 55
+            if crypto is None:
+                rows.append(("encryption at rest", None))
+            else:
+                rows.append(
+                    (
+                        f"encryption at rest: the narrative ({len(narrative):,} characters)",
+                        median_ms(
+                            lambda: crypto.encrypt_text(narrative, "reports.description"), repeat
+                        ),
+                    )
+                )
+                data_bytes = cleaned_photo[0].data
+                rows.append(
+                    (
+                        f"encryption at rest: the cleaned photo ({len(data_bytes) / 1e6:.1f} MB)",
+                        median_ms(lambda: crypto.encrypt_bytes(data_bytes, "uploads/x"), repeat),
+                    )
+                )
             rows.append(
                 (
                     f"image cleaning: phone photo 4000×3000 JPEG ({len(photo) / 1e6:.1f} MB)",
@@ -168,7 +194,7 @@ def measure(dialect: str, repeat: int, photo: bytes, shot: bytes) -> list[tuple[
             )
             rows.append(
                 (
-                    f"image cleaning: screenshot 1080×2400 PNG ({len(shot) / 1e6:.1f} MB)",
+                    f"image cleaning: screenshot 1080×2400 PNG ({len(shot) / 1e3:.0f} KB)",
                     median_ms(
                         lambda: uploads.clean_uploads([FileStorage(io.BytesIO(shot), "s.png")]),
                         repeat,
@@ -186,6 +212,9 @@ def measure(dialect: str, repeat: int, photo: bytes, shot: bytes) -> list[tuple[
                 victim=Victim.me,
                 perpetrator=Perpetrator.students,
                 forms=[ViolenceForm.bullying, ViolenceForm.verbal],
+                place=Place.corridor,
+                frequency=Frequency.daily,
+                happened=WhenHappened.today,
                 description="Екі бала күнде мені мазақтайды. " * 10,
             )
             rest, hashing = [], []
@@ -236,7 +265,11 @@ def render(results: dict[str, list[tuple[str, float]]], repeat: int) -> str:
         for dialect_rows in results.values():
             value = dialect_rows[index][1]
             row.append(
-                "not yet (no encryption at rest in the code)" if value is None else f"{value:,.1f}"
+                "not yet (no encryption at rest in the code)"
+                if value is None
+                else f"{value:,.3f}"
+                if value < 1
+                else f"{value:,.1f}"
             )
         rows.append(row)
     text = heading("Intake: the cost of one submission")
