@@ -1,0 +1,571 @@
+"""The authorization matrix: every URL rule of the app, for every role and for anonymous visitors,
+on objects of the user's own school and of another school (in another region).
+
+``TABLE`` says, for each rule, who may use it and what the answer is. A rule of ``app.url_map``
+that is not in the table fails ``test_every_route_is_in_the_table`` with its name: a new route
+must be listed (and thought about) before the suite passes again.
+
+For each rule × role × (own, other) the test requests the URL (GET; a POST with an empty form for
+POST-only rules) and checks:
+- allowed roles get the documented answer on their own school's objects;
+- other roles are refused (403/404), anonymous visitors are sent to the log-in page;
+- nobody reaches another school's objects (403/404; only the platform administrator reaches the
+  directory of every school), and no response body, PDF text or header carries a text of the
+  other school (stories, notes, messages, referral facts, case labels; its staff and bodies
+  except for the platform administrator);
+- only a school psychologist ever reads what a child, a teacher or a counselor wrote about what
+  happened, even in their own school;
+- a refused POST writes nothing (every table compared before and after).
+
+One app and one set of data serve the whole module: GET requests only read (or add audit
+entries), and a POST that consumes an object (removes a person, deletes a draft, closes a wave,
+opens a report...) gets a fresh one (``tests.two_schools.fresh``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+import pypdf
+import pytest
+
+import incidents.receipts
+from tests.two_schools import (
+    ANONYMOUS,
+    Clients,
+    Side,
+    World,
+    build_world,
+    fingerprint,
+    fresh,
+    module_app,
+)
+
+# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.receipts).
+incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+ROLES = ("admin", "school_admin", "counselor", "teacher", "analyst", "partner", ANONYMOUS)
+STAFF = frozenset(ROLES) - {ANONYMOUS}
+EVERYONE = frozenset(ROLES)
+LIBRARY = frozenset({"teacher", "counselor", "school_admin", "admin"})
+TEACHING = frozenset({"teacher", "counselor", "school_admin"})
+DASHBOARD = frozenset({"admin", "analyst", "school_admin", "counselor"})
+MANAGERS = frozenset({"admin", "school_admin"})
+CASE_STAFF = frozenset({"counselor", "school_admin"})
+REFUSED = frozenset({403, 404})
+
+# Kinds of URL values that belong to a school (the other school's is filled in for "other").
+SCHOOL_BOUND = {
+    "case",
+    "action",
+    "closure",
+    "person",
+    "report",
+    "teacher_report",
+    "referral",
+    "sent_referral",
+    "draft_referral",
+    "user",
+    "classroom",
+    "school",
+    "school_code",
+    "body",
+    "region",
+    "plan",
+    "delivery",
+    "wave",
+    "certificate_code",
+}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What one rule answers.
+
+    ``allow``: roles that may use it on their own school's objects, answered with ``ok`` (a set,
+    or a dict role -> set with "*" as the default). ``args`` fill the URL's arguments and
+    ``query`` its query string with objects of a kind (``SCHOOL_BOUND`` kinds come from the
+    school being tried); ``literal`` adds fixed query arguments. ``cross``: roles whose scope
+    really includes the other school's objects (the platform administrator, for the directory).
+    ``public``: the page shows the public face of what its URL names (a school's report form,
+    a certificate's holder), so the other school's directory may appear there. ``fresh``: kinds
+    made anew for each request (the request consumes them). ``drops_session``: the request ends
+    the session (log-out, quick exit), so it gets a client of its own.
+    """
+
+    endpoint: str
+    allow: frozenset[str]
+    ok: frozenset[int] | dict[str, frozenset[int]] = frozenset({200})
+    args: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    literal: dict[str, str] = field(default_factory=dict)
+    cross: frozenset[str] = frozenset()
+    public: bool = False
+    fresh: frozenset[str] = frozenset()
+    drops_session: bool = False
+    name: str = ""
+
+    def codes(self, role: str) -> frozenset[int]:
+        if isinstance(self.ok, dict):
+            return self.ok.get(role, self.ok["*"])
+        return self.ok
+
+
+def E(endpoint: str, allow, ok=(200,), **kwargs) -> Expect:  # noqa: N802 - reads as a table
+    if isinstance(ok, dict):
+        ok = {role: frozenset(codes) for role, codes in ok.items()}
+    else:
+        ok = frozenset(ok)
+    for key in ("cross", "fresh"):
+        if key in kwargs:
+            kwargs[key] = frozenset(kwargs[key])
+    return Expect(endpoint, frozenset(allow), ok, **kwargs)
+
+
+C = "/staff/cases/<int:case_id>"
+ONLY = frozenset
+
+# rule -> one Expect, or a list of variants (the same rule with other query arguments).
+TABLE: dict[str, Expect | list[Expect]] = {
+    # --- public pages and the language ---------------------------------------------------------
+    "/": E("core.home", EVERYONE, ok={ANONYMOUS: {200}, "*": {302}}),
+    "/healthz": E("core.health", EVERYONE),
+    "/lang/<code>": E("i18n.switch", EVERYONE, (302,), args={"code": "lang"}),
+    "/learn": E("curriculum.public_index", EVERYONE),
+    "/learn/<slug>": E("curriculum.public_page", EVERYONE, args={"slug": "page"}),
+    "/leaflets/<slug>.pdf": E("curriculum.leaflet_pdf", EVERYONE, args={"slug": "leaflet"}),
+    "/verify": E("curriculum.verify", EVERYONE),
+    "/verify/<code>": E(
+        "curriculum.verify_code", EVERYONE, args={"code": "certificate_code"}, public=True
+    ),
+    # --- the student's side (no account) -------------------------------------------------------
+    "/r/": E("report.find_school", EVERYONE),
+    "/r/go": E("report.go", EVERYONE, (303,), literal={"code": "x"}),
+    "/r/<code>": E("report.form", EVERYONE, args={"code": "school_code"}, public=True),
+    "/r/<code>/danger": E("report.danger", EVERYONE, args={"code": "school_code"}, public=True),
+    "/r/check": E("report.check", EVERYONE),
+    # Without an open conversation in the session: back to the code.
+    "/r/conversation": E("report.conversation", EVERYONE, (303,)),
+    "/r/exit": E("report.quick_exit", EVERYONE, drops_session=True),
+    "/s": E("survey.start", EVERYONE),
+    # An empty code: "this code does not work", nothing written.
+    "/s/answers": E("survey.answer", EVERYONE),
+    "/s/thanks": E("survey.thanks", EVERYONE),
+    # --- log-in and one's own account -----------------------------------------------------------
+    "/login": E("school.login", EVERYONE, ok={ANONYMOUS: {200}, "*": {302}}),
+    # Without a password step first: back to the log-in.
+    "/login/code": E("school.login_code", EVERYONE, (302,)),
+    "/login/two-factor": E("school.two_factor_setup", STAFF),
+    "/logout": E("school.logout", STAFF, (302,), drops_session=True),
+    "/account/security": E("school.account_security", STAFF),
+    "/account/password": E("school.change_password", STAFF),
+    "/staff": E("school.dashboard", STAFF),
+    # --- the directory ---------------------------------------------------------------------------
+    "/staff/accounts": E("school.staff_list", MANAGERS),
+    "/staff/accounts/new": E("school.staff_new", MANAGERS),
+    "/staff/accounts/<int:user_id>": E(
+        "school.staff_edit", MANAGERS, args={"user_id": "user"}, cross={"admin"}
+    ),
+    # Resets the password of a second teacher of the school (nobody is logged in as them).
+    "/staff/accounts/<int:user_id>/reset-password": E(
+        "school.staff_reset_password", MANAGERS, args={"user_id": "user"}, cross={"admin"}
+    ),
+    "/school/classes": E(
+        "school.class_list", MANAGERS, query={"school": "school"}, cross={"admin"}
+    ),
+    "/school/classes/new": E(
+        "school.class_new", MANAGERS, query={"school": "school"}, cross={"admin"}
+    ),
+    "/school/classes/<int:class_id>": E(
+        "school.class_edit", MANAGERS, args={"class_id": "classroom"}, cross={"admin"}
+    ),
+    "/admin/schools": E("school.school_list", {"admin"}),
+    "/admin/schools/new": E("school.school_new", {"admin"}),
+    "/admin/schools/<int:school_id>": E(
+        "school.school_edit", {"admin"}, args={"school_id": "school"}, cross={"admin"}
+    ),
+    "/admin/regions": E("school.region_list", {"admin"}),
+    "/admin/regions/<int:region_id>": E(
+        "school.region_edit", {"admin"}, args={"region_id": "region"}, cross={"admin"}
+    ),
+    "/admin/bodies": E("school.body_list", {"admin"}),
+    "/admin/bodies/new": E("school.body_edit", {"admin"}),
+    "/admin/bodies/<int:body_id>": E(
+        "school.body_edit", {"admin"}, args={"body_id": "body"}, cross={"admin"}
+    ),
+    # --- reports, cases, referrals -------------------------------------------------------------
+    "/staff/reports/new": E("incidents.new_reports", {"counselor"}),
+    "/school/poster": E(
+        "incidents.poster",
+        {"school_admin", "counselor", "admin"},
+        query={"school": "school"},
+        cross={"admin"},
+    ),
+    "/school/poster.pdf": E(
+        "incidents.poster_pdf",
+        {"school_admin", "counselor", "admin"},
+        query={"school": "school"},
+        cross={"admin"},
+    ),
+    "/staff/inbox": E("cases.inbox", CASE_STAFF),
+    "/staff/cases": E("cases.case_list", CASE_STAFF),
+    "/staff/overdue": E("cases.overdue", CASE_STAFF),
+    C: E("cases.case_detail", CASE_STAFF, args={"case_id": "case"}),
+    f"{C}/summary.pdf": E("cases.case_summary", {"counselor"}, args={"case_id": "case"}),
+    # Empty forms on the case: the form's messages (400), nothing written.
+    f"{C}/triage": E("cases.case_triage", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/details": E("cases.case_edit", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/step": E("cases.case_step", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/close": E("cases.case_close", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/reopen": E("cases.case_reopen", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/priority": E("cases.case_priority", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/people": E("cases.person_add", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/people/<int:person_id>/remove": E(
+        "cases.person_remove",
+        {"counselor"},
+        (302,),
+        args={"case_id": "case", "person_id": "person"},
+        fresh={"person"},
+    ),
+    f"{C}/actions": E("cases.action_add", {"counselor"}, (400,), args={"case_id": "case"}),
+    # The note is optional: the first request marks the action done, later ones are told it is.
+    f"{C}/actions/<int:action_id>/done": E(
+        "cases.action_done", {"counselor"}, (302,), args={"case_id": "case", "action_id": "action"}
+    ),
+    f"{C}/messages": E("cases.message_send", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/referrals": E("cases.referral_new", {"counselor"}, (400,), args={"case_id": "case"}),
+    "/staff/reports/<int:report_id>/open": E(
+        "cases.open_report", {"counselor"}, (302,), args={"report_id": "report"}, fresh={"report"}
+    ),
+    "/staff/teacher-reports/<int:report_id>/open": E(
+        "cases.open_teacher_report",
+        {"counselor"},
+        (302,),
+        args={"report_id": "teacher_report"},
+        fresh={"teacher_report"},
+    ),
+    # The school administrator follows referrals from the case page (403 on the draft's page).
+    "/staff/referrals/<int:referral_id>": E(
+        "cases.referral_detail", {"counselor"}, args={"referral_id": "referral"}
+    ),
+    "/staff/referrals/<int:referral_id>/letter.pdf": E(
+        "cases.referral_letter", {"counselor"}, args={"referral_id": "referral"}
+    ),
+    "/staff/referrals/<int:referral_id>/send": E(
+        "cases.referral_send", {"counselor"}, (400,), args={"referral_id": "referral"}
+    ),
+    "/staff/referrals/<int:referral_id>/delete": E(
+        "cases.referral_delete",
+        {"counselor"},
+        (302,),
+        args={"referral_id": "draft_referral"},
+        fresh={"draft_referral"},
+    ),
+    "/staff/approvals": E("cases.approvals", {"school_admin"}),
+    # An empty decision: "please choose one" and back to the list, nothing decided.
+    "/staff/approvals/<int:request_id>": E(
+        "cases.approval_decide", {"school_admin"}, (302,), args={"request_id": "closure"}
+    ),
+    "/staff/audit": E("cases.audit_log", {"school_admin", "admin"}),
+    "/staff/my-reports": E("cases.teacher_reports", {"teacher"}),
+    "/staff/my-reports/new": E("cases.teacher_report_new", {"teacher"}),
+    "/partner/referrals": E("cases.partner_referrals", {"partner"}),
+    "/partner/referrals/<int:referral_id>": E(
+        "cases.partner_referral", {"partner"}, args={"referral_id": "sent_referral"}
+    ),
+    "/partner/referrals/<int:referral_id>/letter.pdf": E(
+        "cases.partner_letter", {"partner"}, args={"referral_id": "sent_referral"}
+    ),
+    # The registration number is optional: acknowledged once, then "already acknowledged" (409).
+    "/partner/referrals/<int:referral_id>/acknowledge": E(
+        "cases.partner_acknowledge",
+        {"partner"},
+        (302, 409),
+        args={"referral_id": "sent_referral"},
+    ),
+    "/partner/referrals/<int:referral_id>/outcome": E(
+        "cases.partner_outcome", {"partner"}, (400,), args={"referral_id": "sent_referral"}
+    ),
+    "/admin/referral-rules": E("cases.rules", {"admin"}),
+    "/admin/referral-rules/new": E("cases.rule_edit", {"admin"}),
+    "/admin/referral-rules/<int:rule_id>": E(
+        "cases.rule_edit", {"admin"}, args={"rule_id": "rule"}
+    ),
+    # --- lessons and the staff course ----------------------------------------------------------
+    "/lessons": E("curriculum.library", LIBRARY),
+    "/lessons/<slug>": E("curriculum.lesson", LIBRARY, args={"slug": "lesson"}),
+    "/lessons/<slug>/handout.pdf": E("curriculum.handout", LIBRARY, args={"slug": "lesson"}),
+    "/lessons/handbook.pdf": E("curriculum.handbook", LIBRARY, literal={"band": "10-11"}),
+    "/lessons/classes": E("curriculum.my_classes", TEACHING),
+    # The class's teacher and the school's administrators; a counselor who does not teach it: 403.
+    "/lessons/classes/<int:class_id>": E(
+        "curriculum.class_page",
+        {"teacher", "school_admin", "admin"},
+        args={"class_id": "classroom"},
+        cross={"admin"},
+    ),
+    "/lessons/classes/<int:class_id>/plan": E(
+        "curriculum.plan", {"teacher"}, (400,), args={"class_id": "classroom"}
+    ),
+    "/lessons/classes/<int:class_id>/plans/<int:plan_id>/delete": E(
+        "curriculum.unplan",
+        {"teacher"},
+        (302,),
+        args={"class_id": "classroom", "plan_id": "plan"},
+        fresh={"plan"},
+    ),
+    "/lessons/classes/<int:class_id>/deliver/<slug>": E(
+        "curriculum.deliver", {"teacher"}, args={"class_id": "classroom", "slug": "lesson"}
+    ),
+    "/lessons/classes/<int:class_id>/deliveries/<int:delivery_id>/delete": E(
+        "curriculum.delete_delivery",
+        {"teacher"},
+        (302,),
+        args={"class_id": "classroom", "delivery_id": "delivery"},
+        fresh={"delivery"},
+    ),
+    "/lessons/coverage": E(
+        "curriculum.coverage", MANAGERS, query={"school": "school"}, cross={"admin"}
+    ),
+    "/course": E("curriculum.course_home", LIBRARY),
+    "/course/<slug>": E("curriculum.course_module", LIBRARY, args={"slug": "module"}),
+    "/course/<slug>/quiz": E("curriculum.quiz", LIBRARY, args={"slug": "module"}),
+    # Only the teacher has completed the course; the others have no certificate yet (404).
+    "/course/certificate.pdf": E(
+        "curriculum.certificate_pdf", LIBRARY, ok={"teacher": {200}, "*": {404}}
+    ),
+    # --- statistics and surveys ----------------------------------------------------------------
+    "/insights/": [
+        E("insights.dashboard", DASHBOARD, name="scope"),
+        E(
+            "insights.dashboard",
+            DASHBOARD,
+            query={"school": "school"},
+            cross={"admin"},
+            name="school",
+        ),
+        E(
+            "insights.dashboard",
+            DASHBOARD,
+            query={"region": "region"},
+            cross={"admin"},
+            name="region",
+        ),
+    ],
+    "/insights/export.csv": [
+        E("insights.export_csv", DASHBOARD, name="scope"),
+        E(
+            "insights.export_csv",
+            DASHBOARD,
+            query={"school": "school"},
+            cross={"admin"},
+            name="school",
+        ),
+    ],
+    "/insights/report.pdf": E("insights.report_pdf", DASHBOARD, literal={"lang": "ru"}),
+    "/insights/surveys": E("insights.waves", TEACHING),
+    "/insights/surveys/<int:wave_id>": E("insights.wave", TEACHING, args={"wave_id": "wave"}),
+    "/insights/surveys/<int:wave_id>/slips.pdf": E(
+        "insights.slips", {"counselor", "teacher"}, args={"wave_id": "wave"}
+    ),
+    "/insights/surveys/<int:wave_id>/close": E(
+        "insights.close_wave",
+        {"counselor", "teacher"},
+        (302,),
+        args={"wave_id": "wave"},
+        fresh={"wave"},
+    ),
+    "/insights/classes/<int:class_id>/survey": E(
+        "insights.open_wave", {"counselor", "teacher"}, args={"class_id": "classroom"}
+    ),
+    "/insights/surveys/results": [
+        # A teacher sees only the results of a class they teach.
+        E("insights.results", DASHBOARD, name="scope"),
+        E("insights.results", TEACHING, query={"class": "classroom"}, name="class"),
+        E(
+            "insights.results",
+            DASHBOARD,
+            query={"school": "school"},
+            cross={"admin"},
+            name="school",
+        ),
+    ],
+}
+
+
+def variants() -> list[tuple[str, Expect]]:
+    rows = []
+    for rule, expect in TABLE.items():
+        for variant in expect if isinstance(expect, list) else [expect]:
+            rows.append((rule, variant))
+    return rows
+
+
+ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+CASES = [(rule, variant, role) for rule, variant in variants() for role in ROLES]
+
+
+def case_id(case) -> str:
+    """``cases.case_detail-counselor``; a rule with arguments named after them when its endpoint
+    has another rule (``school.body_edit.body_id-admin``), a variant after its name."""
+    rule, variant, role = case
+    parts = [variant.endpoint]
+    if sum(1 for _rule, other in variants() if other.endpoint == variant.endpoint) > 1:
+        parts.append(variant.name or ".".join(ARGUMENT.findall(rule)) or rule.rsplit("/", 1)[-1])
+    return ".".join(parts) + f"-{role}"
+
+
+# --- fixtures: one app and one world for the module ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def matrix_app(_schema, tmp_path_factory):
+    with module_app(_schema, tmp_path_factory.mktemp("matrix-instance")) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def world(matrix_app) -> World:
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def clients(matrix_app, world) -> Clients:
+    return Clients(matrix_app, world)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def fill(rule: str, expect: Expect, side: Side, world: World) -> str:
+    def value(kind: str):
+        if kind in expect.fresh:
+            return fresh(kind, side)
+        if kind in SCHOOL_BOUND:
+            return side[kind]
+        return world.globals[kind]
+
+    path = ARGUMENT.sub(lambda m: quote(str(value(expect.args[m.group(1)]))), rule)
+    query = {name: value(kind) for name, kind in expect.query.items()} | expect.literal
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def crosses_schools(expect: Expect) -> bool:
+    kinds = list(expect.args.values()) + list(expect.query.values())
+    return any(kind in SCHOOL_BOUND for kind in kinds)
+
+
+def response_text(response) -> str:
+    """What a person could read in the response: the body (a PDF's text) and its headers."""
+    headers = " ".join(f"{k}: {v}" for k, v in response.headers.items())
+    if response.mimetype == "application/pdf" and response.status_code == 200:
+        reader = pypdf.PdfReader(io.BytesIO(response.get_data()))
+        return headers + "\n".join(page.extract_text() for page in reader.pages)
+    return headers + response.get_data(as_text=True)
+
+
+def forbidden_texts(role: str, expect: Expect, world: World, other: bool) -> dict[str, str]:
+    """Texts that must not appear in this role's response."""
+    banned = {f"other school's {k}": v for k, v in world.other.narrative.items()}
+    banned |= {f"other school's {k}": v for k, v in world.other.case_data.items()}
+    if role != "admin" and not (other and expect.public):
+        banned |= {f"other school's {k}": v for k, v in world.other.directory.items()}
+    if role != "counselor":
+        banned |= {f"own school's {k}": v for k, v in world.own.narrative.items()}
+    return banned
+
+
+def expected_codes(role: str, expect: Expect, other: bool) -> frozenset[int]:
+    allowed = role in expect.allow
+    if not allowed:
+        return frozenset({302}) if role == ANONYMOUS else REFUSED
+    if other and crosses_schools(expect) and role not in expect.cross and not expect.public:
+        if expect.args and any(k in SCHOOL_BOUND for k in expect.args.values()):
+            return REFUSED
+        # Only a query argument names the other school: refused, or ignored (own school shown).
+        return REFUSED | expect.codes(role)
+    return expect.codes(role)
+
+
+def check(response, role, expect, world, other, label):
+    codes = expected_codes(role, expect, other)
+    assert response.status_code in codes, (
+        f"{label}: {response.status_code}, expected {sorted(codes)}"
+    )
+    if role == ANONYMOUS and role not in expect.allow:
+        assert "/login" in response.headers.get("Location", ""), f"{label}: not sent to log in"
+    text = response_text(response)
+    for what, secret in forbidden_texts(role, expect, world, other).items():
+        assert secret not in text, f"{label}: shows the {what}"
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def app_rules(app) -> dict[str, str]:
+    return {
+        rule.rule: rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+    }
+
+
+def test_every_route_is_in_the_table(matrix_app):
+    rules = app_rules(matrix_app)
+    missing = sorted(f"{endpoint} {rule}" for rule, endpoint in rules.items() if rule not in TABLE)
+    assert not missing, "routes missing from the authorization table: " + ", ".join(missing)
+    stale = sorted(rule for rule in TABLE if rule not in rules)
+    assert not stale, "rules in the table that the app no longer has: " + ", ".join(stale)
+    wrong = sorted(
+        f"{rule} is {rules[rule]}, not {variant.endpoint}"
+        for rule, variant in variants()
+        if variant.endpoint != rules[rule]
+    )
+    assert not wrong, "; ".join(wrong)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_each_role_gets_what_the_table_says_and_never_another_schools_data(
+    matrix_app, world, clients, case
+):
+    rule_text, expect, role = case
+    rule = next((r for r in matrix_app.url_map.iter_rules() if r.rule == rule_text), None)
+    if rule is None:
+        pytest.fail(f"{rule_text} ({expect.endpoint}) is in the table but not in the app")
+    method = "GET" if "GET" in rule.methods else "POST"
+    own_url = fill(rule_text, expect, world.own, world)
+    other_url = fill(rule_text, expect, world.other, world)
+    for other, url in ((False, own_url), (True, other_url)):
+        if other and other_url == own_url and not expect.fresh:
+            break  # nothing of a school in the address: the same request again proves nothing
+        client = clients.make(role) if expect.drops_session else clients[role]
+        label = f"{method} {url} as {role} ({'other' if other else 'own'} school)"
+        if method == "GET":
+            check(client.get(url), role, expect, world, other, label)
+            continue
+        before = fingerprint()
+        response = client.post(url, data={})
+        check(response, role, expect, world, other, label)
+        if response.status_code in REFUSED | {400} or role not in expect.allow:
+            assert fingerprint() == before, f"{label}: a refused request wrote to the database"
+
+
+NESTED = [
+    ("/staff/cases/{case}/people/{person}/remove", "counselor"),
+    ("/staff/cases/{case}/actions/{action}/done", "counselor"),
+    ("/lessons/classes/{classroom}/plans/{plan}/delete", "teacher"),
+    ("/lessons/classes/{classroom}/deliveries/{delivery}/delete", "teacher"),
+]
+
+
+@pytest.mark.parametrize(("template", "role"), NESTED, ids=[t for t, _r in NESTED])
+def test_an_object_of_another_school_is_refused_under_an_own_parent(world, clients, template, role):
+    """The parent (case, class) is the user's own; the child (person, action, plan, delivery)
+    belongs to the other school: 404, and nothing is written."""
+    parent, child = re.findall(r"{(\w+)}", template)
+    url = template.format(**{parent: world.own[parent], child: world.other[child]})
+    before = fingerprint()
+    response = clients[role].post(url, data={})
+    assert response.status_code == 404, url
+    assert fingerprint() == before
