@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from insights import cli, models, student, views  # noqa: F401 - models register their tables
+    from insights import cli, models, rollup, student, views  # noqa: F401 - tables register
     from school.cli import register_demo_seeder
     from school.models import Role
     from school.views import DASHBOARD_LINKS, register_dashboard_link

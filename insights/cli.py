@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import insert, select
 
 from extensions import db
-from insights import synthetic
+from insights import rollup, synthetic
 from insights.models import (
     SurveyAnswer,
     SurveyResponse,
@@ -19,6 +19,7 @@ from insights.models import (
     SurveyWave,
     WaveKind,
 )
+from insights.surveys import recount
 from school.cli import DEMO_SCHOOL_CODE
 from school.models import Classroom, School, utcnow
 
@@ -47,6 +48,22 @@ def generate_command(reports: int, schools: int | None, survey_share: float, see
         f"cases {made.cases}, referrals {made.referrals}, survey waves {made.waves} "
         f"({made.responses} answers), lesson deliveries {made.deliveries}"
     )
+
+
+@insights_cli.command("refresh-stats")
+def refresh_stats_command() -> None:
+    """Rebuild the monthly report totals of every closed month (run it nightly)."""
+    months = rollup.refresh()
+    db.session.commit()
+    click.echo(f"monthly totals rebuilt for {len(months)} months")
+
+
+@insights_cli.command("recount-surveys")
+def recount_command() -> None:
+    """Rebuild every wave's answer totals from the stored answers."""
+    recount()
+    db.session.commit()
+    click.echo("survey totals rebuilt")
 
 
 def seed_demo_surveys() -> None:
@@ -90,6 +107,12 @@ def seed_demo_surveys() -> None:
                 ]
                 if rows:
                     db.session.execute(insert(SurveyAnswer), rows)
+    recount(
+        [
+            w.id
+            for w in db.session.scalars(select(SurveyWave).where(SurveyWave.school_id == school.id))
+        ]
+    )
     db.session.commit()
 
 

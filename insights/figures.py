@@ -6,11 +6,11 @@ first; the figures carry counts only, never a narrative, a label or a case.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, String, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, String, case, func, literal, select, type_coerce
 
 from extensions import db
 from incidents.deadlines import awaiting_response_overdue, response_targets
@@ -22,9 +22,10 @@ from incidents.models import (
     ReportViolenceForm,
     ViolenceForm,
 )
+from insights import rollup
 from insights.filters import Filters, Level
-from insights.sql import grouped_median, hours_between, month_of
-from school.access import school_scope
+from insights.sql import dialect, grouped_median, grouping_sets, hours_between, month_of
+from school.access import region_scope, school_scope
 from school.models import Region, School, User, utcnow
 
 NOT_GIVEN = _l("Not given")
@@ -96,47 +97,55 @@ class ReportFigures:
     by_unit: list[Timeliness] = field(default_factory=list)
 
 
-def _count_by(column, conditions, titles: dict, order: list) -> list[Count]:
-    rows = dict(
-        db.session.execute(
-            select(column, func.count()).select_from(Report).where(*conditions).group_by(column)
-        ).all()
+def _report_counts(conditions, filters: Filters, month_label) -> ReportFigures:
+    """Reports per month, per place and per who did it: one pass over the reports."""
+    months = filters.months()
+    place = func.coalesce(type_coerce(Report.place, String), "")
+    dimensions = {"place": place, "perpetrator": Report.perpetrator}
+    if len(months) > 1:  # a single month needs no month of each report
+        dimensions["month"] = month_of(Report.created_at)
+    sets = grouping_sets(
+        select().select_from(Report), conditions, dimensions, [func.count().label("n")]
     )
-    counts = []
-    for key in order:
-        counts.append(Count(str(key), str(titles[key]), int(rows.get(key, 0))))
-    return counts
+    counts = {name: {key: int(row.n) for key, row in rows} for name, rows in sets.items()}
+    if len(months) == 1:
+        counts["month"] = {months[0]: sum(counts["place"].values())}
+    figures = ReportFigures()
+    figures.by_month = [
+        Count(key, month_label(key), counts["month"].get(key, 0)) for key in filters.months()
+    ]
+    figures.total = sum(counts["month"].values())
+    figures.by_place = [Count(p.value, p.title, counts["place"].get(p.value, 0)) for p in Place] + [
+        Count("", str(NOT_GIVEN), counts["place"].get("", 0))
+    ]
+    figures.by_perpetrator = [
+        Count(p.value, p.title, counts["perpetrator"].get(p, 0)) for p in Perpetrator
+    ]
+    return figures
 
 
-def _forms(conditions) -> list[Count]:
-    rows = dict(
-        db.session.execute(
-            select(ReportViolenceForm.form, func.count())
-            .join(Report, Report.id == ReportViolenceForm.report_id)
-            .where(*conditions)
-            .group_by(ReportViolenceForm.form)
-        ).all()
-    )
-    return [Count(form.value, form.title, int(rows.get(form, 0))) for form in ViolenceForm]
-
-
-def _months(conditions, filters: Filters, month_label) -> tuple[list[Count], dict]:
-    month = month_of(Report.created_at).label("month")
-    totals = dict(
-        db.session.execute(
-            select(month, func.count()).select_from(Report).where(*conditions).group_by(month)
-        ).all()
-    )
-    crossed: dict[str, dict[str, int]] = {key: {} for key in filters.months()}
-    for key, form, count in db.session.execute(
-        select(month, ReportViolenceForm.form, func.count())
+def _forms_by_month(conditions, filters: Filters) -> tuple[list[Count], dict]:
+    """Reports per form of violence, per month and in all (a report naming two forms counts
+    under each)."""
+    months = filters.months()
+    # A single month needs no month of each report (the usual live part: this month).
+    month = month_of(Report.created_at) if len(months) > 1 else literal(months[0])
+    crossed: dict[str, dict[str, int]] = {key: {} for key in months}
+    totals: dict[str, int] = {}
+    stmt = (
+        select(month.label("month"), ReportViolenceForm.form, func.count())
         .join(Report, Report.id == ReportViolenceForm.report_id)
         .where(*conditions)
-        .group_by(month, ReportViolenceForm.form)
-    ):
-        crossed.setdefault(key, {})[ViolenceForm(form).value] = int(count)
-    by_month = [Count(key, month_label(key), int(totals.get(key, 0))) for key in filters.months()]
-    return by_month, crossed
+        .group_by(ReportViolenceForm.form)
+    )
+    if len(months) > 1:
+        stmt = stmt.group_by(month)
+    for key, form, count in db.session.execute(stmt):
+        form = ViolenceForm(form).value
+        crossed.setdefault(key, {})[form] = int(count)
+        totals[form] = totals.get(form, 0) + int(count)
+    by_form = [Count(f.value, f.title, totals.get(f.value, 0)) for f in ViolenceForm]
+    return by_form, crossed
 
 
 def _target_hours():
@@ -146,60 +155,74 @@ def _target_hours():
     )
 
 
-def timeliness(
-    conditions, group=None, labels=None, now: datetime | None = None
-) -> list[Timeliness]:
-    """Reports, answers, answers within target, overdue and the median hours, per group
-    (``group`` None: one row for the whole selection).
+def timeliness_sets(
+    conditions, sets: dict, now: datetime | None = None, medians: bool = True
+) -> dict[str, list]:
+    """Reports, answers, answers within target, overdue and the median hours, for several
+    groupings at once ({name: expression, or None for all the reports}).
 
     The share within target is of the reports already decided: answered, or past their target
     without an answer (a fresh unanswered report is neither in nor out yet).
     """
     now = now or utcnow()
-    labels = labels or {}
     hours = hours_between(Report.created_at, Report.first_response_at)
     overdue = awaiting_response_overdue(
         Report.created_at, Report.priority, Report.first_response_at, now
     )
-    keys = [group.label("grp")] if group is not None else []
-
-    def source(*columns):
-        stmt = select(*keys, *columns).select_from(Report)
-        if group is School.region_id:
-            stmt = stmt.join(School, School.id == Report.school_id)
-        return stmt.where(*conditions)
-
-    stmt = source(
+    source = select().select_from(Report)
+    if any(expr is School.region_id for expr in sets.values()):
+        source = source.join(School, School.id == Report.school_id)
+    aggregates = [
         func.count().label("reports"),
         func.count(Report.first_response_at).label("answered"),
         func.coalesce(func.sum(case((hours <= _target_hours(), 1), else_=0)), 0).label("within"),
         func.coalesce(func.sum(case((overdue, 1), else_=0)), 0).label("overdue"),
-    )
-    names = ["grp"] if keys else []
-    if keys:
-        stmt = stmt.group_by(keys[0])
-    medians = {
-        (row.grp if keys else None): float(row.median)
-        for row in db.session.execute(grouped_median(source(hours.label("hours")), "hours", names))
-        if row.median is not None
-    }
-    result = []
-    for row in db.session.execute(stmt):
-        if not row.reports:
-            continue
-        grp = row.grp if keys else None
-        result.append(
+    ]
+    postgres = dialect() == "postgresql"
+    if postgres and medians:
+        aggregates.append(func.percentile_cont(0.5).within_group(hours).label("median"))
+    rows = grouping_sets(source, conditions, sets, aggregates)
+    result: dict[str, list] = {}
+    for name, expr in sets.items():
+        if not medians:
+            middle = {}
+        elif postgres:
+            middle = {key: row.median for key, row in rows[name]}
+        else:
+            keyed = [expr.label("grp")] if expr is not None else []
+            middle = {
+                (row.grp if keyed else None): row.median
+                for row in db.session.execute(
+                    grouped_median(
+                        source.add_columns(*keyed, hours.label("hours")).where(*conditions),
+                        "hours",
+                        ["grp"] if keyed else [],
+                    )
+                )
+            }
+        result[name] = [
             Timeliness(
-                key="" if grp is None else str(grp),
-                label=str(labels.get(grp, "" if grp is None else grp)),
+                key="" if key is None else str(key),
+                label="",
                 reports=int(row.reports),
                 answered=int(row.answered),
                 within=int(row.within),
                 overdue=int(row.overdue),
-                median_hours=medians.get(grp),
+                median_hours=float(middle[key]) if middle.get(key) is not None else None,
             )
-        )
+            for key, row in rows[name]
+            if row.reports
+        ]
     return result
+
+
+def timeliness(
+    conditions, group=None, labels=None, now: datetime | None = None
+) -> list[Timeliness]:
+    """``timeliness_sets`` for one grouping, with labels."""
+    labels = labels or {}
+    rows = timeliness_sets(conditions, {"only": group}, now)["only"]
+    return [replace(t, label=str(labels.get(t.key, t.key))) for t in rows]
 
 
 def unit_labels(level: str, keys) -> dict:
@@ -213,38 +236,201 @@ def unit_labels(level: str, keys) -> dict:
 
 
 def report_figures(user: User, filters: Filters, month_label, now=None) -> ReportFigures:
+    """Every report figure for the filters. Whole closed months come from the monthly totals
+    (``insights.rollup``) when they have been refreshed; the rest is counted from the reports.
+    A school's own page and a filter on a form of violence always count the reports."""
+    if filters.form is None and filters.level != Level.school:
+        cut = rollup.split(filters.start, filters.end, now)
+        if cut.months:
+            return _with_totals(user, filters, cut, month_label, now)
+    return live_figures(user, filters, month_label, now)
+
+
+def live_figures(
+    user: User, filters: Filters, month_label, now=None, medians: bool = True
+) -> ReportFigures:
+    """The figures counted from the reports themselves (``medians`` False: leave them out)."""
     conditions = report_conditions(user, filters)
-    figures = ReportFigures()
-    figures.by_month, figures.month_form = _months(conditions, filters, month_label)
-    figures.total = sum(c.count for c in figures.by_month)
-    figures.by_form = _forms(conditions)
-    figures.by_place = _count_by(
-        func.coalesce(type_coerce(Report.place, String), ""),
-        conditions,
-        {"": NOT_GIVEN, **{p.value: p.title for p in Place}},
-        [p.value for p in Place] + [""],
-    )
-    figures.by_perpetrator = _count_by(
-        Report.perpetrator,
-        conditions,
-        {p: p.title for p in Perpetrator},
-        list(Perpetrator),
-    )
-    by_priority = {
-        t.key: t
-        for t in timeliness(conditions, Report.priority, {p.value: p.title for p in Priority}, now)
-    }
-    figures.by_priority = [
-        by_priority.get(p.value) or Timeliness(p.value, p.title, 0, 0, 0, 0, None) for p in Priority
-    ]
-    overall = timeliness(conditions, None, None, now)
-    figures.timeliness = overall[0] if overall else None
+    figures = _report_counts(conditions, filters, month_label)
+    figures.by_form, figures.month_form = _forms_by_month(conditions, filters)
+    sets = {"priority": Report.priority, "all": None}
     if filters.level != Level.school:
-        group = School.region_id if filters.level == Level.country else Report.school_id
-        rows = timeliness(conditions, group, {}, now)
-        labels = unit_labels(filters.level, [int(r.key) for r in rows])
-        figures.by_unit = sorted(
-            (Timeliness(**{**r.__dict__, "label": labels.get(int(r.key), r.key)}) for r in rows),
-            key=lambda r: (-r.reports, r.label),
-        )
+        sets["unit"] = _unit(filters)
+    rows = timeliness_sets(conditions, sets, now, medians)
+    by_priority = {t.key: t for t in rows["priority"]}
+    figures.by_priority = [
+        replace(by_priority[p.value], label=p.title)
+        if p.value in by_priority
+        else Timeliness(p.value, p.title, 0, 0, 0, 0, None)
+        for p in Priority
+    ]
+    figures.timeliness = rows["all"][0] if rows["all"] else None
+    if "unit" in rows:
+        figures.by_unit = _sorted_units(filters, rows["unit"])
     return figures
+
+
+def _unit(filters: Filters):
+    return School.region_id if filters.level == Level.country else Report.school_id
+
+
+def _sorted_units(filters: Filters, rows: list[Timeliness]) -> list[Timeliness]:
+    labels = unit_labels(filters.level, [int(t.key) for t in rows])
+    return sorted(
+        (replace(t, label=labels.get(int(t.key), t.key)) for t in rows),
+        key=lambda t: (-t.reports, t.label),
+    )
+
+
+def _with_totals(user: User, filters: Filters, cut, month_label, now) -> ReportFigures:
+    if filters.level == Level.country:
+        # The whole country (in the user's regions): the per-region totals.
+        table = rollup.region_months
+        totals = rollup.read(
+            table,
+            [region_scope(user, table.c.region_id)],
+            cut.months,
+            table.c.region_id,
+            [region_scope(user, rollup.response_hours.c.region_id)],
+        )
+    else:
+        table = rollup.report_months
+        totals = rollup.read(
+            table,
+            [school_scope(user, table.c.school_id), table.c.region_id == filters.region_id],
+            cut.months,
+            table.c.school_id,
+        )
+    live = None
+    if cut.live_start is not None:
+        live_filters = replace(filters, start=cut.live_start)
+        live = live_figures(user, live_filters, month_label, now, medians=False)
+    figures = ReportFigures()
+    live_months = {c.key: c.count for c in live.by_month} if live else {}
+    figures.by_month = [
+        Count(
+            key,
+            month_label(key),
+            totals.by_month.get(key, {}).get("reports", 0) + live_months.get(key, 0),
+        )
+        for key in filters.months()
+    ]
+    figures.total = sum(c.count for c in figures.by_month)
+    figures.month_form = {}
+    for key in filters.months():
+        rolled = totals.by_month.get(key, {})
+        counted = live.month_form.get(key, {}) if live else {}
+        figures.month_form[key] = {
+            f.value: n
+            for f in ViolenceForm
+            if (n := rolled.get(f"form_{f.value}", 0) + counted.get(f.value, 0))
+        }
+
+    def add(counts: list[Count], prefix: str, keys: list[str], live_counts) -> list[Count]:
+        extra = {c.key: c.count for c in live_counts} if live else {}
+        return [
+            replace(c, count=totals.overall.get(f"{prefix}_{key}", 0) + extra.get(c.key, 0))
+            for c, key in zip(counts, keys, strict=True)
+        ]
+
+    places = [Count(p.value, p.title, 0) for p in Place] + [Count("", str(NOT_GIVEN), 0)]
+    figures.by_place = add(places, "place", rollup.PLACES, live.by_place if live else [])
+    figures.by_perpetrator = add(
+        [Count(p.value, p.title, 0) for p in Perpetrator],
+        "perpetrator",
+        [p.value for p in Perpetrator],
+        live.by_perpetrator if live else [],
+    )
+    figures.by_form = add(
+        [Count(f.value, f.title, 0) for f in ViolenceForm],
+        "form",
+        [f.value for f in ViolenceForm],
+        live.by_form if live else [],
+    )
+    medians = _medians(user, filters, totals, live_filters if live else None, now)
+
+    def timeliness_of(counts: dict[str, int], key: str, label: str, extra, median_key):
+        reports = sum(counts.get(f"reports_{p.value}", 0) for p in Priority)
+        row = Timeliness(
+            key,
+            label,
+            reports,
+            sum(counts.get(f"answered_{p.value}", 0) for p in Priority),
+            sum(counts.get(f"within_{p.value}", 0) for p in Priority),
+            sum(counts.get(f"overdue_{p.value}", 0) for p in Priority),
+            medians.get(median_key),
+        )
+        return _plus(row, extra)
+
+    def priority_row(p: Priority) -> Timeliness:
+        counts = totals.overall
+        row = Timeliness(
+            p.value,
+            p.title,
+            counts.get(f"reports_{p.value}", 0),
+            counts.get(f"answered_{p.value}", 0),
+            counts.get(f"within_{p.value}", 0),
+            counts.get(f"overdue_{p.value}", 0),
+            medians.get(("priority", p.value)),
+        )
+        extra = next((t for t in live.by_priority if t.key == p.value), None) if live else None
+        return _plus(row, extra)
+
+    figures.by_priority = [priority_row(p) for p in Priority]
+    figures.timeliness = timeliness_of(
+        totals.overall, "", "", live.timeliness if live else None, ("all", None)
+    )
+    live_units = {t.key: t for t in live.by_unit} if live else {}
+    keys = {str(k) for k in totals.by_unit} | set(live_units)
+    units = [
+        timeliness_of(
+            totals.by_unit.get(int(key), {}), key, key, live_units.get(key), ("unit", int(key))
+        )
+        for key in keys
+    ]
+    figures.by_unit = _sorted_units(filters, [u for u in units if u.reports])
+    return figures
+
+
+def _plus(row: Timeliness, extra: Timeliness | None) -> Timeliness:
+    """Totals plus the live counts (the median was computed over both already)."""
+    if extra is None:
+        return row
+    return replace(
+        row,
+        reports=row.reports + extra.reports,
+        answered=row.answered + extra.answered,
+        within=row.within + extra.within,
+        overdue=row.overdue + extra.overdue,
+    )
+
+
+def _medians(user, filters: Filters, totals, live_filters, now) -> dict:
+    """Medians over the whole period: from the histograms across the country (rolled-up months
+    plus the live months bucketed the same way); exact, from the reports, within a region."""
+    if filters.level == Level.country:
+        histograms = {k: dict(v) for k, v in totals.histograms.items()}
+        if live_filters is not None:
+            live = rollup.live_histograms(report_conditions(user, live_filters))
+            for key, counts in live.items():
+                merged = histograms.setdefault(key, {})
+                for bucket, n in counts.items():
+                    merged[bucket] = merged.get(bucket, 0) + n
+        grouped: dict = {}
+        for (priority, region), counts in histograms.items():
+            for group in (("priority", priority), ("unit", region), ("all", None)):
+                merged = grouped.setdefault(group, {})
+                for bucket, n in counts.items():
+                    merged[bucket] = merged.get(bucket, 0) + n
+        return {group: rollup.median_from_histogram(c) for group, c in grouped.items()}
+    rows = timeliness_sets(
+        [*report_conditions(user, filters), Report.first_response_at.is_not(None)],
+        {"priority": Report.priority, "unit": _unit(filters), "all": None},
+        now,
+    )
+    medians = {}
+    for name, items in rows.items():
+        for t in items:
+            key = None if name == "all" else (t.key if name == "priority" else int(t.key))
+            medians[(name, key)] = t.median_hours
+    return medians

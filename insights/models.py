@@ -14,6 +14,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from incidents.cases import Case, Referral
+from incidents.models import Report
 from school.models import Classroom, School, User, UTCDateTime, str_enum, utcnow
 
 
@@ -85,6 +87,8 @@ class SurveyWave(db.Model):
     code_seed: Mapped[str] = mapped_column(String(32))
     # How many derivation indexes were used (a rare collision with another wave skips one).
     code_span: Mapped[int]
+    # Students who have answered (kept with the answers, in the same transaction).
+    answered: Mapped[int] = mapped_column(default=0)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -124,6 +128,21 @@ class SurveyResponse(db.Model):
     answers: Mapped[list[SurveyAnswer]] = relationship(cascade="all, delete-orphan")
 
 
+class SurveyTally(db.Model):
+    """Running totals of a wave's answers per item: how many answered it, and how many of them
+    count towards its share. Results read these (a few rows per wave) instead of every answer;
+    ``flask insights recount-surveys`` rebuilds them from the answers."""
+
+    __tablename__ = "survey_tallies"
+
+    wave_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_waves.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[str] = mapped_column(String(32), primary_key=True)
+    answers: Mapped[int] = mapped_column(default=0)
+    positive: Mapped[int] = mapped_column(default=0)
+
+
 class SurveyAnswer(db.Model):
     """One answered question: the item key from the questionnaire and the chosen option."""
 
@@ -134,3 +153,26 @@ class SurveyAnswer(db.Model):
     )
     item: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(SmallInteger)
+
+
+# Indexes the national dashboard needs on the reports table (found with bench/dashboards.py):
+# its queries read one period of every school's reports, which the reports table's own index
+# (school first) cannot serve. On PostgreSQL the index carries the columns the figures group by,
+# so the scan never visits the table itself (an index-only scan).
+Index(
+    "ix_reports_created_at",
+    Report.created_at,
+    postgresql_include=["id", "school_id", "priority", "place", "perpetrator", "first_response_at"],
+)
+# Cases and referrals of a period across the country (the national page's slowest queries after
+# the reports were rolled up): by creation time, with the columns the figures read.
+Index(
+    "ix_cases_created_at",
+    Case.created_at,
+    postgresql_include=["school_id", "state", "outcome", "report_id"],
+)
+Index(
+    "ix_referrals_created_at",
+    Referral.created_at,
+    postgresql_include=["school_id", "body_kind", "sent_at", "deadline_at", "case_id"],
+)

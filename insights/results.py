@@ -11,16 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, func, select
 
 from extensions import db
 from insights.figures import unit_labels
-from insights.models import SurveyAnswer, SurveyResponse, SurveyWave, WaveKind
+from insights.models import SurveyTally, SurveyWave, WaveKind
 from insights.questionnaire import (
     CHECK_ITEMS,
     INDICATOR_GROUPS,
     INDICATOR_TITLES,
-    questionnaire,
 )
 from insights.sql import app_zone
 from insights.stats import MIN_SURVEY_ANSWERS, Change, Share, newcombe, wilson
@@ -87,24 +86,12 @@ def wave_conditions(
     return conditions
 
 
-def _positive():
-    """SQL: 1 when the answer counts towards its item's share (e.g. "2-3 times a month" or more)."""
-    by_threshold: dict[int, list[str]] = {}
-    for item, (_values, positive_from) in questionnaire().items.items():
-        by_threshold.setdefault(positive_from, []).append(item)
-    threshold = case(
-        *((SurveyAnswer.item.in_(items), t) for t, items in sorted(by_threshold.items())),
-        else_=1000,
-    )
-    return case((SurveyAnswer.value >= threshold, 1), else_=0)
-
-
 def survey_results(conditions: list[ColumnElement[bool]]) -> SurveyResults:
+    """Shares and changes for the waves matching ``conditions`` (from the per-wave totals)."""
     answers = {
-        WaveKind(kind): int(n)
+        WaveKind(kind): int(n or 0)
         for kind, n in db.session.execute(
-            select(SurveyWave.kind, func.count(SurveyResponse.id))
-            .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
+            select(SurveyWave.kind, func.sum(SurveyWave.answered))
             .where(*conditions)
             .group_by(SurveyWave.kind)
         )
@@ -113,14 +100,13 @@ def survey_results(conditions: list[ColumnElement[bool]]) -> SurveyResults:
     for kind, item, n, k in db.session.execute(
         select(
             SurveyWave.kind,
-            SurveyAnswer.item,
-            func.count(),
-            func.coalesce(func.sum(_positive()), 0),
+            SurveyTally.item,
+            func.sum(SurveyTally.answers),
+            func.sum(SurveyTally.positive),
         )
-        .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
-        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+        .join(SurveyTally, SurveyTally.wave_id == SurveyWave.id)
         .where(*conditions)
-        .group_by(SurveyWave.kind, SurveyAnswer.item)
+        .group_by(SurveyWave.kind, SurveyTally.item)
     ):
         counts[(WaveKind(kind), item)] = (int(n), int(k))
     results = SurveyResults(answers)
@@ -152,40 +138,31 @@ class UnitPrevalence:
 
 
 def prevalence_by_unit(conditions, unit_column) -> dict[int, dict]:
-    """Answers and the overall victimization and perpetration counts per school or region."""
+    """Answers and the overall victimization and perpetration totals per school or region."""
     key = unit_column.label("unit")
-    positive = _positive()
-    stmt = (
+    units: dict[int, dict] = {}
+    for unit, kind, n in db.session.execute(
+        select(key, SurveyWave.kind, func.sum(SurveyWave.answered))
+        .join(School, School.id == SurveyWave.school_id)
+        .where(*conditions)
+        .group_by(key, SurveyWave.kind)
+    ):
+        units.setdefault(unit, {"answers": {}, "counts": {}})["answers"][WaveKind(kind)] = int(n)
+    for unit, kind, item, n, k in db.session.execute(
         select(
             key,
             SurveyWave.kind,
-            SurveyAnswer.item,
-            func.count(),
-            func.coalesce(func.sum(positive), 0),
+            SurveyTally.item,
+            func.sum(SurveyTally.answers),
+            func.sum(SurveyTally.positive),
         )
-        .select_from(SurveyWave)
         .join(School, School.id == SurveyWave.school_id)
-        .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
-        .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
-        .where(*conditions, SurveyAnswer.item.in_(("victim", "perpetrator")))
-        .group_by(key, SurveyWave.kind, SurveyAnswer.item)
-    )
-    answers_stmt = (
-        select(key, SurveyWave.kind, func.count(SurveyResponse.id))
-        .select_from(SurveyWave)
-        .join(School, School.id == SurveyWave.school_id)
-        .join(SurveyResponse, SurveyResponse.wave_id == SurveyWave.id)
-        .where(*conditions)
-        .group_by(key, SurveyWave.kind)
-    )
-    units: dict[int, dict] = {}
-    for unit, kind, n in db.session.execute(answers_stmt):
-        units.setdefault(unit, {"answers": {}, "counts": {}})["answers"][WaveKind(kind)] = int(n)
-    for unit, kind, item, n, k in db.session.execute(stmt):
-        units.setdefault(unit, {"answers": {}, "counts": {}})["counts"][(WaveKind(kind), item)] = (
-            int(n),
-            int(k),
-        )
+        .join(SurveyTally, SurveyTally.wave_id == SurveyWave.id)
+        .where(*conditions, SurveyTally.item.in_(("victim", "perpetrator")))
+        .group_by(key, SurveyWave.kind, SurveyTally.item)
+    ):
+        data = units.setdefault(unit, {"answers": {}, "counts": {}})
+        data["counts"][(WaveKind(kind), item)] = (int(n), int(k))
     return units
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -24,6 +24,7 @@ from insights.models import (
     SurveyAnswer,
     SurveyCode,
     SurveyResponse,
+    SurveyTally,
     SurveyVersion,
     SurveyWave,
     WaveKind,
@@ -150,6 +151,10 @@ def open_wave(
         index += len(batch)
     wave.code_span = index
     db.session.execute(insert(SurveyCode), [{"wave_id": wave.id, "code_hash": h} for h in hashes])
+    db.session.execute(
+        insert(SurveyTally),
+        [{"wave_id": wave.id, "item": item} for item in questionnaire().items_in(wave.version)],
+    )
     audit.record(
         "survey.open_wave",
         wave,
@@ -168,24 +173,6 @@ def unspent_codes(wave: SurveyWave) -> list[str]:
     )
     codes = (derive_code(wave.code_seed, i) for i in range(wave.code_span))
     return [code for code in codes if hash_code(code) in stored]
-
-
-def answered_count(wave: SurveyWave) -> int:
-    return db.session.scalar(
-        select(func.count(SurveyResponse.id)).where(SurveyResponse.wave_id == wave.id)
-    )
-
-
-def answered_counts(wave_ids: list[int]) -> dict[int, int]:
-    if not wave_ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(SurveyResponse.wave_id, func.count(SurveyResponse.id))
-            .where(SurveyResponse.wave_id.in_(wave_ids))
-            .group_by(SurveyResponse.wave_id)
-        ).all()
-    )
 
 
 def unspent_count(wave: SurveyWave) -> int:
@@ -256,11 +243,78 @@ def submit_answers(text: str, answers: dict[str, int | None]) -> bool:
     response = SurveyResponse(wave_id=wave.id)
     session.add(response)
     session.flush()
-    rows = [
-        {"response_id": response.id, "item": item, "value": value}
-        for item, value in clean_answers(wave.version, answers).items()
-    ]
-    if rows:
-        session.execute(insert(SurveyAnswer), rows)
+    kept = clean_answers(wave.version, answers)
+    if kept:
+        session.execute(
+            insert(SurveyAnswer),
+            [{"response_id": response.id, "item": k, "value": v} for k, v in kept.items()],
+        )
+    count_answers(wave.id, kept)
     session.commit()
     return True
+
+
+def is_positive(item: str, value: int) -> bool:
+    """Does this answer count towards the item's share (e.g. "2-3 times a month" or more)?"""
+    return value >= questionnaire().items[item][1]
+
+
+def count_answers(wave_id: int, answers: dict[str, int]) -> None:
+    """Add one response to the wave's totals (in the caller's transaction)."""
+    db.session.execute(
+        update(SurveyWave).where(SurveyWave.id == wave_id).values(answered=SurveyWave.answered + 1)
+    )
+    if not answers:
+        return
+    positives = [item for item, value in answers.items() if is_positive(item, value)]
+    db.session.execute(
+        update(SurveyTally)
+        .where(SurveyTally.wave_id == wave_id, SurveyTally.item.in_(list(answers)))
+        .values(
+            answers=SurveyTally.answers + 1,
+            positive=SurveyTally.positive + case((SurveyTally.item.in_(positives), 1), else_=0),
+        )
+    )
+
+
+def positive_answer():
+    """SQL on ``SurveyAnswer``: 1 when the answer counts towards its item's share."""
+    by_threshold: dict[int, list[str]] = {}
+    for item, (_values, positive_from) in questionnaire().items.items():
+        by_threshold.setdefault(positive_from, []).append(item)
+    threshold = case(
+        *((SurveyAnswer.item.in_(items), t) for t, items in sorted(by_threshold.items())),
+        else_=1000,
+    )
+    return case((SurveyAnswer.value >= threshold, 1), else_=0)
+
+
+def recount(wave_ids: list[int] | None = None) -> None:
+    """Rebuild the totals of these waves (all when None) from the stored answers, in SQL."""
+    waves = select(SurveyWave.id)
+    if wave_ids is not None:
+        waves = waves.where(SurveyWave.id.in_(wave_ids))
+    db.session.execute(delete(SurveyTally).where(SurveyTally.wave_id.in_(waves)))
+    db.session.execute(
+        insert(SurveyTally).from_select(
+            ["wave_id", "item", "answers", "positive"],
+            select(
+                SurveyResponse.wave_id,
+                SurveyAnswer.item,
+                func.count(),
+                func.sum(positive_answer()),
+            )
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .where(SurveyResponse.wave_id.in_(waves))
+            .group_by(SurveyResponse.wave_id, SurveyAnswer.item),
+        )
+    )
+    db.session.execute(
+        update(SurveyWave)
+        .where(SurveyWave.id.in_(waves))
+        .values(
+            answered=select(func.count(SurveyResponse.id))
+            .where(SurveyResponse.wave_id == SurveyWave.id)
+            .scalar_subquery()
+        )
+    )

@@ -184,11 +184,9 @@ def waves():
             SurveyWave.classroom_id.in_(select(Classroom.id).where(teaches(current_user)))
         )
     rows = db.session.scalars(stmt.order_by(SurveyWave.opened_at.desc()).limit(200)).all()
-    answered = surveys.answered_counts([w.id for w in rows])
     return render_template(
         "insights/waves.html",
         waves=rows,
-        answered=answered,
         classes=_classes_for_waves() if current_user.role in OPENERS else [],
         now=utcnow(),
     )
@@ -226,7 +224,7 @@ def wave(wave_id: int):
     return render_template(
         "insights/wave.html",
         wave=wave,
-        answered=surveys.answered_count(wave),
+        answered=wave.answered,
         unspent=surveys.unspent_count(wave),
         close_form=CloseWaveForm(),
         may_close=current_user.role in OPENERS,

@@ -18,6 +18,12 @@ from tests.insights import factories as f
 ONE_MESSAGE = "This code does not work."
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """The messages are checked in English (a student may choose any language)."""
+    client.get("/lang/en")
+
+
 @pytest.fixture
 def school_class(app):
     school = factories.school("School A")
@@ -124,13 +130,19 @@ def test_bad_spent_expired_and_closed_codes_get_the_same_message(client, school_
 def test_a_typed_code_ignores_case_spaces_dashes_and_cyrillic_lookalikes(client, school_class):
     _school, classroom, _teacher, counselor = school_class
     wave = surveys.open_wave(classroom, WaveKind.baseline, 1, counselor)
-    wave.code_seed = "fixed-seed-for-a-code-with-letters"
+    # A seed whose first code has letters that look the same in Cyrillic.
+    wave.code_seed = next(
+        seed
+        for seed in (f"seed-{i}" for i in range(1000))
+        if sum(c in "ABEKMHOPCTXY" for c in surveys.derive_code(seed, 0)) >= 3
+    )
     db.session.commit()
     code = surveys.derive_code(wave.code_seed, 0)
     db.session.execute(SurveyCode.__table__.delete())
     db.session.add(SurveyCode(wave_id=wave.id, code_hash=surveys.hash_code(code)))
     db.session.commit()
     cyrillic = code.lower().translate(str.maketrans("abekmhopctxy", "авекмнорстху"))
+    assert cyrillic.upper() != code
     typed = f" {cyrillic[:4]} - {cyrillic[4:]} "
     page = client.post("/s", data={"code": typed}).get_data(as_text=True)
     assert ONE_MESSAGE not in page
@@ -138,18 +150,19 @@ def test_a_typed_code_ignores_case_spaces_dashes_and_cyrillic_lookalikes(client,
     assert f.answer(client, typed, victim=1).status_code == 302
 
 
-def test_nothing_links_a_code_to_the_answers(client, school_class):
+def test_nothing_links_a_code_to_the_answers(app, school_class):
     _school, classroom, _teacher, counselor = school_class
     wave, codes = f.wave(classroom, counselor, students=2)
-    page = client.post("/s", data={"code": codes[0]})
-    response = f.answer(client, codes[0], victim=2, v_verbal=3, by_students=True)
+    student = app.test_client()  # a first visit: no language chosen, no cookie yet
+    page = student.post("/s", data={"code": codes[0]})
+    response = f.answer(student, codes[0], victim=2, v_verbal=3, by_students=True)
     # The response row has the wave and nothing else; the spent code row is gone.
     assert {c.name for c in inspect(SurveyResponse).columns} == {"id", "wave_id"}
     assert db.session.scalar(select(func.count(SurveyCode.id))) == 1
     answers = dict(db.session.execute(select(SurveyAnswer.item, SurveyAnswer.value)).all())
     assert answers == {"victim": 2, "v_verbal": 3, "by_students": 1}
     # No cookie, no caching, no referrer on the student pages.
-    for r in (page, response, client.get("/s"), client.get("/s/thanks")):
+    for r in (page, response, student.get("/s"), student.get("/s/thanks")):
         assert "Set-Cookie" not in r.headers
         assert r.headers["Cache-Control"] == "no-store"
         assert r.headers["Referrer-Policy"] == "no-referrer"
@@ -273,3 +286,41 @@ def test_staff_of_another_school_cannot_see_a_wave_or_class_results(client, logi
     assert client.get(f"/insights/surveys/{wave.id}").status_code == 404
     assert client.get(f"/insights/surveys/{wave.id}/slips.pdf").status_code == 404
     assert client.get(f"/insights/surveys/results?class={classroom.id}").status_code == 404
+
+
+def test_running_totals_agree_with_a_recount_from_the_answers(client, school_class):
+    from insights.models import SurveyTally
+
+    _school, classroom, _teacher, counselor = school_class
+    wave, codes = f.wave(classroom, counselor, students=6)
+    sent = [
+        {"victim": 3, "v_verbal": 2, "by_adults": True, "feel_safe": 4, "would_tell": 2},
+        {"victim": 1, "v_verbal": 1, "feel_safe": 3, "would_tell": 1},
+        {"victim": 0, "perpetrator": 2, "feel_safe": 1},
+        {},  # everything skipped
+        {"victim": 4, "by_students": True, "by_adults": True, "knows_report": 0},
+    ]
+    for code, answers in zip(codes, sent, strict=False):
+        assert f.answer(client, code, **answers).status_code == 302
+
+    def totals():
+        db.session.expire_all()
+        rows = db.session.execute(
+            select(SurveyTally.item, SurveyTally.answers, SurveyTally.positive).where(
+                SurveyTally.answers > 0
+            )
+        )
+        return {item: (n, k) for item, n, k in rows}, db.session.get(SurveyWave, wave.id).answered
+
+    running = totals()
+    # By hand: victim answered 4 times, 2 at "2-3 times a month" or more (3 and 4); feel_safe 3
+    # times, 2 "often" or "always"; by_adults ticked twice.
+    assert running[0]["victim"] == (4, 2)
+    assert running[0]["feel_safe"] == (3, 2)
+    assert running[0]["would_tell"] == (2, 1)
+    assert running[0]["by_adults"] == (2, 2)
+    assert running[0]["perpetrator"] == (1, 1)
+    assert running[1] == 5
+    surveys.recount([wave.id])
+    db.session.commit()
+    assert totals() == running

@@ -1,0 +1,401 @@
+"""Monthly totals of past reports, so that a national dashboard does not re-read every report.
+
+A country-wide period holds hundreds of thousands of reports; counting them again on every page
+view grows with the data. Past days hardly change, so their totals are kept per school and
+month (``stats_report_months``, summed per region in ``stats_region_months``: counts by place,
+who did it, form and priority, answers, answers within target, overdue) and, per region, a
+histogram of the hours to the first response (``stats_response_hours``) from which the
+national medians are read. The dashboards add today's reports, counted live, to these totals.
+
+``flask --app app insights refresh-stats`` (nightly, from cron or the job queue) rebuilds the
+totals of every month, the current one up to today, in SQL (INSERT ... SELECT ... GROUP BY).
+A first response given today to an earlier report shows after the next refresh. A period that
+no refresh covers is counted live from the reports: a missing refresh makes the page slower,
+never wrong. A school's own page, and any page filtered on a form of violence, are always
+counted live.
+
+The histogram has buckets 10% wide (minutes 1.1^b to 1.1^(b+1)); a median read from it, each
+middle value placed inside its bucket by its rank there, is within about 5% of the exact one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import (
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+)
+
+from extensions import db
+from incidents.deadlines import awaiting_response_overdue
+from incidents.models import Perpetrator, Place, Priority, Report, ReportViolenceForm, ViolenceForm
+from insights.sql import app_zone, hours_between
+from school.models import School, UTCDateTime, utcnow
+
+PLACES = [p.value for p in Place] + ["none"]
+COUNT_COLUMNS = (
+    ["reports"]
+    + [f"place_{p}" for p in PLACES]
+    + [f"perpetrator_{p.value}" for p in Perpetrator]
+    + [f"form_{f.value}" for f in ViolenceForm]
+    + [
+        f"{measure}_{p.value}"
+        for p in Priority
+        for measure in ("reports", "answered", "within", "overdue")
+    ]
+)
+
+report_months = Table(
+    "stats_report_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), nullable=False),
+    *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+    Index("ix_stats_report_months_region_month", "region_id", "month"),
+)
+
+# The same totals summed per region, for the national page (20 rows a month, not thousands).
+region_months = Table(
+    "stats_region_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+)
+
+response_hours = Table(
+    "stats_response_hours",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), primary_key=True),
+    Column("priority", String(16), primary_key=True),
+    Column("bucket", SmallInteger, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+refreshed_months = Table(
+    "stats_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    # The first local day the month's totals do not cover (the 1st of the next month once the
+    # month is over; today for the current month).
+    Column("through", Date, nullable=False),
+    Column("refreshed_at", UTCDateTime, nullable=False),
+)
+
+RATIO = 1.1
+
+
+def bucket_of(hours):
+    """SQL: the histogram bucket of a response time (minutes 1.1^b to 1.1^(b+1))."""
+    minutes = hours * 60
+    return case((minutes < 1, 0), else_=func.floor(func.ln(minutes) * (1 / math.log(RATIO))))
+
+
+def median_from_histogram(counts: dict[int, int]) -> float | None:
+    """The median in hours of a histogram {bucket: count}: the middle value (or the mean of the
+    two middle values), each placed inside its bucket by its rank there."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    if total % 2:
+        return _ranked(counts, (total + 1) // 2)
+    return (_ranked(counts, total // 2) + _ranked(counts, total // 2 + 1)) / 2
+
+
+def _ranked(counts: dict[int, int], rank: int) -> float:
+    """The value of the ``rank``-th smallest entry (1-based), in hours."""
+    seen = 0
+    for bucket in sorted(counts):
+        n = counts[bucket]
+        if seen + n >= rank:
+            fraction = (rank - seen - 0.5) / n
+            low, high = RATIO**bucket, RATIO ** (bucket + 1)
+            minutes = low * (high / low) ** fraction if bucket > 0 else high * fraction
+            return minutes / 60
+        seen += n
+    raise ValueError("rank beyond the histogram")
+
+
+# --- which months ------------------------------------------------------------------------------
+
+
+def _month_start(key: str) -> datetime:
+    year, month = (int(part) for part in key.split("-"))
+    return datetime.combine(date(year, month, 1), time(), app_zone()).astimezone(UTC)
+
+
+def _next_month(key: str) -> str:
+    year, month = (int(part) for part in key.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(app_zone()).date()
+
+
+def _first_day(key: str) -> date:
+    year, month = (int(part) for part in key.split("-"))
+    return date(year, month, 1)
+
+
+def months_to_refresh(now: datetime | None = None) -> list[str]:
+    """Every month from the first report's to this one."""
+    today = _today(now)
+    current = f"{today.year:04d}-{today.month:02d}"
+    first = db.session.scalar(select(func.min(Report.created_at)))
+    if first is None:
+        return []
+    first = first.astimezone(app_zone())
+    key, months = f"{first.year:04d}-{first.month:02d}", []
+    while key <= current:
+        months.append(key)
+        key = _next_month(key)
+    return months
+
+
+def marked_months() -> dict[str, date]:
+    """{month: the first day its totals do not cover}."""
+    rows = db.session.execute(select(refreshed_months.c.month, refreshed_months.c.through))
+    return {month: through for month, through in rows}
+
+
+# --- refresh -----------------------------------------------------------------------------------
+
+
+def refresh(months: list[str] | None = None, now: datetime | None = None) -> list[str]:
+    """Rebuild the totals of these months (default: every month up to this one, which is
+    covered up to today); the caller commits."""
+    now = now or utcnow()
+    months = months_to_refresh(now) if months is None else months
+    for key in months:
+        _refresh_month(key, now)
+    return months
+
+
+def _refresh_month(key: str, now: datetime) -> None:
+    through = min(_first_day(_next_month(key)), _today(now))
+    begin = _month_start(key)
+    finish = datetime.combine(through, time(), app_zone()).astimezone(UTC)
+    in_month = [Report.created_at >= begin, Report.created_at < finish]
+    hours = hours_between(Report.created_at, Report.first_response_at)
+    targets = case({p.value: span for p, span in _target_hours().items()}, value=Report.priority)
+    overdue = awaiting_response_overdue(
+        Report.created_at, Report.priority, Report.first_response_at, now
+    )
+
+    def when(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    place = func.coalesce(type_coerce(Report.place, String), "none")
+    columns = [func.count()]
+    columns += [when(place == p) for p in PLACES]
+    columns += [when(Report.perpetrator == p) for p in Perpetrator]
+    form_columns = len(ViolenceForm)
+    for p in Priority:
+        mine = Report.priority == p
+        columns += [
+            when(mine),
+            when(mine & Report.first_response_at.is_not(None)),
+            when(mine & (hours <= targets)),
+            when(mine & overdue),
+        ]
+    base = (
+        select(
+            literal(key).label("month"),
+            Report.school_id.label("school_id"),
+            School.region_id.label("region_id"),
+            *(c.label(f"c{i}") for i, c in enumerate(columns)),
+        )
+        .join(School, School.id == Report.school_id)
+        .where(*in_month)
+        .group_by(Report.school_id, School.region_id)
+        .subquery()
+    )
+    forms = (
+        select(
+            Report.school_id.label("school_id"),
+            *(
+                when(ReportViolenceForm.form == f).label(f"f{i}")
+                for i, f in enumerate(ViolenceForm)
+            ),
+        )
+        .join(Report, Report.id == ReportViolenceForm.report_id)
+        .where(*in_month)
+        .group_by(Report.school_id)
+        .subquery()
+    )
+    # Column order of COUNT_COLUMNS: reports, places, perpetrators, forms, then by priority.
+    counts = [base.c[f"c{i}"] for i in range(1 + len(PLACES) + len(Perpetrator))]
+    counts += [func.coalesce(forms.c[f"f{i}"], 0) for i in range(form_columns)]
+    counts += [base.c[f"c{i}"] for i in range(1 + len(PLACES) + len(Perpetrator), len(columns))]
+    db.session.execute(delete(report_months).where(report_months.c.month == key))
+    db.session.execute(delete(region_months).where(region_months.c.month == key))
+    db.session.execute(delete(response_hours).where(response_hours.c.month == key))
+    db.session.execute(delete(refreshed_months).where(refreshed_months.c.month == key))
+    db.session.execute(
+        insert(report_months).from_select(
+            ["month", "school_id", "region_id", *COUNT_COLUMNS],
+            select(base.c.month, base.c.school_id, base.c.region_id, *counts).outerjoin(
+                forms, forms.c.school_id == base.c.school_id
+            ),
+        )
+    )
+    db.session.execute(
+        insert(region_months).from_select(
+            ["month", "region_id", *COUNT_COLUMNS],
+            select(
+                report_months.c.month,
+                report_months.c.region_id,
+                *(func.sum(report_months.c[name]) for name in COUNT_COLUMNS),
+            )
+            .where(report_months.c.month == key)
+            .group_by(report_months.c.month, report_months.c.region_id),
+        )
+    )
+    bucket = bucket_of(hours).label("bucket")
+    db.session.execute(
+        insert(response_hours).from_select(
+            ["month", "region_id", "priority", "bucket", "n"],
+            select(
+                literal(key),
+                School.region_id,
+                type_coerce(Report.priority, String),
+                bucket,
+                func.count(),
+            )
+            .join(School, School.id == Report.school_id)
+            .where(*in_month, Report.first_response_at.is_not(None))
+            .group_by(School.region_id, Report.priority, bucket),
+        )
+    )
+    db.session.execute(
+        insert(refreshed_months).values(month=key, through=through, refreshed_at=now)
+    )
+
+
+def _target_hours() -> dict:
+    from incidents.deadlines import response_targets
+
+    return {p: span.total_seconds() / 3600 for p, span in response_targets().items()}
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """A period cut in two: months read from the totals, then the rest counted live."""
+
+    months: list[str]  # months read from the totals, oldest first (the last may be partial)
+    live_start: date | None  # the first day counted live (None: nothing left to count live)
+
+
+def split(start: date, end: date, now: datetime | None = None) -> Split:
+    """The months at the start of [start, end] that the totals cover, and the day from which the
+    rest is counted live. A month is used whole, or (the current one) up to the day its totals
+    reach, and only when the period covers all of that. Months before the first refreshed one
+    had no reports when it was refreshed (a refresh covers every month from the first
+    report's), so they count as covered and empty."""
+    marked = marked_months()
+    if start.day != 1 or not marked:
+        return Split([], start)
+    earliest = min(marked)
+    months, day = [], start
+    key = f"{start.year:04d}-{start.month:02d}"
+    while key in marked or key < earliest:
+        month_end = _first_day(_next_month(key))
+        through = marked.get(key, month_end)
+        if through <= day or through > end + timedelta(days=1):
+            break  # nothing covered yet, or the totals reach past the period's end
+        months.append(key)
+        day = through
+        if through < month_end:
+            break  # a month covered only in part: the rest of it is counted live
+        key = _next_month(key)
+    if not months:
+        return Split([], start)
+    return Split(months, day if day <= end else None)
+
+
+@dataclass
+class Totals:
+    """Summed monthly totals: {column: count} overall, per month and per unit (region or
+    school), and (per region) response-time histograms {(priority, region): {bucket: n}}."""
+
+    overall: dict[str, int]
+    by_month: dict[str, dict[str, int]]
+    by_unit: dict[int, dict[str, int]]
+    histograms: dict[tuple[str, int], dict[int, int]]
+
+
+def read(table, conditions, months: list[str], unit_column, histogram_conditions=None) -> Totals:
+    """Totals of the rolled-up ``months`` from ``table`` (``report_months`` per school or
+    ``region_months`` per region) for the rows matching ``conditions``, per month and per
+    ``unit_column``; histograms too when ``histogram_conditions`` (on ``response_hours``) are
+    given. One GROUP BY month and unit; the few rows it returns are added up here."""
+    sums = [func.sum(table.c[name]).label(name) for name in COUNT_COLUMNS]
+    unit = unit_column.label("unit")
+    totals = Totals(dict.fromkeys(COUNT_COLUMNS, 0), {}, {}, {})
+    for row in db.session.execute(
+        select(table.c.month, unit, *sums)
+        .where(*conditions, table.c.month.in_(months))
+        .group_by(table.c.month, unit)
+    ):
+        counts = row._mapping
+        for target in (
+            totals.overall,
+            totals.by_month.setdefault(counts["month"], dict.fromkeys(COUNT_COLUMNS, 0)),
+            totals.by_unit.setdefault(counts["unit"], dict.fromkeys(COUNT_COLUMNS, 0)),
+        ):
+            for name in COUNT_COLUMNS:
+                target[name] += int(counts[name] or 0)
+    if histogram_conditions is not None:
+        for priority, region, bucket, n in db.session.execute(
+            select(
+                response_hours.c.priority,
+                response_hours.c.region_id,
+                response_hours.c.bucket,
+                func.sum(response_hours.c.n),
+            )
+            .where(response_hours.c.month.in_(months), *histogram_conditions)
+            .group_by(
+                response_hours.c.priority, response_hours.c.region_id, response_hours.c.bucket
+            )
+        ):
+            histogram = totals.histograms.setdefault((priority, region), {})
+            histogram[int(bucket)] = histogram.get(int(bucket), 0) + int(n)
+    return totals
+
+
+def live_histograms(conditions) -> dict[tuple[str, int], dict[int, int]]:
+    """The same histograms counted from the reports themselves (for the live months)."""
+    hours = hours_between(Report.created_at, Report.first_response_at)
+    bucket = bucket_of(hours).label("bucket")
+    result: dict[tuple[str, int], dict[int, int]] = {}
+    for priority, region, key, n in db.session.execute(
+        select(type_coerce(Report.priority, String), School.region_id, bucket, func.count())
+        .join(School, School.id == Report.school_id)
+        .where(*conditions, Report.first_response_at.is_not(None))
+        .group_by(Report.priority, School.region_id, bucket)
+    ):
+        result.setdefault((priority, region), {})[int(key)] = int(n)
+    return result

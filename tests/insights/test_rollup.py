@@ -1,0 +1,178 @@
+"""Monthly totals: the dashboards read whole closed months from them, with the same numbers as
+counting the reports one by one."""
+
+import math
+import statistics
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from extensions import db
+from incidents.models import Perpetrator, Place, Priority, Report, ViolenceForm
+from insights import rollup
+from insights.dashboard import month_label
+from insights.figures import live_figures, report_figures
+from insights.filters import Filters, default_period
+from school.models import Role, utcnow
+from tests import factories
+from tests.insights import factories as f
+
+
+def months_ago(n: int, day: int = 10) -> datetime:
+    today = utcnow().date().replace(day=1)
+    for _ in range(n):
+        today = (today - timedelta(days=1)).replace(day=1)
+    return datetime(today.year, today.month, day, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def history(app):
+    """Reports in two regions, 5, 4 and 1 months ago and this month."""
+    almaty = [factories.school(f"Almaty {i}", region_code="KZ-75") for i in range(2)]
+    astana = factories.school("Astana 1", region_code="KZ-71")
+    delays = [0.5, 2, 3, 7, 20, 30, 50, 80]
+    specs = [
+        (ViolenceForm.verbal, Place.classroom, Perpetrator.students, Priority.low),
+        (ViolenceForm.physical, Place.yard, Perpetrator.students, Priority.normal),
+        (ViolenceForm.sexual, Place.toilet, Perpetrator.school_staff, Priority.high),
+        (ViolenceForm.cyberbullying, Place.online, Perpetrator.unknown, Priority.critical),
+    ]
+    made = []
+    for age in (5, 4, 1, 0):
+        for s_index, school in enumerate([*almaty, astana]):
+            for i, (form, place, perpetrator, priority) in enumerate(specs):
+                created = months_ago(age, day=3 + i) + timedelta(hours=s_index)
+                if created > utcnow():
+                    created = utcnow() - timedelta(hours=1 + i)
+                delay = delays[(i + s_index + age) % len(delays)]
+                answered = created + timedelta(hours=delay)
+                unanswered = (i + s_index) % 5 == 0
+                made.append(
+                    f.report(
+                        school,
+                        created,
+                        [form, ViolenceForm.bullying] if i == 1 else [form],
+                        place=place,
+                        perpetrator=perpetrator,
+                        priority=priority,
+                        first_response_at=None if unanswered or answered > utcnow() else answered,
+                    )
+                )
+    return almaty, astana, made
+
+
+def comparable(figures, exact_medians: bool):
+    def medians(rows):
+        return [t.median_hours for t in rows]
+
+    counts = {
+        "total": figures.total,
+        "months": [(c.key, c.count) for c in figures.by_month],
+        "month_form": {k: v for k, v in figures.month_form.items() if v},
+        "forms": [(c.key, c.count) for c in figures.by_form],
+        "places": [(c.key, c.count) for c in figures.by_place],
+        "perpetrators": [(c.key, c.count) for c in figures.by_perpetrator],
+        "priorities": [
+            (t.key, t.reports, t.answered, t.within, t.overdue) for t in figures.by_priority
+        ],
+        "all": (
+            figures.timeliness.reports,
+            figures.timeliness.answered,
+            figures.timeliness.within,
+            figures.timeliness.overdue,
+        ),
+        "units": sorted(
+            (t.key, t.reports, t.answered, t.within, t.overdue) for t in figures.by_unit
+        ),
+    }
+    all_medians = medians(figures.by_priority) + [figures.timeliness.median_hours]
+    all_medians += [t.median_hours for t in sorted(figures.by_unit, key=lambda t: t.key)]
+    return counts, all_medians
+
+
+@pytest.mark.parametrize("region_code", [None, "KZ-75"])
+def test_monthly_totals_give_the_same_figures_as_counting_the_reports(app, history, region_code):
+    region = factories.region(region_code) if region_code else None
+    analyst = factories.user(Role.analyst, region_=region)
+    start, end = default_period()
+    filters = Filters(start, end, region_id=region.id if region else None)
+    counted = live_figures(analyst, filters, month_label)
+    assert rollup.split(start, end).months == []  # nothing refreshed yet: all counted live
+    refreshed = rollup.refresh()
+    db.session.commit()
+    # Every month from the first report's to this one (covered up to today).
+    assert refreshed == [months_ago(n).strftime("%Y-%m") for n in (5, 4, 3, 2, 1, 0)]
+    cut = rollup.split(start, end)
+    assert cut.months[-1] == months_ago(0).strftime("%Y-%m")  # this month up to today
+    assert cut.live_start == utcnow().astimezone(rollup.app_zone()).date()  # today: live
+    combined = report_figures(analyst, filters, month_label)
+    counts, medians = comparable(combined, exact_medians=region is not None)
+    expected_counts, expected_medians = comparable(counted, exact_medians=region is not None)
+    assert counts == expected_counts
+    assert counts["total"] == (48 if region is None else 32)
+    for got, want in zip(medians, expected_medians, strict=True):
+        if region is not None:  # within a region the medians are exact
+            assert got == pytest.approx(want)
+        elif want is None:
+            assert got is None
+        else:  # across the country they are read from a 10% histogram
+            assert got == pytest.approx(want, rel=0.06)
+
+
+def test_a_late_answer_shows_after_the_next_refresh(app, history):
+    _almaty, _astana, made = history
+    analyst = factories.user(Role.analyst)
+    start, end = default_period()
+    filters = Filters(start, end)
+    rollup.refresh()
+    db.session.commit()
+    old = next(r for r in made if r.first_response_at is None and r.created_at < months_ago(3))
+    before = report_figures(analyst, filters, month_label).timeliness
+    old.first_response_at = old.created_at + timedelta(hours=1)
+    db.session.commit()
+    stale = report_figures(analyst, filters, month_label).timeliness
+    assert stale.answered == before.answered  # the totals are from the last refresh
+    rollup.refresh()
+    db.session.commit()
+    fresh = report_figures(analyst, filters, month_label).timeliness
+    assert fresh.answered == before.answered + 1
+    assert fresh.overdue == before.overdue - 1
+    assert fresh.answered == live_figures(analyst, filters, month_label).timeliness.answered
+
+
+def test_a_school_and_a_form_filter_are_always_counted_from_the_reports(app, history):
+    almaty, _astana, made = history
+    rollup.refresh()
+    db.session.commit()
+    # Remove a report after the refresh: pages read from the totals count it until the next one.
+    gone = next(r for r in made if r.school_id == almaty[0].id and r.created_at < months_ago(3))
+    db.session.delete(gone)
+    db.session.commit()
+    start, end = default_period()
+    admin = factories.user(Role.school_admin, almaty[0])
+    own = report_figures(admin, Filters(start, end, school_id=almaty[0].id), month_label)
+    assert own.total == 15
+    analyst = factories.user(Role.analyst)
+    form = report_figures(analyst, Filters(start, end, form=ViolenceForm.verbal), month_label)
+    assert form.total == 11
+    assert report_figures(analyst, Filters(start, end), month_label).total == 48  # until a refresh
+
+
+def test_a_median_read_from_the_histogram_is_within_five_percent():
+    values = [0.1 * 1.37**k for k in range(40)] + [3.3, 3.4, 47.0]
+    counts: dict[int, int] = {}
+    for hours in values:
+        minutes = hours * 60
+        bucket = 0 if minutes < 1 else math.floor(math.log(minutes) / math.log(rollup.RATIO))
+        counts[bucket] = counts.get(bucket, 0) + 1
+    exact = statistics.median(values)
+    assert rollup.median_from_histogram(counts) == pytest.approx(exact, rel=0.05)
+    assert rollup.median_from_histogram({}) is None
+
+
+def test_the_refresh_command_marks_the_months(runner, history):
+    result = runner.invoke(args=["insights", "refresh-stats"])
+    assert result.exit_code == 0, result.output
+    assert "6 months" in result.output
+    assert len(rollup.marked_months()) == 6
+    assert db.session.query(Report).count() == 48
