@@ -1,20 +1,27 @@
-"""The blank report form, rendered once per school and language and then reused.
+"""The blank report form, rendered once per school and language and then reused for a minute.
 
 Every poster and QR code leads to this page, so it is the one a whole school may open at the
 same moment. Rendering its fifty-odd choices through WTForms costs about 15 ms, many times the
-cost of serving it (``bench/serving.py``; before and after in ``bench/RESULTS.md``). Two
-visitors' blank forms differ only in the CSRF token and the submission token, so the page is
-rendered once with markers in their place, and each request puts in its own tokens.
+cost of serving it; and on PostgreSQL even the school's look-up (a connection, a query, a
+rollback) costs more than the rest of the request (``bench/serving.py``; before and after in
+``bench/RESULTS.md``). Two visitors' blank forms differ only in the CSRF token and the
+submission token, so the page is rendered with markers in their place, kept for
+``REPORT_FORM_CACHE_SECONDS`` (60 by default; 0 turns the sharing off), and each request puts
+in its own tokens.
+
+So an edited school name shows on the form within that time, not at once. A school that no
+longer exists may show its form until then too; sending it answers "school not found", as the
+school is looked up for every submission.
 
 A page is shared only when nothing else can differ: no flashed message waiting, nobody logged
-in, no query string, not in debug mode (templates may change). The key holds the language, the
-path and every column of the school, so an edited school is rendered anew. At most ``SLOTS``
-pages are kept per process; the least recently used go first.
+in, no query string, not in debug mode (templates may change). The key is the language and the
+path. At most ``SLOTS`` pages are kept per process; the least recently used go first.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -23,7 +30,6 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from core.i18n import current_locale
-from school.models import School
 
 SLOTS = 512
 CSRF_MARK = "qamqorcsrfmark"
@@ -40,32 +46,35 @@ def _shareable() -> bool:
     )
 
 
-def blank_form(school: School, render: Callable[[str, str], str], new_token: Callable[[], str]):
-    """The blank form page for ``school`` with this request's tokens, or None when it may not
-    be shared (then the caller renders it as usual).
+def blank_form(render: Callable[[str, str], str], new_token: Callable[[], str]) -> str | None:
+    """The blank form page of this URL with this request's tokens, or None when it may not be
+    shared (then the caller renders it as usual).
 
-    ``render(csrf_token, submission_token)`` renders the page with the given tokens.
+    ``render(csrf_token, submission_token)`` looks the school up (a 404 for an unknown one is
+    never kept) and renders the page with the given tokens.
     """
-    if not _shareable():
+    seconds = float(current_app.config.get("REPORT_FORM_CACHE_SECONDS", 60))
+    if seconds <= 0 or not _shareable():
         return None
     cache: OrderedDict = current_app.extensions.setdefault(
         "qamqor_blank_report_form", OrderedDict()
     )
-    key = (
-        current_locale(),
-        request.path,
-        tuple(getattr(school, column.key) for column in School.__table__.columns),
-    )
+    key = (current_locale(), request.path)
+    now = time.monotonic()
     with _lock:
-        page = cache.get(key)
-        if page is not None:
+        kept = cache.get(key)
+        if kept is not None and kept[0] > now:
             cache.move_to_end(key)
+            page = kept[1]
+        else:
+            page = None
     if page is None:
         page = render(CSRF_MARK, TOKEN_MARK)
         if page.count(TOKEN_MARK) != 1 or page.count(CSRF_MARK) > 1:
             return None  # the template no longer has one place for each: do not share it
         with _lock:
-            cache[key] = page
+            cache[key] = (now + seconds, page)
+            cache.move_to_end(key)
             while len(cache) > SLOTS:
                 cache.popitem(last=False)
     if CSRF_MARK in page:

@@ -186,8 +186,9 @@ def _receipt(school: School, data: ReportInput, files) -> object:
     )
 
 
-def _blank_form(school: School, csrf_token: str | None = None, token: str | None = None) -> str:
+def _blank_form(code: str, csrf_token: str | None = None, token: str | None = None) -> str:
     """The form page before anything is typed (``incidents.form_page`` shares it)."""
+    school = _school_or_404(code)
     form = ReportForm()
     if csrf_token and "csrf_token" in form:
         form.csrf_token.current_token = csrf_token
@@ -200,10 +201,10 @@ def _blank_form(school: School, csrf_token: str | None = None, token: str | None
 @bp.route("/<code>", methods=["GET", "POST"])
 @_limit("REPORT_RATE_LIMIT")
 def form(code: str):
-    school = _school_or_404(code)
     if request.method == "GET":
-        page = blank_form(school, partial(_blank_form, school), new_token)
-        return page if page is not None else _blank_form(school)
+        page = blank_form(partial(_blank_form, code), new_token)
+        return page if page is not None else _blank_form(code)
+    school = _school_or_404(code)
     form = ReportForm()
     status = 200
     if form.validate_on_submit():
