@@ -140,7 +140,9 @@ def _reencode(image: Image.Image) -> CleanFile:
     if has_alpha or source_format in ("PNG", "GIF"):
         fresh.save(out, "PNG", optimize=True)
         return CleanFile(out.getvalue(), "image/png")
-    fresh.save(out, "JPEG", quality=90, optimize=True)
+    # No ``optimize``: its extra Huffman pass cost 140 of 450 ms per phone photo for 4% fewer
+    # bytes (bench/intake.py).
+    fresh.save(out, "JPEG", quality=90)
     return CleanFile(out.getvalue(), "image/jpeg")
 
 
