@@ -7,8 +7,8 @@
   ``--reports`` synthetic reports across the country (with cases, referrals and surveys).
 
 Each is requested ``--repeat`` times (after one warm-up); the median and the size are reported.
-Run: ``.venv/bin/python bench/documents.py`` (SQLite; ``--database postgresql`` for a throwaway
-PostgreSQL database; about two minutes). Prints a table and appends it to ``bench/RESULTS.md``.
+Run: ``.venv/bin/python bench/documents.py`` (SQLite, then a throwaway PostgreSQL database;
+about three minutes). Prints a table and appends it to ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -134,12 +134,16 @@ def measure(dialect: str, reports: int, repeat: int) -> list[list]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--dialects", default="sqlite,postgresql")
     parser.add_argument("--reports", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
-    rows = measure(args.database, args.reports, args.repeat)
+    rows = [
+        row
+        for dialect in args.dialects.split(",")
+        for row in measure(dialect, args.reports, args.repeat)
+    ]
     text = heading("Documents: time to make each PDF")
     text += (
         f"\nThrough the routes (test client, one process), median of {args.repeat} after a"
