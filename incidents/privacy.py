@@ -1,7 +1,8 @@
 """What keeps the anonymous pages anonymous beyond the database: logs and rate-limit keys.
 
 - ``is_quiet_path`` names the requests that no access log may record (the student pages, the
-  public front door, language switches and static files, which students' browsers fetch too).
+  public front door, the class survey (/s), the awareness pages (/learn), language switches and
+  static files, which students' browsers fetch too).
   ``gunicorn.conf.py`` uses it for gunicorn's access log; ``init_app`` uses it for the
   development server's request log (the ``werkzeug`` logger).
 - ``client_key`` is what the rate limits and the wrong-code counters are keyed by: a keyed hash of
@@ -19,8 +20,8 @@ import re
 from flask import Flask, current_app, request
 
 STUDENT_PREFIX = "/r"
-_QUIET_PREFIXES = ("/r/", "/static/", "/lang/")
-_QUIET_EXACT = frozenset({"/", "/r", "/favicon.ico"})
+_QUIET_PREFIXES = ("/r/", "/s/", "/learn/", "/static/", "/lang/")
+_QUIET_EXACT = frozenset({"/", "/r", "/s", "/learn", "/favicon.ico"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

@@ -53,7 +53,14 @@ def test_gunicorn_logs_staff_requests_but_not_student_ones(tmp_path):
                 break
             except OSError:
                 time.sleep(0.1)
-        for path in ("/r/exit", "/r/check", "/static/css/incidents.css", "/lang/ru?next=/r/exit"):
+        for path in (
+            "/r/exit",
+            "/r/check",
+            "/static/css/incidents.css",
+            "/lang/ru?next=/r/exit",
+            "/s",
+            "/learn",
+        ):
             fetch(base + path)
         fetch(base + "/healthz?after")
         time.sleep(0.5)
@@ -65,4 +72,5 @@ def test_gunicorn_logs_staff_requests_but_not_student_ones(tmp_path):
         log.close()
     assert "GET /healthz?after" in output  # the access log is on
     assert "/r/" not in output and "/static/" not in output and "/lang/" not in output
-    assert output.count("QuietCheck/1.0") == 1  # of five requests, only /healthz?after
+    assert "GET /s" not in output and "/learn" not in output  # survey and awareness pages
+    assert output.count("QuietCheck/1.0") == 1  # of seven requests, only /healthz?after
