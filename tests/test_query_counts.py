@@ -150,9 +150,7 @@ def _grow(school, case_id: int, class_id: int) -> None:
             person=person,
         )
         casework.send_message(case, by=counselor, body=f"Сәлем, {n}", now=now)
-    student_report = db.session.scalar(
-        select(Report).where(Report.submission_token == "q" * 32)
-    )
+    student_report = db.session.scalar(select(Report).where(Report.submission_token == "q" * 32))
     for n in range(4):
         db.session.add(
             Message(
@@ -190,6 +188,8 @@ def test_main_pages_make_few_queries_and_no_more_with_more_data(app, demo):
     after = _count(clients, ids)
 
     over = {name: n for name, n in before.items() if n > PAGES[name][2]}
-    assert not over, f"pages over their bound: {over} (bounds: { {k: v[2] for k, v in PAGES.items()} })"
+    assert not over, (
+        f"pages over their bound: {over} (bounds: { {k: v[2] for k, v in PAGES.items()} })"
+    )
     grew = {name: (before[name], after[name]) for name in PAGES if after[name] != before[name]}
     assert not grew, f"statements grew with the data (before, after): {grew}"
