@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, format_decimal
 
-from core import audit, backup, catalogs, errors, i18n, security, views
+from core import audit, backup, catalogs, crypto, errors, i18n, rotation, security, views
 from core.help import numbers
 from core.markdown import render_markdown
 
@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     audit.init_app(app)
     catalogs.init_app(app)
     backup.init_app(app)
+    crypto.init_app(app)
+    rotation.init_app(app)
     app.register_blueprint(views.bp)
     app.jinja_env.globals.update(
         help_numbers=numbers,

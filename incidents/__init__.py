@@ -18,3 +18,10 @@ def init_app(app: Flask) -> None:
     from incidents import response  # the response workflow (issue 4)
 
     response.init_app(app)
+
+    from core import crypto  # encryption at rest (issue 7)
+    from incidents import uploads
+
+    crypto.register_file_store(app, uploads.stored_files)
+    # Last: every encrypted column is known now; refuse to start with keys that cannot read them.
+    crypto.check_database(app)

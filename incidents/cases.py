@@ -16,12 +16,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from core.crypto import EncryptedText
 from extensions import db
 from incidents.case_enums import (
     ActionKind,
@@ -73,7 +73,7 @@ class TeacherReport(db.Model):
     happened: Mapped[WhenHappened] = mapped_column(str_enum(WhenHappened, "happened"))
     classroom_id: Mapped[int | None] = mapped_column(ForeignKey("classrooms.id"))
     # What was seen or heard, the child's own words, what the teacher did: for counselors only.
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(EncryptedText("teacher_reports.description"))
     priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -120,7 +120,7 @@ class PriorityChange(db.Model):
     )
     from_priority: Mapped[Priority] = mapped_column(str_enum(Priority, "from_priority"))
     to_priority: Mapped[Priority] = mapped_column(str_enum(Priority, "to_priority"))
-    reason: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(EncryptedText("priority_changes.reason"))
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -154,13 +154,15 @@ class Case(db.Model):
     risk: Mapped[RiskLevel | None] = mapped_column(str_enum(RiskLevel, "risk_level"))
     # A physical injury was seen or reported: a fact the referral rules look at.
     injury: Mapped[bool] = mapped_column(default=False)
-    narrative: Mapped[str] = mapped_column(Text, default="")
+    narrative: Mapped[str] = mapped_column(EncryptedText("cases.narrative"), default="")
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "case_outcome"))
-    closing_note: Mapped[str] = mapped_column(Text, default="")
+    closing_note: Mapped[str] = mapped_column(EncryptedText("cases.closing_note"), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the retention rule emptied its texts (``incidents.retention``); statistics stay.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic locking: every UPDATE checks and bumps it, so a stale save fails.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -224,7 +226,7 @@ class CaseTransition(db.Model):
     to_state: Mapped[CaseState] = mapped_column(str_enum(CaseState, "to_state"))
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "case_outcome"))
     # The reason for a reopening; short and factual.
-    note: Mapped[str] = mapped_column(String(500), default="")
+    note: Mapped[str] = mapped_column(EncryptedText("case_transitions.note"), default="")
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The school administrator who approved the closure of a high or critical case.
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -245,7 +247,7 @@ class InvolvedPerson(db.Model):
     role: Mapped[PersonRole] = mapped_column(str_enum(PersonRole, "person_role"))
     kind: Mapped[PersonKind] = mapped_column(str_enum(PersonKind, "person_kind"))
     classroom_id: Mapped[int | None] = mapped_column(ForeignKey("classrooms.id"))
-    alias: Mapped[str] = mapped_column(String(40), default="")
+    alias: Mapped[str] = mapped_column(EncryptedText("case_people.alias"), default="")
 
     case: Mapped[Case] = relationship(back_populates="people")
     classroom: Mapped[Classroom | None] = relationship()
@@ -280,7 +282,7 @@ class Action(db.Model):
     # The keys of every rule that requires it, comma-separated (as ``Referral.rule_keys``).
     rule_key: Mapped[str | None] = mapped_column(String(300))
     # What was done and agreed: for counselors only.
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText("case_actions.note"), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -322,11 +324,11 @@ class Referral(db.Model):
     language: Mapped[str] = mapped_column(String(2), default="kk")
     # The facts the counselor chose to include in the letter (minimum necessary).
     facts_included: Mapped[str] = mapped_column(String(200), default="")
-    facts_text: Mapped[str] = mapped_column(Text, default="")
+    facts_text: Mapped[str] = mapped_column(EncryptedText("referrals.facts_text"), default="")
     # The school's outgoing number, and the body's own registration number.
     reference_number: Mapped[str] = mapped_column(String(40), default="")
     body_reference: Mapped[str] = mapped_column(String(60), default="")
-    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    outcome_note: Mapped[str] = mapped_column(EncryptedText("referrals.outcome_note"), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -396,7 +398,7 @@ class ClosureRequest(db.Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
     outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome, "case_outcome"))
     # The counselor's closing note: shown to the approving administrator.
-    note: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(EncryptedText("closure_requests.note"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decision: Mapped[ClosureDecision] = mapped_column(
@@ -404,7 +406,9 @@ class ClosureRequest(db.Model):
     )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decision_note: Mapped[str] = mapped_column(String(500), default="")
+    decision_note: Mapped[str] = mapped_column(
+        EncryptedText("closure_requests.decision_note"), default=""
+    )
 
     case: Mapped[Case] = relationship(back_populates="closure_requests")
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])

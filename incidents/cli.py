@@ -3,6 +3,8 @@
 - ``load-referral-rules`` loads the shipped rules table (idempotent; run after each upgrade).
 - ``notify-overdue`` tells school administrators what is overdue, once per item; a scheduler
   (cron, a systemd timer) runs it every few minutes.
+- ``purge`` empties the texts and deletes the files of cases closed longer ago than
+  ``RETENTION_DAYS_CLOSED_CASES`` (``incidents.retention``); a scheduler runs it daily.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from incidents import overdue, referrals
+from incidents import overdue, referrals, retention
 from school.models import utcnow
 
 incidents_cli = AppGroup("incidents", help="Reports, cases and referrals.")
@@ -43,6 +45,22 @@ def notify_overdue_command(now_text: str | None) -> None:
             now = now.replace(tzinfo=UTC)
     sent = overdue.notify_overdue(now)
     click.echo(f"overdue notices sent: {sent}")
+
+
+@incidents_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Purge the texts and files of cases closed longer ago than the retention period."""
+    days = retention.retention_days()
+    result = retention.purge_closed_cases(days=days, dry_run=dry_run)
+    click.echo(f"retention: cases closed more than {days} days ago")
+    click.echo(f"closed cases purged: {result.cases}" + (" (dry run)" if dry_run else ""))
+    click.echo(f"message texts emptied: {result.messages}")
+    click.echo(f"other texts emptied: {result.texts}")
+    click.echo(f"attachments deleted: {result.files}")
+    click.echo(f"unreferenced files deleted: {result.orphan_files}")
+    if dry_run:
+        click.echo("dry run: nothing was changed")
 
 
 def init_app(app: Flask) -> None:

@@ -10,9 +10,10 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.crypto import EncryptedText
 from extensions import db
 from school.models import School, User, UTCDateTime, str_enum, utcnow
 
@@ -200,7 +201,7 @@ class Report(db.Model):
     frequency: Mapped[Frequency | None] = mapped_column(str_enum(Frequency, "frequency"))
     happened: Mapped[WhenHappened | None] = mapped_column(str_enum(WhenHappened, "happened"))
     grade_band: Mapped[str | None] = mapped_column(String(5))
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(EncryptedText("reports.description"), default="")
     priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
     # Set by staff work (response workflow): the first reply or triage, for response-time figures.
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -249,7 +250,7 @@ class Message(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     author_kind: Mapped[AuthorKind] = mapped_column(str_enum(AuthorKind, "author_kind"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(EncryptedText("messages.body"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -12,9 +12,9 @@ Accepted, whatever the file is called:
 Anything else is refused with a message in the student's language. At most ``MAX_FILES`` files
 of ``MAX_BYTES`` each.
 
-The store keeps bytes under random names in ``<instance>/uploads/``. Everything goes through
-``save_bytes`` and ``load_bytes`` (and ``delete_bytes``), so that encryption at rest can be added
-in one place.
+The store keeps bytes under random names in ``<instance>/uploads/``, encrypted with the data key
+(``core.crypto``; the file's name is its associated data, so files cannot be swapped). Everything
+goes through ``save_bytes``, ``load_bytes`` and ``delete_bytes``: the one place that encrypts.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import os
 import re
 import secrets
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError, features
 from werkzeug.datastructures import FileStorage
+
+from core import crypto
 
 MAX_FILES = 5
 MAX_BYTES = 10 * 1024 * 1024
@@ -172,20 +174,44 @@ def _path(key: str) -> Path:
     return _root() / key
 
 
+def _context(key: str) -> str:
+    return f"uploads/{key}"
+
+
 def save_bytes(data: bytes) -> str:
-    """Store bytes under a new random key and return the key."""
+    """Store bytes, encrypted, under a new random key and return the key."""
     key = secrets.token_hex(16)
-    fd = os.open(_path(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    path = _path(key)
+    # Written aside and linked in whole: nobody (a key rotation) ever reads half a file.
+    temporary = path.with_name(f".{key}.new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+        handle.write(crypto.encrypt_bytes(data, _context(key)))
         handle.flush()
         os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)
+    finally:
+        temporary.unlink()
     return key
 
 
 def load_bytes(key: str) -> bytes:
-    return _path(key).read_bytes()
+    return crypto.decrypt_bytes(_path(key).read_bytes(), _context(key))
 
 
 def delete_bytes(key: str) -> None:
     _path(key).unlink(missing_ok=True)
+
+
+def stored_keys() -> Iterator[tuple[str, Path]]:
+    """Every stored file: its key and path."""
+    for path in _root().iterdir():
+        if _KEY.fullmatch(path.name):
+            yield path.name, path
+
+
+def stored_files() -> Iterator[tuple[Path, str]]:
+    """Every stored file with its encryption context (for the key rotation)."""
+    for key, path in stored_keys():
+        yield path, _context(key)

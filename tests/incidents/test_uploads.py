@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
 
 import pytest
 from flask.testing import EnvironBuilder
@@ -35,10 +34,11 @@ def exif_with_gps() -> bytes:
 
 
 def stored(app) -> list[bytes]:
+    """What the store keeps, decrypted (the files themselves are encrypted at rest)."""
     root = os.path.join(app.instance_path, "uploads")
     if not os.path.isdir(root):
         return []
-    return [Path(root, name).read_bytes() for name in sorted(os.listdir(root))]
+    return [uploads.load_bytes(name) for name in sorted(os.listdir(root))]
 
 
 def post_report(client, school, *files, **overrides):
