@@ -1,8 +1,15 @@
-"""Response headers every page gets; student pages tighten them further."""
+"""Response headers every page gets (student pages tighten them further), and numbers in
+addresses kept to what the database can hold."""
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, Request, g, request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
+
+# Ids are 32-bit integer columns: a larger number in an address names nothing (404), instead of
+# reaching the database driver (SQLite cannot bind an integer over 64 bits: a 500).
+ID_MAX = 2**31 - 1
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -33,5 +40,31 @@ def _headers(response):
     return response
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: at most ``ID_MAX``."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+class Parameters(ImmutableMultiDict):
+    """Query and form values: ``get(name, type=int)`` answers the default for a number beyond
+    the ids' range, as for any value that is not a number."""
+
+    def get(self, key, default=None, type=None):
+        value = super().get(key, default, type)
+        if type is int and isinstance(value, int) and not -ID_MAX <= value <= ID_MAX:
+            return default
+        return value
+
+
+class BoundedRequest(Request):
+    parameter_storage_class = Parameters
+
+
 def init_app(app: Flask) -> None:
+    # Before any package adds its routes: each rule takes its converter when it is added.
+    app.url_map.converters["int"] = IdConverter
+    app.request_class = BoundedRequest
     app.after_request(_headers)

@@ -86,7 +86,7 @@ def _parse_date(text: str | None) -> date | None:
 
 
 def _parse_id(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    return int(text) if text and text.isdigit() and len(text) <= 9 else None
 
 
 def from_args(args, user: User) -> tuple[Filters, list[str]]:
