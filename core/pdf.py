@@ -45,8 +45,12 @@ def render_pdf(template: str, *, locale: str | None = None, **context) -> bytes:
     ``locale`` renders the document in another language than the page's (a referral letter in
     the body's language, a handout in the class's language).
     """
+    from PIL import ImageFile
     from weasyprint import HTML
 
+    # Importing WeasyPrint tells Pillow to load truncated images, in the whole process: undone,
+    # so that a damaged upload is still refused after a PDF was made (incidents.uploads).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     if locale:
         with force_locale(locale):
             html = render_template(template, pdf_locale=locale, **context)
