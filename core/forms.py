@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from wtforms import ValidationError
+from wtforms import SelectMultipleField, ValidationError
 from wtforms.validators import DataRequired, Email, InputRequired, Length
 
 
@@ -23,6 +23,17 @@ def max_length(limit: int):
 
 def email_address():
     return Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False)
+
+
+class MultipleChoiceField(SelectMultipleField):
+    """Several choices; a value that was not offered is refused with our own words (WTForms'
+    message repeats the value and has no Russian translation)."""
+
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError as error:
+            raise ValidationError(_l("Please choose one.")) from error
 
 
 def no_control_characters(form, field) -> None:

@@ -12,7 +12,6 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     TextAreaField,
     ValidationError,
 )
@@ -20,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import chosen, max_length, no_control_characters
+from core.forms import MultipleChoiceField, chosen, max_length, no_control_characters
 from core.i18n import LOCALE_NAMES, LOCALES
 
 EARLIEST = dt.date(2020, 1, 1)
@@ -49,7 +48,7 @@ class LocalIntegerField(IntegerField):
             raise ValueError(_l("Please enter a whole number.")) from error
 
 
-class MultiCheckboxField(SelectMultipleField):
+class MultiCheckboxField(MultipleChoiceField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 

@@ -14,7 +14,6 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -23,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import chosen, max_length, no_control_characters, required
+from core.forms import MultipleChoiceField, chosen, max_length, no_control_characters, required
 from core.i18n import LANGUAGE_TITLES
 from incidents.case_enums import (
     CaseState,
@@ -51,7 +50,7 @@ def enum_choices(enum_cls, values=None) -> list[SelectChoice]:
     return options((member.value, member.TITLES[member]) for member in (values or enum_cls))
 
 
-class MultiCheckboxField(SelectMultipleField):
+class MultiCheckboxField(MultipleChoiceField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 

@@ -10,13 +10,13 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
 )
 from wtforms.validators import EqualTo, NumberRange, Optional, Regexp
 
 from core.forms import (
+    MultipleChoiceField,
     chosen,
     email_address,
     max_length,
@@ -97,7 +97,7 @@ class SchoolForm(FlaskForm):
         _l("School name"), validators=[required(), max_length(200), no_control_characters]
     )
     region_id = SelectField(_l("Region"), coerce=int, validators=[chosen()])
-    languages = SelectMultipleField(
+    languages = MultipleChoiceField(
         _l("Languages of instruction"),
         choices=language_choices,
         validators=[chosen()],
@@ -125,14 +125,20 @@ class ClassroomForm(FlaskForm):
     )
     language = SelectField(_l("Language of instruction"), choices=language_choices)
     homeroom_teacher_id = SelectField(_l("Homeroom teacher"), coerce=int, validators=[Optional()])
-    teacher_ids = SelectMultipleField(_l("Teachers of this class"), coerce=int)
+    teacher_ids = MultipleChoiceField(_l("Teachers of this class"), coerce=int)
     submit = SubmitField(_l("Save"))
 
 
 class RegionForm(FlaskForm):
-    name_kk = StringField(_l("Name in Kazakh"), validators=[required(), max_length(120)])
-    name_ru = StringField(_l("Name in Russian"), validators=[required(), max_length(120)])
-    name_en = StringField(_l("Name in English"), validators=[required(), max_length(120)])
+    name_kk = StringField(
+        _l("Name in Kazakh"), validators=[required(), max_length(120), no_control_characters]
+    )
+    name_ru = StringField(
+        _l("Name in Russian"), validators=[required(), max_length(120), no_control_characters]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[required(), max_length(120), no_control_characters]
+    )
     submit = SubmitField(_l("Save"))
 
 
