@@ -94,7 +94,7 @@ def approval_decide(request_id: int):
     )
     form = ApprovalForm()
     if not form.validate_on_submit():
-        flash(_("Please choose one."), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("cases.approvals"))
     approve = form.decision.data == "approve"
     attempt(
