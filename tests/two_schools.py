@@ -64,6 +64,12 @@ class Side:
     def __getitem__(self, kind: str) -> int | str:
         return self.ids[kind]
 
+    def __repr__(self) -> str:
+        return f"Side({self.name})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(repr(self))
+
 
 def marker(side: str, what: str) -> str:
     """A text that appears nowhere else: ``B-STORY-Q7X``."""
@@ -122,7 +128,7 @@ def build_side(side: str) -> Side:
 
     # A student's report, triaged into a case that is in progress, with everything a case has.
     story = marker(side, "STORY")
-    report, _code = student_report(
+    report, receipt = student_report(
         school, description=story, forms=[ViolenceForm.sexual], grade_band="5-9"
     )
     case = workflow.open_case(report, by=counselor, now=now)
@@ -155,6 +161,7 @@ def build_side(side: str) -> Side:
     db.session.commit()
     made.ids.update(
         report_with_case=report.id,
+        receipt=receipt,
         case=case.id,
         case_label=case.label,
         person=person.id,
@@ -305,6 +312,33 @@ def fresh(kind: str, side: Side) -> int:
         ):
             surveys.close_wave(wave)
         made = surveys.open_wave(classroom, WaveKind.follow_up, 3, teacher)
+    elif kind in ("new_case", "case", "closed_case"):
+        report, _code = student_report(
+            db.session.get(School, side["school"]), description=marker(side.name, "STORY3")
+        )
+        made = workflow.open_case(report, by=counselor, now=now)
+        if kind == "new_case":
+            db.session.commit()
+            return made.id
+        workflow.triage(
+            made,
+            by=counselor,
+            screening=Screening.bullying,
+            risk=RiskLevel.medium,
+            counselor=counselor,
+            injury=False,
+            now=now,
+        )
+        casework.plan_action(
+            made, by=counselor, kind=ActionKind.talk_victim, due_on=now.date(), now=now
+        )
+        workflow.move(made, CaseState.in_progress, by=counselor, now=now)
+        if kind == "closed_case":
+            workflow.close(made, by=counselor, outcome=Outcome.resolved, note="—", now=now)
+    elif kind == "action":
+        made = casework.plan_action(
+            case, by=counselor, kind=ActionKind.talk_parents, due_on=now.date(), now=now
+        )
     elif kind == "report":
         return fresh_report(side)
     elif kind == "teacher_report":
@@ -321,6 +355,12 @@ class World:
     other: Side  # school B, in another region
     globals: dict[str, str | int]  # values that belong to no school (lesson slugs, a rule...)
     admin_id: int
+
+    def __repr__(self) -> str:
+        return "World(A, B)"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # Hypothesis prints examples with it
+        printer.text(repr(self))
 
     def user_id(self, role: str) -> int:
         return self.admin_id if role == "admin" else self.own.users[Role(role)]
