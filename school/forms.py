@@ -29,7 +29,9 @@ MIN_PASSWORD = 10
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[required(), max_length(254)])
+    email = EmailField(
+        _l("E-mail"), validators=[required(), max_length(254), no_control_characters]
+    )
     password = PasswordField(_l("Password"), validators=[required(), max_length(200)])
     submit = SubmitField(_l("Log in"))
 
