@@ -1026,8 +1026,9 @@ def test_any_input_gets_an_answer_and_a_refusal_writes_nothing(
     if form.prepare:
         form.prepare(client, world)
     in_language(client, "ru")
+    url, payload = form.url(world), submission(form, world, name, value)
     before = fingerprint(form.tables)
-    response = client.post(form.url(world), data=submission(form, world, name, value))
+    response = client.post(url, data=payload)
     label = f"{form.name}: {name}={value!r:.80}"
     assert response.status_code < 500, f"{label}: {response.status_code}"
     if 400 <= response.status_code < 500:
@@ -1302,3 +1303,56 @@ def test_a_damaged_picture_is_cleaned_or_refused_never_an_error(input_app, world
         said = {translated(input_app, m, {}, "ru") for m in (NOT_ALLOWED, TOO_MANY_PIXELS, EMPTY)}
         assert said & set(error_messages(page)), f"{kind} {damage}: {error_messages(page)}"
         assert fingerprint(REPORT_TABLES) == before and stored_files(input_app) == files_before
+
+
+NUL_CASES = [
+    (form, name) for form in FORMS for name in sorted(form.fields) if form.name != "lesson delivery"
+] + [(None, f"{path}?{name}") for _role, path, names in SEARCHES for name in names]
+
+
+@pytest.mark.parametrize(
+    ("form", "name"),
+    NUL_CASES,
+    ids=[f"{form.name if form else 'search'}-{name}" for form, name in NUL_CASES],
+)
+def test_a_nul_character_anywhere_gets_an_answer_not_an_error(
+    input_app, world, clients, form, name
+):
+    """PostgreSQL refuses NUL in text: every field and search must stop it before the database."""
+    if form is None:
+        path, param = name.split("?")
+        role = next(r for r, p, _n in SEARCHES if p == path)
+        query = {param: "a\x00b"}
+        if path == "/r/" and param == "q":
+            query["region"] = world.own["region"]  # the finder searches within a region
+        response = clients[role].get(path, query_string=query)
+        assert response.status_code < 500, name
+        return
+    client = clients[form.role]
+    if form.prepare:
+        form.prepare(client, world)
+    url, payload = form.url(world), submission(form, world, name, "a\x00b")
+    before = fingerprint(form.tables)
+    response = client.post(url, data=payload)
+    assert response.status_code < 500, f"{form.name}: {name}"
+    if response.status_code >= 400:
+        assert fingerprint(form.tables) == before
+
+
+def text_rules():
+    """Every rule with a text in its address (a slug, a code), with a role that may use it."""
+    from tests.test_authorization_matrix import variants
+
+    seen = set()
+    for rule, expect in variants():
+        if re.search(r"<(?!int:)", rule) and rule not in seen:
+            seen.add(rule)
+            yield rule, sorted(expect.allow)[0]
+
+
+@pytest.mark.parametrize(("rule", "role"), list(text_rules()), ids=lambda v: str(v))
+def test_a_nul_character_in_an_address_gets_an_answer_not_an_error(world, clients, rule, role):
+    url = re.sub(r"<int:\w+>", str(world.own["classroom"]), rule)
+    url = re.sub(r"<(?:\w+:)?\w+>", "a%00b", url)
+    response = clients[role].get(url)
+    assert response.status_code < 500, f"{url} as {role}: {response.status_code}"
