@@ -292,6 +292,13 @@ class EncryptedText(TypeDecorator):
             return None
         return decrypt_text(value, self.context)
 
+    def coerce_compared_value(self, op, value):
+        # Each value has its own nonce, so SQL can compare an encrypted column only with "" (an
+        # empty text is stored empty); anything else would silently match nothing.
+        if value in ("", None):
+            return self
+        raise TypeError(f"{self.context} is encrypted: it cannot be compared or searched in SQL")
+
 
 def encrypted_columns(metadata: MetaData) -> list[Column]:
     """Every ``EncryptedText`` column of the schema, table by table."""
@@ -321,8 +328,10 @@ def check_database(app: Flask) -> None:
             with db.engine.connect() as connection:
                 for column in encrypted_columns(db.metadata):
                     raw = type_coerce(column, Text)
+                    # The newest value, found through the primary key's index.
+                    newest = [key.desc() for key in column.table.primary_key.columns]
                     value = connection.scalar(
-                        select(raw).where(raw.is_not(None), raw != "").limit(1)
+                        select(raw).where(raw.is_not(None), raw != "").order_by(*newest).limit(1)
                     )
                     if value is None:
                         continue
@@ -358,7 +367,7 @@ def check_database(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     configured = app.config.get("DATA_KEY")
     if configured:
-        keys = parse_keys(str(configured).replace(",", " "), "QAMQOR_DATA_KEY")
+        keys = parse_keys(str(configured), "QAMQOR_DATA_KEY")
         ring = Keyring(keys)
         if not keys:
             raise DataKeyError("QAMQOR_DATA_KEY is empty")

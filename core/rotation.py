@@ -116,8 +116,10 @@ def _reencrypt_table(table: Table, columns: list, report: RotationReport, batch_
         rows = db.session.execute(query.order_by(pk).limit(batch_size)).all()
         if not rows:
             return changed
+        # Rows grouped by the columns they need, each group one executemany UPDATE.
+        groups: dict[tuple[str, ...], list[dict]] = {}
         for row in rows:
-            old, new, plain = {}, {}, 0
+            params = {"row_id": row[0]}
             for column in columns:
                 value = row._mapping[column.name]
                 if not value or value.startswith(current):
@@ -126,25 +128,28 @@ def _reencrypt_table(table: Table, columns: list, report: RotationReport, batch_
                 text = _plaintext_of(value, context, report, f"{context} #{row[0]}")
                 if text is None:
                     continue
-                plain += decode_text(value) is None
-                old[column.name], new[column.name] = value, encrypt_text(text, context)
-            if not new:
-                continue
+                # Counted when found: if the app rewrites it meanwhile, it does so encrypted.
+                report.plaintext += decode_text(value) is None
+                params[f"old_{column.name}"] = value
+                params[f"new_{column.name}"] = encrypt_text(text, context)
+            names = tuple(name for name in raw if f"new_{name}" in params)
+            if names:
+                groups.setdefault(names, []).append(params)
+        for names, params in groups.items():
+            # Replaced only where the row still holds what was read: an edit made meanwhile
+            # wins, and the next pass re-encrypts it if it needs to.
             statement = (
                 update(table)
-                .where(pk == row[0], *(raw[name] == value for name, value in old.items()))
-                .values(
-                    {
-                        name: bindparam(f"new_{name}", value, type_=Text)
-                        for name, value in new.items()
-                    }
+                .where(
+                    pk == bindparam("row_id"),
+                    *(raw[name] == bindparam(f"old_{name}", type_=Text) for name in names),
                 )
+                .values({name: bindparam(f"new_{name}", type_=Text) for name in names})
             )
-            if db.session.execute(statement).rowcount == 1:
-                changed += len(new)
-                report.plaintext += plain
-                for name in new:
-                    report.values[f"{table.name}.{name}"] += 1
+            matched = db.session.execute(statement, params).rowcount
+            changed += matched * len(names)
+            for name in names:
+                report.values[f"{table.name}.{name}"] += matched
         db.session.commit()
         last = rows[-1][0]
 

@@ -113,6 +113,14 @@ def test_the_encrypted_columns_are_the_free_texts_and_each_names_its_own_place(a
         assert column.type.context == f"{column.table.name}.{column.name}"
 
 
+def test_an_encrypted_column_cannot_be_searched_in_sql_except_for_empty(app):
+    assert "reports.description" in str((Report.description != "").compile())
+    with pytest.raises(TypeError, match="cannot be compared or searched"):
+        Report.description == "Айбек"  # noqa: B015 - building the expression is the test
+    with pytest.raises(TypeError, match="cannot be compared or searched"):
+        Report.description.contains("Айбек")
+
+
 def test_a_database_dump_and_the_file_store_hold_none_of_what_was_written(app, login):
     staff = staffed_school()
     written = written_case(app, login, staff)
