@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": False,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+    # The token (and the SameSite session cookie) is the CSRF check. Flask-WTF's extra HTTPS
+    # check wants a Referer header, which the student pages never send (no-referrer): with it,
+    # every student form over HTTPS was refused as expired.
+    "WTF_CSRF_SSL_STRICT": False,
     "MAIL_SERVER": "",
     "MAIL_PORT": 25,
     "MAIL_SENDER": "qamqor@localhost",
