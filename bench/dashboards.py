@@ -253,7 +253,7 @@ def main() -> None:
                     "RATELIMIT_ENABLED": False,
                     "TWO_FACTOR_ROLES": "",
                     "WTF_CSRF_ENABLED": False,
-                    "INSTANCE_PATH": f"/tmp/qamqor-bench-instance-{dialect}",  # noqa: S108
+                    "INSTANCE_PATH": f"/tmp/qamqor-bench-instance-{dialect}",  # noqa: S108 - scratch
                 }
             )
             generated, refreshed = prepare(app, level, filled)

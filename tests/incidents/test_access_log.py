@@ -49,7 +49,7 @@ def test_gunicorn_logs_staff_requests_but_not_student_ones(tmp_path):
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).read()  # noqa: S310
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()  # noqa: S310 - local http
                 break
             except OSError:
                 time.sleep(0.1)
