@@ -1,8 +1,9 @@
 """What keeps the anonymous pages anonymous beyond the database: logs and rate-limit keys.
 
 - ``is_quiet_path`` names the requests that no access log may record (the student pages, the
-  public front door, the class survey (/s), the awareness pages (/learn), language switches and
-  static files, which students' browsers fetch too).
+  public front door, the class survey (/s), the awareness pages (/learn) and their leaflets,
+  the certificate check (/verify), language switches and static files, which students'
+  browsers fetch too): every page that marks itself anonymous.
   ``gunicorn.conf.py`` uses it for gunicorn's access log; ``init_app`` uses it for the
   development server's request log (the ``werkzeug`` logger).
 - ``client_key`` is what the rate limits and the wrong-code counters are keyed by: a keyed hash of
@@ -20,8 +21,8 @@ import re
 from flask import Flask, current_app, request
 
 STUDENT_PREFIX = "/r"
-_QUIET_PREFIXES = ("/r/", "/s/", "/learn/", "/static/", "/lang/")
-_QUIET_EXACT = frozenset({"/", "/r", "/s", "/learn", "/favicon.ico"})
+_QUIET_PREFIXES = ("/r/", "/s/", "/learn/", "/leaflets/", "/verify/", "/static/", "/lang/")
+_QUIET_EXACT = frozenset({"/", "/r", "/s", "/learn", "/verify", "/favicon.ico"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

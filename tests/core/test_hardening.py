@@ -28,6 +28,7 @@ import pytest
 from flask_babel import force_locale, gettext
 
 import incidents.receipts
+from incidents.privacy import is_quiet_path
 from tests.test_authorization_matrix import fill, variants
 from tests.two_schools import ANONYMOUS, Clients, World, build_world, fingerprint, module_app
 
@@ -136,6 +137,9 @@ def test_every_page_sends_the_hardening_headers_and_no_inline_code(
     assert response.status_code < 500, label
     assert_hardened(response, label, anonymous=is_anonymous_page(url))
     assert response.headers.get("Cache-Control") == "no-store", label
+    if response.headers.get("Referrer-Policy") == "no-referrer":
+        # A page that keeps nothing of the visit is not in the server's access log either.
+        assert is_quiet_path(url), f"{label}: anonymous, but gunicorn would log it"
     if response.mimetype == "text/html":
         assert_no_inline_code(response.get_data(as_text=True), label)
 
