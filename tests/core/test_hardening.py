@@ -352,3 +352,18 @@ def test_ruff_bandit_rules_pass_and_every_exception_says_why():
         if any(code.startswith("S") for code in codes):
             assert pattern in ("tests/**", "bench/**"), pattern
     assert not any(code.startswith("S") for code in ignores.get("ignore", []))
+
+
+def test_security_md_names_only_tests_that_exist():
+    """SECURITY.md says which test checks each promise: each one it names must exist."""
+    text = (ROOT / "SECURITY.md").read_text(encoding="utf-8")
+    named, missing, last = 0, [], None
+    for found in re.finditer(r"`(tests/[\w/]+\.py|…)::(\w+)`", text):
+        path, name = found.groups()
+        path = last if path == "…" else path
+        last = path
+        named += 1
+        source = (ROOT / path).read_text(encoding="utf-8") if (ROOT / path).exists() else ""
+        if not re.search(rf"^def {name}\(", source, re.M):
+            missing.append(f"{path}::{name}")
+    assert named > 50 and not missing, missing
