@@ -161,11 +161,27 @@ def test_static_files_and_error_pages_are_hardened_too(hard_app, clients):
         assert_no_inline_code(response.get_data(as_text=True), name)
 
 
+EXTRA_APPS = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_extra_apps(hard_app):
+    """The apps of ``another_app`` close their database connections at the end of the module
+    (a connection left for the garbage collector is a ResourceWarning in a later test)."""
+    yield
+    from extensions import db
+
+    for app in EXTRA_APPS:
+        with app.app_context():
+            db.engine.dispose()
+    EXTRA_APPS.clear()
+
+
 def another_app(hard_app, **config):
     """A second app on the same database and instance folder (the same data keys)."""
     from app import create_app
 
-    return create_app(
+    app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": hard_app.config["SQLALCHEMY_DATABASE_URI"],
             "SECRET_KEY": "x",
@@ -173,6 +189,8 @@ def another_app(hard_app, **config):
             **config,
         }
     )
+    EXTRA_APPS.append(app)
+    return app
 
 
 def test_a_server_error_page_is_hardened_and_localized(hard_app):
