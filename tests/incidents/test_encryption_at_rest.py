@@ -327,3 +327,31 @@ def test_a_lost_instance_folder_is_recovered_from_a_backup_with_its_data_key(app
             crypto.decrypt_text(stored, "reports.description")  # a new key, made on start
         restore_backup(tmp_path / "backup")
         assert crypto.decrypt_text(stored, "reports.description") == "Сақтық көшірмеден оқылады"
+
+
+def test_with_configured_keys_the_operator_puts_the_new_key_first_and_rotates(app, tmp_path):
+    school = factories.school()
+    made, _code = student_report(school, description="Бапталған кілт")
+    stored = raw_value("reports", "description", made.id)
+    old = crypto.keyring().keys[0]
+    config = {
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "x",
+        "INSTANCE_PATH": str(tmp_path / "configured"),
+    }
+    alone = create_app({**config, "DATA_KEY": crypto.encode_key(old)})
+    with alone.app_context():
+        result = alone.test_cli_runner().invoke(args=["crypto", "rotate", "--grace", "0"])
+        assert result.exit_code == 2 and "holds one key" in result.output
+    new = crypto.new_key()
+    both = create_app({**config, "DATA_KEY": f"{crypto.encode_key(new)},{crypto.encode_key(old)}"})
+    with both.app_context():
+        result = both.test_cli_runner().invoke(args=["crypto", "rotate", "--grace", "0"])
+        assert result.exit_code == 0, result.output
+        assert "values re-encrypted: 1" in result.output
+        assert "remove the old keys from QAMQOR_DATA_KEY" in result.output
+        moved = raw_value("reports", "description", made.id)
+        assert moved != stored and moved.startswith(crypto.text_prefix(crypto.key_id(new)))
+        assert crypto.decrypt_text(moved, "reports.description") == "Бапталған кілт"
+        db.session.remove()
+        db.engine.dispose()
