@@ -67,7 +67,8 @@ def refuse_nul_in_address() -> None:
     """A NUL character is never part of an address or a search, and PostgreSQL cannot compare
     a text holding one (a 500): refused at once (400). Form fields refuse it with a message of
     their own (``core.forms.no_control_characters``)."""
-    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+    values = (value for _key, values in request.args.lists() for value in values)
+    if "\x00" in request.path or any("\x00" in value for value in values):
         abort(400)
 
 
