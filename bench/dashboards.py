@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -187,6 +188,7 @@ def measure(app, repeat: int) -> dict[str, dict]:
             "sql_ms": statistics.median(sql) * 1000,
             "queries": len(clock.records),
             "slowest": slowest,
+            "statements": [(seconds, statement) for seconds, statement, _p in clock.records],
         }
     return results
 
@@ -323,6 +325,19 @@ def render(rows, explains, levels) -> str:
                 f" {largest['page_ms']:.0f} ms — {verdict} the {BUDGET_MS} ms budget."
             )
         lines.append("")
+    for dialect, level, scenario, t, _g, _r in rows:
+        if scenario != "national" or level != max(levels):
+            continue
+        lines += [
+            f"Where the national page's SQL time goes, {dialect} {level:,} (last timed request,"
+            " slowest first):",
+            "",
+            "| ms | statement |",
+            "| ---: | --- |",
+        ]
+        for seconds, statement in sorted(t["statements"], key=lambda r: -r[0]):
+            lines.append(f"| {seconds * 1000:.1f} | `{_short(statement)}` |")
+        lines.append("")
     for (dialect, level), (slowest, plan) in explains.items():
         lines += [
             f"Slowest statement of the national page, {dialect} {level:,}"
@@ -338,6 +353,14 @@ def render(rows, explains, levels) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _short(statement: str, width: int = 90) -> str:
+    """The table a statement reads and its start, on one line: enough to tell the figure."""
+    text = " ".join(statement.split()).replace("|", "\\|")
+    tables = re.findall(r"\b(?:FROM|JOIN) (\w+)", text)
+    head = text if len(text) <= width else text[: width - 1] + "…"
+    return f"{', '.join(dict.fromkeys(tables))}: {head}" if tables else head
 
 
 if __name__ == "__main__":

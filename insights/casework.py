@@ -3,20 +3,21 @@ time, lesson coverage. Counts only: no case, label, narrative or name leaves the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from curriculum.services import coverage
 from extensions import db
-from incidents.case_enums import CaseState, Outcome
+from incidents.case_enums import Outcome
 from incidents.cases import Case, Referral
 from incidents.models import ReportViolenceForm
+from insights import rollup
 from insights.figures import Count
-from insights.filters import Filters
-from school.access import school_scope
+from insights.filters import Filters, Level
+from school.access import region_scope, school_scope
 from school.models import BodyKind, Classroom, School, User, utcnow
 
 STILL_OPEN = _l("Still open")
@@ -59,21 +60,45 @@ class CaseFigures:
     rows: list[Count] = field(default_factory=list)
 
 
-def case_figures(user: User, filters: Filters) -> CaseFigures:
-    """Cases opened in the period, by outcome (closed) or still open."""
-    outcome = type_coerce(Case.outcome, String)
-    key = case((Case.state == CaseState.closed, outcome), else_="open").label("key")
-    counts = dict(
-        db.session.execute(
+def case_figures(user: User, filters: Filters, now: datetime | None = None) -> CaseFigures:
+    """Cases opened in the period, by outcome (closed) or still open. As for reports, whole
+    months come from the monthly totals (``insights.rollup``) when they are refreshed, and the
+    rest is counted from the cases; a school's own page and a form filter count the cases."""
+    counts: dict[str, int] = {}
+    live = filters
+    if filters.form is None and filters.level != Level.school:
+        cut = rollup.split(filters.start, filters.end, now)
+        if cut.months:
+            counts = _rolled_up_cases(user, filters, cut.months)
+            live = replace(filters, start=cut.live_start) if cut.live_start else None
+    if live is not None:
+        for outcome, n in _live_cases(user, live).items():
+            counts[outcome] = counts.get(outcome, 0) + n
+    rows = [Count(o.value, o.title, counts.get(o.value, 0)) for o in Outcome]
+    rows.append(Count(rollup.OPEN, str(STILL_OPEN), counts.get(rollup.OPEN, 0)))
+    return CaseFigures(sum(r.count for r in rows), rows)
+
+
+def _live_cases(user: User, filters: Filters) -> dict[str, int]:
+    key = rollup.outcome_key().label("key")
+    return {
+        outcome: int(n)
+        for outcome, n in db.session.execute(
             select(key, func.count())
             .select_from(Case)
             .where(*_case_conditions(user, filters))
             .group_by(key)
-        ).all()
-    )
-    rows = [Count(o.value, o.title, int(counts.get(o.value, 0))) for o in Outcome]
-    rows.append(Count("open", str(STILL_OPEN), int(counts.get("open", 0))))
-    return CaseFigures(sum(r.count for r in rows), rows)
+        )
+    }
+
+
+def _rolled_up_cases(user: User, filters: Filters, months: list[str]) -> dict[str, int]:
+    if filters.level == Level.country:
+        table = rollup.case_region_months
+        return rollup.read_cases(table, [region_scope(user, table.c.region_id)], months)
+    table = rollup.case_months
+    conditions = [school_scope(user, table.c.school_id), table.c.region_id == filters.region_id]
+    return rollup.read_cases(table, conditions, months)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,14 @@ who did it, form and priority, answers, answers within target, overdue) and, per
 histogram of the hours to the first response (``stats_response_hours``) from which the
 national medians are read. The dashboards add today's reports, counted live, to these totals.
 
+Cases are kept the same way, by the month they were opened: per school and per region, how
+many are still open and how many closed with each outcome (``stats_case_months``,
+``stats_case_region_months``); the cases-by-outcome figure adds today's cases, counted live.
+
 ``flask --app app insights refresh-stats`` (nightly, from cron or the job queue) rebuilds the
 totals of every month, the current one up to today, in SQL (INSERT ... SELECT ... GROUP BY).
-A first response given today to an earlier report shows after the next refresh. A period that
+A first response given today to an earlier report, or a case closed today, shows after the
+next refresh. A period that
 no refresh covers is counted live from the reports: a missing refresh makes the page slower,
 never wrong. A school's own page, and any page filtered on a form of violence, are always
 counted live.
@@ -24,6 +29,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import (
     Column,
     Date,
@@ -43,6 +49,8 @@ from sqlalchemy import (
 )
 
 from extensions import db
+from incidents.case_enums import CaseState
+from incidents.cases import Case
 from incidents.deadlines import awaiting_response_overdue
 from incidents.models import Perpetrator, Place, Priority, Report, ReportViolenceForm, ViolenceForm
 from insights.sql import app_zone, hours_between
@@ -89,6 +97,36 @@ response_hours = Table(
     Column("bucket", SmallInteger, primary_key=True),
     Column("n", Integer, nullable=False),
 )
+
+# Cases by the month they were opened: how many are open, how many closed with each outcome.
+case_months = Table(
+    "stats_case_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    Column("outcome", String(32), primary_key=True),  # an Outcome's value, or "open"
+    Column("region_id", ForeignKey("regions.id"), nullable=False),
+    Column("n", Integer, nullable=False),
+    Index("ix_stats_case_months_region_month", "region_id", "month"),
+)
+
+case_region_months = Table(
+    "stats_case_region_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), primary_key=True),
+    Column("outcome", String(32), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+
+OPEN = "open"
+
+
+def outcome_key():
+    """SQL: what a case counts as: its outcome once closed, else "open"."""
+    return case((Case.state == CaseState.closed, type_coerce(Case.outcome, String)), else_=OPEN)
+
 
 refreshed_months = Table(
     "stats_months",
@@ -158,10 +196,15 @@ def _first_day(key: str) -> date:
 
 
 def months_to_refresh(now: datetime | None = None) -> list[str]:
-    """Every month from the first report's to this one."""
+    """Every month from the first report's (or case's: a teacher's report may come first) to
+    this one."""
     today = _today(now)
     current = f"{today.year:04d}-{today.month:02d}"
-    first = db.session.scalar(select(func.min(Report.created_at)))
+    firsts = [
+        db.session.scalar(select(func.min(Report.created_at))),
+        db.session.scalar(select(func.min(Case.created_at))),
+    ]
+    first = min((f for f in firsts if f is not None), default=None)
     if first is None:
         return []
     first = first.astimezone(app_zone())
@@ -173,9 +216,15 @@ def months_to_refresh(now: datetime | None = None) -> list[str]:
 
 
 def marked_months() -> dict[str, date]:
-    """{month: the first day its totals do not cover}."""
+    """{month: the first day its totals do not cover}; read once per request (the reports and
+    the cases of a page use the same months)."""
+    if has_request_context() and "stats_months" in g:
+        return g.stats_months
     rows = db.session.execute(select(refreshed_months.c.month, refreshed_months.c.through))
-    return {month: through for month, through in rows}
+    marked = {month: through for month, through in rows}
+    if has_request_context():
+        g.stats_months = marked
+    return marked
 
 
 # --- refresh -----------------------------------------------------------------------------------
@@ -188,6 +237,8 @@ def refresh(months: list[str] | None = None, now: datetime | None = None) -> lis
     months = months_to_refresh(now) if months is None else months
     for key in months:
         _refresh_month(key, now)
+    if has_app_context():
+        g.pop("stats_months", None)
     return months
 
 
@@ -287,8 +338,38 @@ def _refresh_month(key: str, now: datetime) -> None:
             .group_by(School.region_id, Report.priority, bucket),
         )
     )
+    _refresh_cases(key, begin, finish)
     db.session.execute(
         insert(refreshed_months).values(month=key, through=through, refreshed_at=now)
+    )
+
+
+def _refresh_cases(key: str, begin: datetime, finish: datetime) -> None:
+    """The month's cases by outcome, per school and per region."""
+    outcome = outcome_key().label("outcome")
+    db.session.execute(delete(case_months).where(case_months.c.month == key))
+    db.session.execute(delete(case_region_months).where(case_region_months.c.month == key))
+    db.session.execute(
+        insert(case_months).from_select(
+            ["month", "school_id", "region_id", "outcome", "n"],
+            select(literal(key), Case.school_id, School.region_id, outcome, func.count())
+            .join(School, School.id == Case.school_id)
+            .where(Case.created_at >= begin, Case.created_at < finish)
+            .group_by(Case.school_id, School.region_id, outcome),
+        )
+    )
+    db.session.execute(
+        insert(case_region_months).from_select(
+            ["month", "region_id", "outcome", "n"],
+            select(
+                case_months.c.month,
+                case_months.c.region_id,
+                case_months.c.outcome,
+                func.sum(case_months.c.n),
+            )
+            .where(case_months.c.month == key)
+            .group_by(case_months.c.month, case_months.c.region_id, case_months.c.outcome),
+        )
     )
 
 
@@ -384,6 +465,19 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
             histogram = totals.histograms.setdefault((priority, region), {})
             histogram[int(bucket)] = histogram.get(int(bucket), 0) + int(n)
     return totals
+
+
+def read_cases(table, conditions, months: list[str]) -> dict[str, int]:
+    """Cases of the rolled-up ``months`` by outcome ("open" for those still open), from
+    ``case_months`` (per school) or ``case_region_months`` (per region)."""
+    return {
+        outcome: int(n)
+        for outcome, n in db.session.execute(
+            select(table.c.outcome, func.sum(table.c.n))
+            .where(*conditions, table.c.month.in_(months))
+            .group_by(table.c.outcome)
+        )
+    }
 
 
 def live_histograms(conditions) -> dict[tuple[str, int], dict[int, int]]:

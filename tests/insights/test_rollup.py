@@ -176,3 +176,86 @@ def test_the_refresh_command_marks_the_months(runner, history):
     assert "6 months" in result.output
     assert len(rollup.marked_months()) == 6
     assert db.session.query(Report).count() == 48
+
+
+def _cases(made) -> list:
+    """A case for most reports of the history, opened a day after the report: closed with each
+    outcome in turn, or still open."""
+    from incidents.case_enums import CaseState, Outcome
+    from incidents.cases import Case
+
+    outcomes = [None, *Outcome]
+    cases = []
+    for n, report in enumerate(made):
+        if n % 4 == 3:
+            continue  # a report nobody opened a case for
+        outcome = outcomes[n % len(outcomes)]
+        opened = min(report.created_at + timedelta(days=1), utcnow() - timedelta(minutes=5))
+        case = Case(
+            school_id=report.school_id,
+            report_id=report.id,
+            label=f"C-ROLL-{n}",
+            state=CaseState.closed if outcome else CaseState.in_progress,
+            outcome=outcome,
+            created_at=opened,
+        )
+        db.session.add(case)
+        cases.append(case)
+    db.session.commit()
+    return cases
+
+
+@pytest.mark.parametrize("region_code", [None, "KZ-75"])
+def test_case_totals_give_the_same_figures_as_counting_the_cases(app, history, region_code):
+    from insights.casework import case_figures
+
+    cases = _cases(history[2])
+    region = factories.region(region_code) if region_code else None
+    start, end = default_period()
+    everyone = len(cases) if region is None else len(cases) * 2 // 3  # Almaty: 2 of 3 schools
+    for analyst, filters, seen in (
+        (
+            factories.user(Role.analyst),
+            Filters(start, end, region_id=region and region.id),
+            everyone,
+        ),
+        # A regional analyst on the page of the whole country sees only their region.
+        (
+            factories.user(Role.analyst, region_=factories.region("KZ-75")),
+            Filters(start, end),
+            len(cases) * 2 // 3,
+        ),
+    ):
+        counted = case_figures(analyst, filters)
+        rollup.refresh()
+        db.session.commit()
+        assert rollup.split(start, end).months
+        rolled = case_figures(analyst, filters)
+        assert [(c.key, c.count) for c in rolled.rows] == [(c.key, c.count) for c in counted.rows]
+        assert rolled.total == seen
+        db.session.execute(rollup.refreshed_months.delete())
+        db.session.commit()
+
+
+def test_a_case_closed_after_the_refresh_shows_after_the_next_one(app, history):
+    from incidents.case_enums import CaseState, Outcome
+    from insights.casework import case_figures
+
+    cases = _cases(history[2])
+    analyst = factories.user(Role.analyst)
+    filters = Filters(*default_period())
+    rollup.refresh()
+    db.session.commit()
+    before = {c.key: c.count for c in case_figures(analyst, filters).rows}
+    old = next(
+        c for c in cases if c.state == CaseState.in_progress and c.created_at < months_ago(3)
+    )
+    old.state, old.outcome = CaseState.closed, Outcome.resolved
+    db.session.commit()
+    stale = {c.key: c.count for c in case_figures(analyst, filters).rows}
+    assert stale == before  # the totals are from the last refresh
+    rollup.refresh()
+    db.session.commit()
+    fresh = {c.key: c.count for c in case_figures(analyst, filters).rows}
+    assert fresh[rollup.OPEN] == before[rollup.OPEN] - 1
+    assert fresh[Outcome.resolved.value] == before[Outcome.resolved.value] + 1
