@@ -34,3 +34,18 @@ babel = Babel()
 csrf = CSRFProtect()
 # The client address is a rate-limit key only: it lives in the limiter's storage, never in a table.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session has loaded.
+
+    For a page that records that it was seen (an audit entry, messages marked read) and then
+    shows what it read in this same request: a plain commit would expire every loaded object
+    and load each one again to render it. Only where the commit's own changes went through
+    the loaded objects (not through bulk SQL), so nothing loaded is stale."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -333,7 +333,7 @@ def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
     Only the urgency is said (so that a critical report is opened at once). Called after the
     commit; a mail that fails is logged and the report stays where it is.
     """
-    link = absolute_url("incidents.new_reports")
+    link = absolute_url("cases.inbox")
     for user in counselors_of(report.school_id):
         with force_locale(user.locale or "kk"):
             if follow_up:

@@ -14,11 +14,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import audit
 from core.i18n import LOCALES, current_locale
-from extensions import db
+from extensions import commit_keeping_loaded, db
 from incidents import casework, referrals, workflow
 from incidents.case_enums import (
     PLANNED_ACTION_KINDS,
@@ -44,7 +45,7 @@ from incidents.case_forms import (
     enum_choices,
     options,
 )
-from incidents.cases import Case, ClosureRequest
+from incidents.cases import Case, ClosureRequest, InvolvedPerson
 from incidents.casework import READY_REPLIES, StaleCaseError, WorkflowError
 from incidents.deadlines import (
     local_today,
@@ -63,10 +64,22 @@ def now() -> datetime:
     return utcnow()
 
 
-def load_case(case_id: int) -> Case:
+def load_case(case_id: int, *options) -> Case:
     return first_or_404(
-        select(Case).where(Case.id == case_id, case_scope(current_user, Case.school_id))
+        select(Case)
+        .where(Case.id == case_id, case_scope(current_user, Case.school_id))
+        .options(*options)
     )
+
+
+# What the case page shows, loaded with the case: the one-to-one parts in its own statement,
+# each list in one statement of its own (never one per row).
+CASE_PAGE = (
+    joinedload(Case.school),
+    joinedload(Case.report),
+    joinedload(Case.counselor),
+    selectinload(Case.people).joinedload(InvolvedPerson.classroom),
+)
 
 
 def attempt(step: Callable[[], object], success: str | None = None) -> bool:
@@ -95,7 +108,7 @@ def case_url(case: Case, anchor: str = "") -> str:
 # --- the case page ----------------------------------------------------------------------------
 
 
-def fill_counselors(field, case: Case) -> None:
+def counselor_choices(case: Case) -> list:
     counselors = db.session.scalars(
         select(User)
         .where(
@@ -105,7 +118,7 @@ def fill_counselors(field, case: Case) -> None:
         )
         .order_by(User.full_name)
     ).all()
-    field.choices = options((u.id, u.full_name) for u in counselors)
+    return options((u.id, u.full_name) for u in counselors)
 
 
 def school_classes(case: Case) -> list[tuple[int, str]]:
@@ -169,10 +182,10 @@ def build_forms(case: Case, **bound) -> dict:
 
 
 def fill_choices(forms: dict, case: Case) -> None:
-    fill_counselors(forms["triage_form"].counselor_id, case)
+    counselors = counselor_choices(case)
+    forms["triage_form"].counselor_id.choices = counselors
     details = forms["details_form"]
-    fill_counselors(details.counselor_id, case)
-    details.counselor_id.choices = [*options([(NONE, "—")]), *details.counselor_id.choices]
+    details.counselor_id.choices = [*options([(NONE, "—")]), *counselors]
     details.screening.choices = [*options([("", "—")]), *enum_choices(Screening)]
     details.risk.choices = [*options([("", "—")]), *enum_choices(RiskLevel)]
     person_form = forms["person_form"]
@@ -218,11 +231,11 @@ def render_case(case: Case, status: int = 200, **bound):
 @bp.get("/staff/cases/<int:case_id>")
 @roles_required(*STAFF)
 def case_detail(case_id: int):
-    case = load_case(case_id)
+    case = load_case(case_id, *CASE_PAGE)
     audit.record("case.view", case, narrative=reads_narrative(current_user))
     if reads_narrative(current_user):
         casework.mark_messages_read(case, by=current_user, now=now())
-    db.session.commit()
+    commit_keeping_loaded()  # the page shows what was just read: no need to read it again
     return render_case(case)
 
 
@@ -246,7 +259,7 @@ def handle(case: Case, form, name: str, run: Callable[[], object], success: str,
 def case_triage(case_id: int):
     case = load_case(case_id)
     form = TriageForm()
-    fill_counselors(form.counselor_id, case)
+    form.counselor_id.choices = counselor_choices(case)
 
     def run():
         created = workflow.triage(

@@ -1,42 +1,30 @@
-"""Staff views of `incidents`: the list of new reports and the school's QR poster.
+"""Staff views of `incidents`: the school's QR poster, and the old address of the new reports.
 
 The response workflow (cases, actions, referrals) builds on this blueprint.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import case, select
-from sqlalchemy.orm import selectinload
 
 from core.pdf import pdf_response, render_pdf
-from extensions import db
-from incidents.models import Priority, Report
 from incidents.poster import POSTER_LANGUAGES, poster_context, report_link
-from incidents.reporting import hour
-from school.access import get_scoped_or_404, roles_required, school_scope
+from school.access import get_scoped_or_404, roles_required
 from school.models import Role, School
 
 bp = Blueprint("incidents", __name__, template_folder="templates")
 
-PRIORITY_ORDER = case({p: p.rank for p in Priority}, value=Report.priority)
 POSTER_ROLES = (Role.school_admin, Role.counselor, Role.admin)
 
 
 @bp.get("/staff/reports/new")
 @roles_required(Role.counselor)
 def new_reports():
-    """Reports nobody has answered yet, the most urgent first; no narrative here."""
-    reports = db.session.scalars(
-        select(Report)
-        .where(school_scope(current_user, Report.school_id), Report.first_response_at.is_(None))
-        .options(selectinload(Report.forms))
-        .order_by(PRIORITY_ORDER, Report.created_at)
-        .limit(200)
-    ).all()
-    return render_template("incidents/reports/new_reports.html", reports=reports, hour=hour)
+    """The new reports are listed in the inbox (most urgent first); this address, from mails
+    and bookmarks of earlier versions, leads there."""
+    return redirect(url_for("cases.inbox", _anchor="new-reports"), 301)
 
 
 def _poster_school() -> School:
@@ -74,7 +62,6 @@ def poster_pdf():
 def init_app(app) -> None:
     from school.views import register_dashboard_link
 
-    register_dashboard_link("incidents.new_reports", _l("New reports"), Role.counselor)
     register_dashboard_link(
         "incidents.poster", _l("Poster with the report link"), Role.school_admin, Role.counselor
     )

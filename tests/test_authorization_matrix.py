@@ -197,7 +197,7 @@ TABLE: dict[str, Expect | list[Expect]] = {
         "school.body_edit", {"admin"}, args={"body_id": "body"}, cross={"admin"}
     ),
     # --- reports, cases, referrals -------------------------------------------------------------
-    "/staff/reports/new": E("incidents.new_reports", {"counselor"}),
+    "/staff/reports/new": E("incidents.new_reports", {"counselor"}, (301,)),
     "/school/poster": E(
         "incidents.poster",
         {"school_admin", "counselor", "admin"},

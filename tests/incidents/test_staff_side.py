@@ -37,7 +37,7 @@ def test_counselors_of_the_school_get_a_notice_without_content(app, client, capl
     assert counselor.email in mail
     assert other_school_counselor.email not in mail and teacher.email not in mail
     assert "4711" not in mail and "Секретный" not in mail
-    assert "/staff/reports/new" in mail
+    assert "/staff/inbox" in mail
 
 
 def test_critical_report_notice_says_it_is_urgent_and_nothing_else(client, caplog):
@@ -59,7 +59,12 @@ def test_counselor_sees_new_reports_of_their_school_most_urgent_first(client, lo
     elsewhere, _ = report(factories.school())
     assert low.priority == Priority.low and high.priority == Priority.high
     login(counselor)
-    page = client.get("/staff/reports/new").get_data(as_text=True)
+    # The old address of the list (in mails of earlier versions) leads to the inbox's list.
+    moved = client.get("/staff/reports/new")
+    assert moved.status_code == 301
+    assert moved.headers["Location"].endswith("/staff/inbox#new-reports")
+    page = client.get("/staff/inbox").get_data(as_text=True)
+    assert 'id="new-reports"' in page
     assert high.label in page and low.label in page and elsewhere.label not in page
     assert page.index(high.label) < page.index(low.label)
     assert "low one" not in page  # no narrative in the list
