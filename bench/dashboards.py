@@ -84,6 +84,8 @@ def prepare(app, level: int, filled: bool) -> tuple[float, float]:
             rollup.report_months,
             rollup.region_months,
             rollup.response_hours,
+            rollup.case_months,
+            rollup.case_region_months,
             rollup.refreshed_months,
         ):
             table.drop(db.engine, checkfirst=True)
