@@ -176,7 +176,13 @@ class Report(db.Model):
 
     __tablename__ = "reports"
     __table_args__ = (
-        Index("ix_reports_school_created", "school_id", "created_at"),
+        # On PostgreSQL with what a regional dashboard reads of each report: an index-only scan.
+        Index(
+            "ix_reports_school_created",
+            "school_id",
+            "created_at",
+            postgresql_include=["priority", "first_response_at"],
+        ),
         CheckConstraint("grade_band IS NULL OR grade_band IN ('1-4', '5-9', '10-11')", name="band"),
         # A student in danger may skip the details, and their report is always critical.
         CheckConstraint(

@@ -53,7 +53,7 @@ from incidents.case_enums import CaseState
 from incidents.cases import Case
 from incidents.deadlines import awaiting_response_overdue
 from incidents.models import Perpetrator, Place, Priority, Report, ReportViolenceForm, ViolenceForm
-from insights.sql import app_zone, hours_between
+from insights.sql import app_zone, grouping_sets, hours_between
 from school.models import School, UTCDateTime, utcnow
 
 PLACES = [p.value for p in Place] + ["none"]
@@ -430,25 +430,24 @@ class Totals:
 
 def read(table, conditions, months: list[str], unit_column, histogram_conditions=None) -> Totals:
     """Totals of the rolled-up ``months`` from ``table`` (``report_months`` per school or
-    ``region_months`` per region) for the rows matching ``conditions``, per month and per
-    ``unit_column``; histograms too when ``histogram_conditions`` (on ``response_hours``) are
-    given. One GROUP BY month and unit; the few rows it returns are added up here."""
-    sums = [func.sum(table.c[name]).label(name) for name in COUNT_COLUMNS]
-    unit = unit_column.label("unit")
+    ``region_months`` per region) for the rows matching ``conditions``, summed per month and
+    per ``unit_column`` by the database (one GROUPING SETS statement on PostgreSQL);
+    histograms too when ``histogram_conditions`` (on ``response_hours``) are given."""
+    sums = [func.coalesce(func.sum(table.c[name]), 0).label(name) for name in COUNT_COLUMNS]
+    sets = grouping_sets(
+        select().select_from(table),
+        [*conditions, table.c.month.in_(months)],
+        {"month": table.c.month, "unit": unit_column},
+        sums,
+    )
     totals = Totals(dict.fromkeys(COUNT_COLUMNS, 0), {}, {}, {})
-    for row in db.session.execute(
-        select(table.c.month, unit, *sums)
-        .where(*conditions, table.c.month.in_(months))
-        .group_by(table.c.month, unit)
-    ):
-        counts = row._mapping
-        for target in (
-            totals.overall,
-            totals.by_month.setdefault(counts["month"], dict.fromkeys(COUNT_COLUMNS, 0)),
-            totals.by_unit.setdefault(counts["unit"], dict.fromkeys(COUNT_COLUMNS, 0)),
-        ):
-            for name in COUNT_COLUMNS:
-                target[name] += int(counts[name] or 0)
+    for key, row in sets["month"]:
+        counts = {name: int(row._mapping[name]) for name in COUNT_COLUMNS}
+        totals.by_month[key] = counts
+        for name, n in counts.items():
+            totals.overall[name] += n
+    for key, row in sets["unit"]:
+        totals.by_unit[key] = {name: int(row._mapping[name]) for name in COUNT_COLUMNS}
     if histogram_conditions is not None:
         for priority, region, bucket, n in db.session.execute(
             select(

@@ -92,14 +92,21 @@ def dashboard():
     )
 
 
+UNIT = "UNIT_ID"  # stands for the unit's id in the drill-down links
+
+
 def _table_helpers(filters) -> dict:
     """What the figure tables need besides the numbers: formats, targets, drill-down links."""
     args = {k: v for k, v in filters.query_args().items() if k not in ("region", "school")}
 
+    # One URL built, the unit's id put in per row (a region has hundreds of schools).
+    if filters.level == Level.country:
+        pattern = url_for("insights.dashboard", region=UNIT, **args)
+    else:
+        pattern = url_for("insights.dashboard", region=filters.region_id, school=UNIT, **args)
+
     def unit_link(row) -> str:
-        if filters.level == Level.country:
-            return url_for("insights.dashboard", region=row.key, **args)
-        return url_for("insights.dashboard", region=filters.region_id, school=row.key, **args)
+        return pattern.replace(UNIT, str(int(row.key)))
 
     return {
         "share_text": boards.share_text,
