@@ -18,7 +18,7 @@ from extensions import db
 from insights import casework
 from insights.figures import Count, ReportFigures, Timeliness, report_figures
 from insights.filters import Filters, Level
-from insights.models import WaveKind
+from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
 from insights.stats import SMALL_COUNT_LIMIT, Share, shown_count
 from school.models import Region, Role, School, User
@@ -126,13 +126,13 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
         start=filters.start,
         end=filters.end,
     )
-    survey = survey_results(waves)
-    survey_units = []
+    survey_units, answers = [], None
     if filters.level != Level.school:
-        from insights.models import SurveyWave
-
         column = School.region_id if filters.level == Level.country else SurveyWave.school_id
         survey_units = unit_prevalence(waves, column, filters.level)
+        # The answers in all are those of the units added up: no statement of their own.
+        answers = {kind: sum(u.answers.get(kind, 0) for u in survey_units) for kind in KINDS}
+    survey = survey_results(waves, answers)
     return Dashboard(
         user=user,
         filters=filters,

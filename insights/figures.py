@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, String, case, func, literal, select, type_coerce
 
@@ -226,13 +227,25 @@ def timeliness(
 
 
 def unit_labels(level: str, keys) -> dict:
-    """Names of the regions or schools listed in a breakdown (only those, by id)."""
-    keys = [k for k in keys if k is not None]
+    """Names of the regions or schools listed in a breakdown. Several figures of a page name the
+    same units: the names are kept for the request, and only those not yet known are read (all
+    the regions at once; schools by id)."""
+    keys = {k for k in keys if k is not None}
     if not keys:
         return {}
-    if level == Level.country:
-        return {r.id: r.name for r in db.session.scalars(select(Region).where(Region.id.in_(keys)))}
-    return {s.id: s.name for s in db.session.scalars(select(School).where(School.id.in_(keys)))}
+    known = g.setdefault("unit_names", {}).setdefault(level, {})
+    missing = keys - known.keys()
+    if missing and level == Level.country:
+        known.update((r.id, r.name) for r in db.session.scalars(select(Region)))
+    elif missing:
+        rows = db.session.execute(select(School.id, School.name).where(School.id.in_(missing)))
+        known.update((school_id, name) for school_id, name in rows)
+    return {k: known[k] for k in keys if k in known}
+
+
+def remember_unit_names(level: str, units) -> None:
+    """Names the page has read already (the regions or schools of its filter lists)."""
+    g.setdefault("unit_names", {}).setdefault(level, {}).update((u.id, u.name) for u in units)
 
 
 def report_figures(user: User, filters: Filters, month_label, now=None) -> ReportFigures:

@@ -86,16 +86,20 @@ def wave_conditions(
     return conditions
 
 
-def survey_results(conditions: list[ColumnElement[bool]]) -> SurveyResults:
-    """Shares and changes for the waves matching ``conditions`` (from the per-wave totals)."""
-    answers = {
-        WaveKind(kind): int(n or 0)
-        for kind, n in db.session.execute(
-            select(SurveyWave.kind, func.sum(SurveyWave.answered))
-            .where(*conditions)
-            .group_by(SurveyWave.kind)
-        )
-    }
+def survey_results(
+    conditions: list[ColumnElement[bool]], answers: dict[WaveKind, int] | None = None
+) -> SurveyResults:
+    """Shares and changes for the waves matching ``conditions`` (from the per-wave totals);
+    ``answers``, the number of answers of each wave kind, when the caller has counted them."""
+    if answers is None:
+        answers = {
+            WaveKind(kind): int(n or 0)
+            for kind, n in db.session.execute(
+                select(SurveyWave.kind, func.sum(SurveyWave.answered))
+                .where(*conditions)
+                .group_by(SurveyWave.kind)
+            )
+        }
     counts: dict[tuple[WaveKind, str], tuple[int, int]] = {}
     for kind, item, n, k in db.session.execute(
         select(

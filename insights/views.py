@@ -15,6 +15,7 @@ from incidents.models import ViolenceForm
 from insights import dashboard as boards
 from insights import surveys
 from insights.charts_view import dashboard_charts, survey_chart
+from insights.figures import remember_unit_names
 from insights.filters import Level, from_args
 from insights.forms import CloseWaveForm, OpenWaveForm
 from insights.models import MIN_SURVEY_GRADE, SurveyWave, WaveKind
@@ -69,7 +70,6 @@ def _regions():
 def dashboard():
     filters, problems = from_args(request.args, current_user)
     _filter_messages(problems)
-    board = boards.build(current_user, filters)
     regions = _regions()
     schools = []
     if filters.level != Level.school and filters.region_id is not None:
@@ -78,6 +78,10 @@ def dashboard():
             .where(School.region_id == filters.region_id, school_scope(current_user, School.id))
             .order_by(School.name)
         ).all()
+    # The figures name the same regions and schools as the filter lists.
+    remember_unit_names(Level.country, regions)
+    remember_unit_names(Level.region, schools)
+    board = boards.build(current_user, filters)
     return render_template(
         "insights/dashboard.html",
         board=board,

@@ -1,9 +1,13 @@
 """SQL statements per page for the main pages, counted (not timed), with realistic data.
 
-Each page has a bound; most pages stay within a handful. Two are wider by design and
-constant: the case page loads each of its panels (people, actions, referrals, messages,
-files, history, priorities...) with a query of its own, and the statistics dashboards compute
-each figure with an aggregate of its own. Whatever the bound, a page must not make more
+Each page has a bound; the pages used all day stay within a handful (the report form and the
+receipt check need none; the inbox, the conversation and a class's progress 8). Two are wider by
+design and constant: the case page (18) records the view in the audit chain (lock, last link,
+new link) and loads each of its lists (actions, referrals, messages, files, history, closure
+requests, priorities...) with one statement of its own, and a statistics dashboard computes each
+family of figures with one aggregate (10 for a school and 14 for a region on PostgreSQL; SQLite
+has no GROUPING SETS and no percentile function, so it needs one statement per grouping and per
+median: 15 and 21). Whatever the bound, a page must not make more
 statements when there is more data: the counts are taken again after the data has grown (more
 reports, cases, messages, actions, people and lessons logged), and must not change. An N+1
 (a query per row of a list) fails here.
@@ -30,17 +34,17 @@ TEACHER = "teacher@demo.qamqor.kz"
 DIRECTOR = "director@demo.qamqor.kz"
 ANALYST = "analyst@demo.qamqor.kz"
 
-# page: (who, path template, most statements allowed)
+# page: (who, path template, most statements allowed, or that number for each database)
 PAGES = {
     "report form": (None, "/r/{school_code}", 3),
     "receipt check": (None, "/r/check", 3),
     "conversation": ("student", "/r/conversation", 10),
     "inbox": (COUNSELOR, "/staff/inbox", 10),
-    "case page": (COUNSELOR, "/staff/cases/{case_id}", 27),
+    "case page": (COUNSELOR, "/staff/cases/{case_id}", {"sqlite": 17, "postgresql": 18}),
     "lesson library": (TEACHER, "/lessons", 4),
     "class progress": (TEACHER, "/lessons/classes/{class_id}", 10),
-    "school dashboard": (DIRECTOR, "/insights/", 16),
-    "analyst dashboard": (ANALYST, "/insights/", 24),
+    "school dashboard": (DIRECTOR, "/insights/", {"sqlite": 15, "postgresql": 10}),
+    "analyst dashboard": (ANALYST, "/insights/", {"sqlite": 21, "postgresql": 14}),
 }
 
 
@@ -96,6 +100,10 @@ def _clients(app) -> dict:
     assert sent.status_code == 200
     clients["student"] = student
     return clients
+
+
+def bound_for(bound) -> int:
+    return bound[db.engine.dialect.name] if isinstance(bound, dict) else bound
 
 
 def _count(clients, ids) -> dict[str, int]:
@@ -187,9 +195,8 @@ def test_main_pages_make_few_queries_and_no_more_with_more_data(app, demo):
     _grow(demo, ids["case_id"], ids["class_id"])
     after = _count(clients, ids)
 
-    over = {name: n for name, n in before.items() if n > PAGES[name][2]}
-    assert not over, (
-        f"pages over their bound: {over} (bounds: { {k: v[2] for k, v in PAGES.items()} })"
-    )
+    bounds = {name: bound_for(page[2]) for name, page in PAGES.items()}
+    over = {name: n for name, n in before.items() if n > bounds[name]}
+    assert not over, f"pages over their bound: {over} (bounds: {bounds})"
     grew = {name: (before[name], after[name]) for name in PAGES if after[name] != before[name]}
     assert not grew, f"statements grew with the data (before, after): {grew}"
