@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal, gettext
 
 from core import audit, backup, catalogs, crypto, errors, i18n, rotation, security, views
 from core.help import numbers
@@ -29,4 +29,12 @@ def init_app(app: Flask) -> None:
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
         number=lambda value: format_decimal(value) if value is not None else "",
         markdown=render_markdown,
+        filesize=file_size,
     )
+
+
+def file_size(size: int) -> str:
+    """A file's size for people: kilobytes below a megabyte, else megabytes with one decimal."""
+    if size < 1024 * 1024:
+        return gettext("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
+    return gettext("%(size)s MB", size=format_decimal(size / (1024 * 1024), "#,##0.0"))

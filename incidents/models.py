@@ -265,6 +265,15 @@ class Message(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
 
 
+FILE_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "application/pdf": "pdf",
+}
+
+
 class Attachment(db.Model):
     """An image or PDF the reporter added; images are stored with their metadata removed."""
 
@@ -283,3 +292,11 @@ class Attachment(db.Model):
     report: Mapped[Report] = relationship(back_populates="attachments")
     # The reporter's message the file came with (None: it came with the report itself).
     message: Mapped[Message | None] = relationship(back_populates="attachments")
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    @property
+    def extension(self) -> str:
+        return FILE_EXTENSIONS.get(self.content_type, "bin")

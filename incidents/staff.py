@@ -202,6 +202,16 @@ def fill_choices(forms: dict, case: Case) -> None:
     )
 
 
+def files_by_message(case: Case) -> dict[int | None, list]:
+    """The student's files by the message they came with (None: with the report itself), from
+    the report's one list (counselors only: the page shows them in the counselor's view)."""
+    grouped: dict[int | None, list] = {}
+    if case.report is not None and reads_narrative(current_user):
+        for attachment in case.report.attachments:
+            grouped.setdefault(attachment.message_id, []).append(attachment)
+    return grouped
+
+
 def render_case(case: Case, status: int = 200, **bound):
     counselor_view = reads_narrative(current_user)
     moment = now()
@@ -223,6 +233,7 @@ def render_case(case: Case, status: int = 200, **bound):
         "referral_overdue": lambda r: referrals.is_overdue(r, moment),
         "time_left": lambda deadline: time_left(deadline, moment),
         "PersonRole": PersonRole,
+        "files": files_by_message(case),
         **build_forms(case, **bound),
     }
     return render_template("incidents/cases/case.html", **context), status

@@ -3,17 +3,20 @@ the anonymous reporter, and the case summary PDF."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect
+from flask import abort, current_app, flash, redirect
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from core import audit
 from core.i18n import current_locale
 from core.pdf import pdf_response
+from core.security import CSP
 from extensions import db
-from incidents import casework, letters
+from incidents import casework, letters, uploads
 from incidents.case_enums import ActionKind, PersonKind, PersonRole
 from incidents.case_forms import NONE, ActionDoneForm, ActionForm, MessageForm, PersonForm, options
+from incidents.models import Attachment
 from incidents.staff import (
     attempt,
     bp,
@@ -123,3 +126,37 @@ def case_summary(case_id: int):
     audit.record("case.summary_pdf", case)
     db.session.commit()
     return pdf_response(data, f"case-{case.label}.pdf")
+
+
+# --- the reporter's files (counselors only) ---------------------------------------------------
+
+# A file opened from Qamqor is sandboxed on top of the site's policy: its content runs nothing.
+FILE_POLICY = f"{CSP}; sandbox"
+
+
+@bp.get("/staff/cases/<int:case_id>/files/<int:file_id>")
+@roles_required(Role.counselor)
+def case_file(case_id: int, file_id: int):
+    """A file the student sent with the report or a message. Each opening is in the audit log.
+    Pictures (cleaned of their metadata when they arrived) open in the browser; a PDF, kept as
+    sent, is only downloaded."""
+    case = load_case(case_id)
+    attachment = db.session.scalar(
+        select(Attachment).where(Attachment.id == file_id, Attachment.report_id == case.report_id)
+    )
+    if attachment is None or case.report_id is None:
+        abort(404)
+    try:
+        data = uploads.load_bytes(attachment.storage_key)
+    except FileNotFoundError:
+        abort(404)  # removed with the case's texts under the retention rule
+    audit.record("attachment.view", case, attachment_id=attachment.id)
+    db.session.commit()
+    response = current_app.response_class(data, mimetype=attachment.content_type)
+    disposition = "inline" if attachment.is_image else "attachment"
+    response.headers["Content-Disposition"] = (
+        f'{disposition}; filename="{case.label}-{attachment.id}.{attachment.extension}"'
+    )
+    response.headers["Content-Security-Policy"] = FILE_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    return response

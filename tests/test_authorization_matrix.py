@@ -60,6 +60,7 @@ REFUSED = frozenset({403, 404})
 # Kinds of URL values that belong to a school (the other school's is filled in for "other").
 SCHOOL_BOUND = {
     "case",
+    "attachment",
     "action",
     "closure",
     "person",
@@ -215,6 +216,9 @@ TABLE: dict[str, Expect | list[Expect]] = {
     "/staff/overdue": E("cases.overdue", CASE_STAFF),
     C: E("cases.case_detail", CASE_STAFF, args={"case_id": "case"}),
     f"{C}/summary.pdf": E("cases.case_summary", {"counselor"}, args={"case_id": "case"}),
+    f"{C}/files/<int:file_id>": E(
+        "cases.case_file", {"counselor"}, args={"case_id": "case", "file_id": "attachment"}
+    ),
     # Empty forms on the case: the form's messages (400), nothing written.
     f"{C}/triage": E("cases.case_triage", {"counselor"}, (400,), args={"case_id": "case"}),
     f"{C}/details": E("cases.case_edit", {"counselor"}, (400,), args={"case_id": "case"}),
@@ -464,6 +468,8 @@ def response_text(response) -> str:
     if response.mimetype == "application/pdf" and response.status_code == 200:
         reader = pypdf.PdfReader(io.BytesIO(response.get_data()))
         return headers + "\n".join(page.extract_text() for page in reader.pages)
+    if response.mimetype.startswith("image/"):
+        return headers  # a picture has no text to read
     return headers + response.get_data(as_text=True)
 
 

@@ -24,7 +24,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from extensions import db
-from incidents import casework, referrals, workflow
+from incidents import casework, referrals, uploads, workflow
 from incidents.case_enums import (
     ActionKind,
     CaseState,
@@ -35,10 +35,19 @@ from incidents.case_enums import (
     Screening,
 )
 from incidents.cases import Case
-from incidents.models import AuthorKind, Message, Perpetrator, Place, ViolenceForm, WhenHappened
+from incidents.models import (
+    Attachment,
+    AuthorKind,
+    Message,
+    Perpetrator,
+    Place,
+    ViolenceForm,
+    WhenHappened,
+)
 from incidents.teacher import file_teacher_report
 from school.models import AuthorizedBody, BodyKind, Classroom, Role, School, User, utcnow
 from tests import factories
+from tests.incidents.factories import png_bytes
 from tests.incidents.factories import report as student_report
 
 REGIONS = {"A": "KZ-71", "B": "KZ-75"}
@@ -154,6 +163,15 @@ def build_side(side: str) -> Side:
     db.session.add(
         Message(report=report, author_kind=AuthorKind.reporter, body=marker(side, "CHILDMSG"))
     )
+    # A picture the student sent with the report.
+    picture = png_bytes()
+    attachment = Attachment(
+        report=report,
+        content_type="image/png",
+        size=len(picture),
+        storage_key=uploads.save_bytes(picture),
+    )
+    db.session.add(attachment)
     sent = next(r for r in case.referrals if r.body_kind == BodyKind.police)
     sent.body = police
     sent.facts_text = marker(side, "FACTS")
@@ -168,6 +186,7 @@ def build_side(side: str) -> Side:
         action=action.id,
         referral=sent.id,
         sent_referral=sent.id,
+        attachment=attachment.id,
     )
 
     # A serious case whose closure waits for the director's approval.
