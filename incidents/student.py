@@ -239,7 +239,9 @@ def danger(code: str):
             submission_token=(form.token.data or "")[:32] or None,
         )
         return _receipt(school, data, [])
-    return render_template(T + "danger.html", school=school, form=form)
+    # The help on this page is shown whatever was sent; input that cannot be kept is a 400.
+    status = 400 if request.method == "POST" else 200
+    return render_template(T + "danger.html", school=school, form=form), status
 
 
 # --- coming back with the code ----------------------------------------------------------------

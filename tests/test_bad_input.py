@@ -428,7 +428,6 @@ FORMS = [
         lambda w: {"description": "Мен қауіптемін", "token": secrets.token_hex(16)},
         {"description": Text(3000)},
         REPORT_TABLES,
-        refused=frozenset({200}),
     ),
     Form(
         "receipt check",
