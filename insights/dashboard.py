@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flask_babel import format_date, format_decimal, format_percent
@@ -20,7 +20,7 @@ from insights.figures import Count, ReportFigures, Timeliness, report_figures
 from insights.filters import Filters, Level
 from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
-from insights.stats import SMALL_COUNT_LIMIT, Share, shown_count
+from insights.stats import SMALL_COUNT_LIMIT, Share, Withheld, secondary_cells, shown_count
 from school.models import Region, Role, School, User
 
 
@@ -133,18 +133,50 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
         # The answers in all are those of the units added up: no statement of their own.
         answers = {kind: sum(u.answers.get(kind, 0) for u in survey_units) for kind in KINDS}
     survey = survey_results(waves, answers)
+    suppress = suppresses(user, export)
+    cases = casework.case_figures(user, filters)
+    if suppress:
+        withhold_beside_small_counts(reports, cases)
     return Dashboard(
         user=user,
         filters=filters,
-        suppress=suppresses(user, export),
+        suppress=suppress,
         reports=reports,
-        cases=casework.case_figures(user, filters),
+        cases=cases,
         referrals=casework.referral_figures(user, filters),
         coverage=casework.coverage_figure(user, filters),
         survey=survey,
         survey_units=survey_units,
         place_name=place_name(filters),
     )
+
+
+def withhold_beside_small_counts(reports: ReportFigures, cases: casework.CaseFigures) -> None:
+    """Secondary suppression: in each breakdown whose rows add up to a total that is shown, hide
+    as many further counts as ``secondary_cells`` says, so that no "<5" can be worked out by
+    subtraction. (Forms of violence are not such a breakdown: a report may name several.)"""
+
+    def counts(rows: list[Count]) -> list[Count]:
+        extra = secondary_cells([c.count for c in rows])
+        return [
+            replace(c, count=Withheld(c.count)) if i in extra else c for i, c in enumerate(rows)
+        ]
+
+    def timeliness(rows: list[Timeliness]) -> list[Timeliness]:
+        for measure in ("reports", "answered"):
+            extra = secondary_cells([getattr(t, measure) for t in rows])
+            rows = [
+                replace(t, **{measure: Withheld(getattr(t, measure))}) if i in extra else t
+                for i, t in enumerate(rows)
+            ]
+        return rows
+
+    reports.by_month = counts(reports.by_month)
+    reports.by_place = counts(reports.by_place)
+    reports.by_perpetrator = counts(reports.by_perpetrator)
+    reports.by_priority = timeliness(reports.by_priority)
+    reports.by_unit = timeliness(reports.by_unit)
+    cases.rows = counts(cases.rows)
 
 
 # --- CSV ----------------------------------------------------------------------------------------

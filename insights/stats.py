@@ -29,6 +29,8 @@ MIN_SURVEY_ANSWERS = 10
 # Counts from 1 to 4 are shown as "<5" to analysts and in every export.
 SMALL_COUNT_LIMIT = 5
 SUPPRESSED = "<5"
+# A count hidden only so that a "<5" beside it cannot be worked out from the total.
+WITHHELD = "x"
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,34 @@ def is_small(count: int) -> bool:
     return 0 < count < SMALL_COUNT_LIMIT
 
 
+class Withheld(int):
+    """A count that is not small but is hidden too (secondary suppression, see
+    ``secondary_cells``); it keeps its value, so that totals still add up."""
+
+
+def secondary_cells(values: list[int]) -> set[int]:
+    """Which further cells of a group that adds up to a shown total must be hidden as well.
+
+    One hidden cell could be worked out as the total minus the others, and hidden cells that add
+    up to less than 5 give each other away; so while only one cell is hidden, or the hidden ones
+    add up to less than 5, the smallest cell still shown (not 0) is hidden too."""
+    hidden = {i for i, value in enumerate(values) if is_small(value)}
+    extra: set[int] = set()
+    while hidden and (len(hidden) == 1 or sum(values[i] for i in hidden) < SMALL_COUNT_LIMIT):
+        shown = [i for i, value in enumerate(values) if value > 0 and i not in hidden]
+        if not shown:
+            break
+        smallest = min(shown, key=lambda i: (values[i], i))
+        hidden.add(smallest)
+        extra.add(smallest)
+    return extra
+
+
 def shown_count(count: int, suppress: bool) -> int | str:
-    """The one rule for small numbers: 1-4 become "<5" when ``suppress`` is on; 0 stays 0."""
+    """The one rule for small numbers: when ``suppress`` is on, 1-4 become "<5" and a count
+    withheld beside them (``Withheld``) "x"; 0 stays 0."""
     if suppress and is_small(count):
         return SUPPRESSED
+    if suppress and isinstance(count, Withheld):
+        return WITHHELD
     return count

@@ -2,7 +2,15 @@
 
 import pytest
 
-from insights.stats import SUPPRESSED, newcombe, shown_count, wilson
+from insights.stats import (
+    SUPPRESSED,
+    WITHHELD,
+    Withheld,
+    newcombe,
+    secondary_cells,
+    shown_count,
+    wilson,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,3 +56,31 @@ def test_an_impossible_proportion_is_refused():
         wilson(3, 2)
     with pytest.raises(ValueError):
         wilson(0, 0)
+
+
+@pytest.mark.parametrize(
+    ("values", "extra"),
+    [
+        ([12, 3], {0}),  # 3 = total - 12: the 12 goes too
+        ([20, 9, 3, 0], {1}),  # the smallest count still shown, never a 0
+        ([20, 9, 3, 2], set()),  # two hidden, 5 together: neither can be worked out
+        ([20, 9, 1, 1], {1}),  # 1 + 1 = 2 tells both: one more
+        ([30, 7, 6, 1, 1, 1], {2}),  # 1 + 1 + 1 < 5: the 6 too (9 together)
+        ([3, 0, 0], set()),  # the total is "<5" itself
+        ([10, 20, 30], set()),  # nothing small, nothing withheld
+        ([0, 0, 0], set()),
+    ],
+)
+def test_secondary_suppression_leaves_no_small_count_to_work_out(values, extra):
+    assert secondary_cells(values) == extra
+    hidden = {i for i, v in enumerate(values) if 0 < v < 5} | extra
+    if hidden and any(values[i] > 0 for i in range(len(values)) if i not in hidden):
+        # What a reader can still work out: the hidden cells' sum, which is never below 5
+        # unless it is the whole total, and never a single cell.
+        assert len(hidden) >= 2 and sum(values[i] for i in hidden) >= 5
+
+
+def test_a_withheld_count_shows_as_x_only_where_counts_are_suppressed():
+    assert shown_count(Withheld(12), True) == WITHHELD
+    assert shown_count(Withheld(12), False) == 12
+    assert Withheld(12) + 3 == 15  # totals still add up
