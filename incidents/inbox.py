@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from core.paging import Page, paginate
 from extensions import db
 from incidents import workflow
 from incidents.case_enums import CaseState
@@ -69,8 +70,9 @@ def new_items(user: User, limit: int = 200) -> list[InboxItem]:
     return items
 
 
-def open_cases(user: User, mine: bool) -> list[tuple[Case, int, int]]:
-    """Cases at work, with their counts of overdue actions and overdue required referrals."""
+def open_cases(user: User, mine: bool, args) -> Page:
+    """Cases at work, with their counts of overdue actions and overdue required referrals: the
+    page of them that ``args`` asks for."""
     moment = now()
     late_actions = (
         select(func.count(Action.id))
@@ -93,14 +95,13 @@ def open_cases(user: User, mine: bool) -> list[tuple[Case, int, int]]:
             case_scope(user, Case.school_id),
             Case.state.not_in([CaseState.new, CaseState.closed]),
         )
-        .order_by(Case.updated_at.desc())
-        .limit(500)
+        .order_by(Case.updated_at.desc(), Case.id.desc())
         # What each row shows: a pending closure and the counselor, loaded once for the page.
         .options(selectinload(Case.closure_requests), selectinload(Case.counselor))
     )
     if mine:
         stmt = stmt.where(Case.counselor_id == user.id)
-    return [tuple(row) for row in db.session.execute(stmt).all()]
+    return paginate(stmt, args, rows=True)
 
 
 @bp.get("/staff/inbox")
@@ -110,7 +111,7 @@ def inbox():
     return render_template(
         "incidents/cases/inbox.html",
         items=new_items(current_user),
-        cases=open_cases(current_user, mine),
+        cases=open_cases(current_user, mine, request.args),
         mine=mine,
         reads_narrative=reads_narrative(current_user),
     )

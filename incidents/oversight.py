@@ -7,9 +7,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.audit import AuditEntry
+from core.paging import paginate
 from extensions import db
 from incidents import workflow
 from incidents.case_enums import CaseState, ClosureDecision, ReferralTarget, Screening
@@ -31,14 +33,14 @@ def case_list():
     stmt = (
         select(Case)
         .where(case_scope(current_user, Case.school_id))
-        .order_by(Case.updated_at.desc())
-        .limit(500)
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+        .options(selectinload(Case.counselor))
     )
     if state in CaseState.__members__:
         stmt = stmt.where(Case.state == CaseState(state))
     return render_template(
         "incidents/cases/case_list.html",
-        cases=db.session.scalars(stmt).all(),
+        cases=paginate(stmt, request.args),
         state=state,
         states=list(CaseState),
     )

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import audit
+from core.paging import paginate
 from core.pdf import pdf_response
 from extensions import db
 from incidents import letters, referrals
@@ -172,13 +173,12 @@ def partner_scope():
 @bp.get("/partner/referrals")
 @roles_required(Role.partner)
 def partner_referrals():
-    rows = db.session.scalars(
+    stmt = (
         select(Referral)
         .where(partner_scope())
         .order_by((Referral.status == ReferralStatus.closed), Referral.sent_at.desc(), Referral.id)
-        .limit(500)
-    ).all()
-    return render_template("incidents/partner/list.html", referrals=rows)
+    )
+    return render_template("incidents/partner/list.html", referrals=paginate(stmt, request.args))
 
 
 def _render_partner(referral: Referral, status: int = 200, **forms):

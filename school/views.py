@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core import audit
+from core.paging import paginate
 from extensions import db
 from school import services
 from school.access import get_scoped_or_404, roles_required, school_scope, visible_schools
@@ -304,7 +305,7 @@ def _class_form(school: School, classroom: Classroom | None):
 def school_list():
     region_id = request.args.get("region", type=int)
     query = (request.args.get("q") or "").strip()[:100]
-    stmt = visible_schools(current_user).order_by(School.name).limit(200)
+    stmt = visible_schools(current_user).order_by(School.name, School.id)
     if region_id:
         stmt = stmt.where(School.region_id == region_id)
     if query:
@@ -312,7 +313,7 @@ def school_list():
     regions = db.session.scalars(select(Region).order_by(Region.iso_code)).all()
     return render_template(
         "school/school_list.html",
-        schools=db.session.scalars(stmt).all(),
+        schools=paginate(stmt, request.args),
         regions=regions,
         region_id=region_id,
         query=query,
