@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.crypto import EncryptedText
 from core.i18n import localized
 from extensions import db
 
@@ -271,7 +272,9 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Two-factor log-in (TOTP): the shared secret once the person has confirmed it.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The authenticator's shared secret, encrypted at rest like the case texts (a copy of the
+    # database alone does not let anyone make codes).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText("users.totp_secret"))
     # The last accepted time step, so that one code cannot be used twice.
     totp_last_step: Mapped[int | None]
 

@@ -57,3 +57,45 @@ def test_migrations_match_the_models_and_run_down_and_up(empty_database, tmp_pat
         upgrade()
         assert "users" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_authenticator_secrets_set_before_0005_are_encrypted_and_keep_working(
+    empty_database, tmp_path
+):
+    import pyotp
+
+    from school import security
+    from school.models import User
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    secret = pyotp.random_base32()
+    with app.app_context():
+        upgrade(revision="0004_case_totals")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, full_name, role, password_hash, locale, active,"
+                    " session_nonce, created_at, failed_logins, totp_secret, totp_last_step)"
+                    " VALUES ('a@platform.kz', 'A', 'admin', 'x', 'kk', true, 'n',"
+                    " '2026-01-01 00:00:00', 0, :secret, 0)"
+                ),
+                {"secret": secret},
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            stored = connection.scalar(text("SELECT totp_secret FROM users"))
+        assert secret not in stored  # encrypted at rest
+        user = db.session.scalar(db.select(User))
+        assert user.totp_secret == secret  # and read back as before
+        assert security.check_totp(user.totp_secret, pyotp.TOTP(secret).now(), None)
+        db.session.remove()
+        downgrade(revision="0004_case_totals")
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT totp_secret FROM users")) == secret
+        db.engine.dispose()
