@@ -118,7 +118,11 @@ def counselor_opens_triages_and_replies(page: Page, tr, school: dict) -> None:
     reported = section(page, tr(RU, "What was reported"))
     expect(reported).to_contain_text(DESCRIPTION)
     expect(reported).to_contain_text(tr(RU, ViolenceForm.TITLES[ViolenceForm.bullying]))
-    expect(reported).to_contain_text(tr(RU, "%(num)d file attached", "%(num)d files attached", 1))
+    # The photo the student sent opens for the counselor (cleaned of its metadata on arrival).
+    picture = reported.get_by_role("link", name=tr(RU, "Picture %(number)d", number=1))
+    expect(picture).to_be_visible()
+    opened = page.request.get(picture.get_attribute("href"))
+    assert opened.status == 200 and opened.headers["content-type"] == "image/jpeg"
 
     triage = section(page, tr(RU, "Triage"))
     screening = triage.get_by_role("group", name=tr(RU, "Screening result"), exact=True)
