@@ -47,8 +47,12 @@ class InboxItem:
         return time_left(self.deadline, now())
 
 
-def new_items(user: User, limit: int = 200) -> list[InboxItem]:
-    """Reports and teachers' reports not yet triaged, most urgent first."""
+NEW_ITEMS_SHOWN = 200
+
+
+def new_items(user: User, limit: int = NEW_ITEMS_SHOWN) -> tuple[list[InboxItem], bool]:
+    """Reports and teachers' reports not yet triaged, most urgent first (at most ``limit``),
+    and whether more are waiting behind them."""
     items: list[InboxItem] = []
     for model, join_column, kind in (
         (Report, Case.report_id, "report"),
@@ -62,12 +66,12 @@ def new_items(user: User, limit: int = 200) -> list[InboxItem]:
                 or_(Case.id.is_(None), Case.state == CaseState.new),
             )
             .order_by(priority_rank(model.priority), model.created_at)
-            .limit(limit)
+            .limit(limit + 1)
             .options(selectinload(model.forms))  # the forms column: one query, not one a row
         ).all()
         items.extend(InboxItem(kind, source, case) for source, case in rows)
     items.sort(key=lambda item: (item.source.priority.rank, item.source.created_at))
-    return items
+    return items[:limit], len(items) > limit
 
 
 def open_cases(user: User, mine: bool, args) -> Page:
@@ -108,9 +112,11 @@ def open_cases(user: User, mine: bool, args) -> Page:
 @roles_required(*STAFF)
 def inbox():
     mine = request.args.get("mine") == "1" and current_user.role == Role.counselor
+    items, more_waiting = new_items(current_user)
     return render_template(
         "incidents/cases/inbox.html",
-        items=new_items(current_user),
+        items=items,
+        more_waiting=more_waiting,
         cases=open_cases(current_user, mine, request.args),
         mine=mine,
         reads_narrative=reads_narrative(current_user),

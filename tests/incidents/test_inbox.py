@@ -341,3 +341,24 @@ def test_the_demo_cases_are_seeded_once_in_different_states(app):
     assert db.session.scalar(select(func.count()).select_from(TeacherReport)) == 1
     referred = db.session.scalar(select(Case).where(Case.state == CaseState.referred))
     assert referrals.unsent_required(referred) == []
+
+
+def test_the_inbox_says_when_more_reports_wait_than_it_lists(app, client, login, monkeypatch):
+    from incidents import inbox
+
+    staff = staffed_school()
+    made = [report(staff.school, forms=[ViolenceForm.verbal])[0] for _ in range(4)]
+    critical, _code = report(staff.school, forms=[ViolenceForm.sexual], is_danger_now=True)
+    items, more = inbox.new_items(staff.counselor, limit=3)
+    assert more and len(items) == 3
+    assert items[0].source.id == critical.id  # the most urgent are the ones listed
+    items, more = inbox.new_items(staff.counselor, limit=5)
+    assert not more and {i.source.id for i in items} == {critical.id, *(m.id for m in made)}
+
+    login(staff.counselor)
+    client.get("/lang/en")
+    assert "More reports are waiting" not in client.get("/staff/inbox").get_data(as_text=True)
+    listed = inbox.new_items
+    monkeypatch.setattr(inbox, "new_items", lambda user: listed(user, limit=3))
+    page = client.get("/staff/inbox").get_data(as_text=True)
+    assert "More reports are waiting than this list shows: the 3 most urgent are here" in page
