@@ -110,6 +110,13 @@ def handout(slug: str):
     return pdf_response(data, f"{lesson.slug}-{lang}.pdf")
 
 
+# Handbooks made by this process, by language, band and the digests of their lessons: the same
+# for every teacher, and 3 to 10 seconds of layout each (bench/documents.py). A lesson loaded anew
+# changes its digest, hence the key; at most one per language and band choice is kept.
+HANDBOOKS: dict[tuple, bytes] = {}
+HANDBOOKS_KEPT = len(BANDS) * 3 + 3
+
+
 @bp.get("/lessons/handbook.pdf")
 @roles_required(*LIBRARY_ROLES)
 def handbook():
@@ -118,7 +125,15 @@ def handbook():
     band = request.args.get("band")
     band = band if band in BANDS else None
     rows = db.session.execute(services.library(lang, band)).all()
-    data = render_pdf("curriculum/pdf/handbook.html", locale=lang, rows=rows, band=band)
+    key = (lang, band, tuple((lesson.slug, lesson.digest) for lesson, _text in rows))
+    data = HANDBOOKS.get(key)
+    if data is None:
+        data = render_pdf("curriculum/pdf/handbook.html", locale=lang, rows=rows, band=band)
+        for old in [k for k in HANDBOOKS if k[:2] == key[:2]]:
+            del HANDBOOKS[old]  # an earlier version of the same handbook
+        while len(HANDBOOKS) >= HANDBOOKS_KEPT:
+            del HANDBOOKS[next(iter(HANDBOOKS))]
+        HANDBOOKS[key] = data
     return pdf_response(data, f"qamqor-handbook-{band or 'all'}-{lang}.pdf")
 
 

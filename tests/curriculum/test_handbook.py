@@ -56,3 +56,27 @@ def test_the_handbook_is_for_staff_who_teach(app, client, login, content):
     assert client.get("/lessons/handbook.pdf").status_code == 302  # to the log-in page
     login(factories.user(Role.analyst, None))
     assert client.get("/lessons/handbook.pdf").status_code == 403
+
+
+def test_a_handbook_is_made_once_and_again_when_a_lesson_changes(
+    app, client, login, content, monkeypatch
+):
+    from curriculum import views
+
+    made = []
+    render = views.render_pdf
+    monkeypatch.setattr(
+        views, "render_pdf", lambda *a, **k: made.append(k["band"]) or render(*a, **k)
+    )
+    monkeypatch.setattr(views, "HANDBOOKS", {})
+    login(factories.user(Role.teacher, factories.school()))
+    first = client.get("/lessons/handbook.pdf?band=1-4&lang=ru").data
+    again = client.get("/lessons/handbook.pdf?band=1-4&lang=ru").data
+    assert again == first and made == ["1-4"]  # the second teacher gets the same bytes at once
+    lesson = lessons("1-4")[0]
+    lesson.text("ru").title = "Новое название урока"
+    lesson.digest = "0" * 64  # what `flask curriculum load` does when a lesson's file changes
+    db.session.commit()
+    changed = client.get("/lessons/handbook.pdf?band=1-4&lang=ru")
+    assert made == ["1-4", "1-4"] and "Новое название урока" in pdf_text(changed.data)
+    assert len(views.HANDBOOKS) == 1  # the older version is not kept
