@@ -151,12 +151,16 @@ def account_security():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends every session of the account, not only this browser's: a session cookie copied
+    from this computer (a shared one in a staff room, say) stops working too."""
     locale = session.get("locale")
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     session.clear()
     if locale:
         session["locale"] = locale
-    flash(_("You have logged out."), "info")
+    flash(_("You have logged out here and on every other device."), "info")
     return redirect(url_for("core.home"))
 
 

@@ -460,17 +460,24 @@ class Clients:
         client = self.app.test_client()
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = self.language
         if role != ANONYMOUS:
-            user = db.session.get(User, self.world.user_id(role))
             with client.session_transaction() as session:
-                session["_user_id"] = user.get_id()
+                session["_user_id"] = self._session_id(role)
                 session["_fresh"] = True
-            db.session.rollback()
         return client
 
+    def _session_id(self, role: str) -> str | None:
+        if role == ANONYMOUS:
+            return None
+        session_id = db.session.get(User, self.world.user_id(role)).get_id()
+        db.session.rollback()
+        return session_id
+
     def __getitem__(self, role: str):
-        if role not in self.kept:
-            self.kept[role] = self.make(role)
-        return self.kept[role]
+        # A log-out ends every session of the account: a kept client is then made anew.
+        session_id = self._session_id(role)
+        if role not in self.kept or self.kept[role][0] != session_id:
+            self.kept[role] = (session_id, self.make(role))
+        return self.kept[role][1]
 
 
 # Read-only content: counted, not hashed (large texts).

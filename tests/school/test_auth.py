@@ -74,6 +74,23 @@ def test_password_change_ends_other_sessions(app, login):
     assert fresh.get("/staff").status_code == 200
 
 
+def test_logging_out_ends_every_session_and_a_copied_cookie_with_it(app, login):
+    user = factories.user(Role.teacher)
+    this, phone = app.test_client(), app.test_client()
+    login(user, using=this)
+    login(user, using=phone)
+    copied = app.test_client()
+    copied.set_cookie("qamqor", this.get_cookie("qamqor").value)
+    assert copied.get("/staff").status_code == 200  # a copy works while the session lives
+    response = this.post("/logout")
+    assert response.status_code == 302
+    for client in (this, copied, phone):
+        assert client.get("/staff").status_code == 302  # to the log-in page
+    again = app.test_client()
+    login(user, using=again)
+    assert again.get("/staff").status_code == 200
+
+
 def test_password_change_refuses_short_or_mismatched_passwords(client, login):
     user = factories.user(Role.counselor)
     login(user)
