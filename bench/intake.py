@@ -6,7 +6,7 @@ Parts, each timed on its own (median of ``--repeat`` runs) with the production s
 - encryption at rest (AES-GCM, ``core.crypto``, issue 7) of a long narrative and of the cleaned
   photo, when the code has it;
 - image cleaning: ``incidents.uploads.clean_uploads`` of a 12-megapixel phone photo with EXIF
-  (GPS) and of a phone screenshot (PNG);
+  (GPS) and of a phone screenshot (PNG); a 5-page PDF redrawn as pictures of its pages;
 - file store: ``incidents.uploads.save_bytes`` (encrypt when the code does, write, fsync);
 - insert and commit: ``incidents.reporting.submit_report`` without its hash and file store
   (the report, its forms, the label and receipt checks, the audit entry, the commit);
@@ -77,6 +77,15 @@ def screenshot() -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def school_letter() -> bytes:
+    """A 5-page A4 PDF of text (made by WeasyPrint), as a student might send a document."""
+    from weasyprint import HTML
+
+    page = "<p>" + "Мектептегі оқиға туралы. " * 120 + "</p>"
+    body = "".join(f"<section style='page-break-after: always'>{page}</section>" for _ in range(5))
+    return HTML(string=body).write_pdf()
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -198,6 +207,16 @@ def measure(dialect: str, repeat: int, photo: bytes, shot: bytes) -> list[tuple[
                     f"image cleaning: screenshot 1080×2400 PNG ({len(shot) / 1e3:.0f} KB)",
                     median_ms(
                         lambda: uploads.clean_uploads([FileStorage(io.BytesIO(shot), "s.png")]),
+                        repeat,
+                    ),
+                )
+            )
+            document = school_letter()
+            rows.append(
+                (
+                    f"PDF redrawn page by page: a 5-page A4 letter ({len(document) / 1e3:.0f} KB)",
+                    median_ms(
+                        lambda: uploads.clean_uploads([FileStorage(io.BytesIO(document), "d.pdf")]),
                         repeat,
                     ),
                 )

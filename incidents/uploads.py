@@ -7,7 +7,10 @@ Accepted, whatever the file is called:
   upright), a colour profile is converted to sRGB before it is dropped, and sides longer than
   4096 pixels are scaled down. Photos are stored as JPEG; pictures with transparency, PNGs and
   GIFs (first frame) as PNG.
-- PDF files, recognised by their ``%PDF-`` signature and stored as sent.
+- PDF files, recognised by their ``%PDF-`` signature, opened with PDFium and drawn page by
+  page (150 dpi, at most ``MAX_PDF_PAGES`` pages); the pictures of the pages become a new PDF.
+  What the file carried besides what it shows (scripts, forms, links, attachments, its author
+  and the program that made it) is left behind, like an image's metadata.
 
 Anything else is refused with a message in the student's language. At most ``MAX_FILES`` files
 of ``MAX_BYTES`` each.
@@ -30,6 +33,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError, features
 from werkzeug.datastructures import FileStorage
 
@@ -39,6 +43,8 @@ MAX_FILES = 5
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 64_000_000
 MAX_SIDE = 4096
+MAX_PDF_PAGES = 20
+PDF_DPI = 150
 IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
 PDF_MAGIC = b"%PDF-"
 _KEY = re.compile(r"[0-9a-f]{32}")
@@ -73,6 +79,17 @@ NOT_ALLOWED = _l(
 )
 EMPTY = _l("One of the files is empty.")
 TOO_MANY_PIXELS = _l("This picture is too large. Please send a smaller photo or a screenshot.")
+TOO_MANY_PAGES = lazy_ngettext(
+    "This PDF has more than %(num)d page. Please send only the pages that matter, or "
+    "screenshots of them.",
+    "This PDF has more than %(num)d pages. Please send only the pages that matter, or "
+    "screenshots of them.",
+    MAX_PDF_PAGES,
+)
+UNREADABLE_PDF = _l(
+    "This PDF cannot be opened (it may be damaged or locked with a password). Please send "
+    "screenshots of it instead."
+)
 
 
 def chosen_files(files: Iterable[FileStorage]) -> list[FileStorage]:
@@ -99,7 +116,7 @@ def clean_file(data: bytes) -> CleanFile:
     if not data:
         raise UploadRefused(EMPTY)
     if data.startswith(PDF_MAGIC):
-        return CleanFile(data, "application/pdf")
+        return _redraw_pdf(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -121,6 +138,38 @@ def clean_file(data: bytes) -> CleanFile:
         EOFError,
     ) as error:
         raise UploadRefused(NOT_ALLOWED) from error
+
+
+def _redraw_pdf(data: bytes) -> CleanFile:
+    """A new PDF made of pictures of the sent PDF's pages: only what it shows is kept."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        raise UploadRefused(UNREADABLE_PDF) from error
+    try:
+        if len(document) == 0:
+            raise UploadRefused(UNREADABLE_PDF)
+        if len(document) > MAX_PDF_PAGES:
+            raise UploadRefused(TOO_MANY_PAGES)
+        pages = []
+        for index in range(len(document)):
+            page = document[index]
+            width, height = page.get_size()
+            # 150 dpi, but never a side over MAX_SIDE pixels (a page may claim to be huge).
+            scale = min(PDF_DPI / 72, MAX_SIDE / max(width, height, 1))
+            pages.append(page.render(scale=scale).to_pil().convert("RGB"))
+            page.close()
+    except pdfium.PdfiumError as error:
+        raise UploadRefused(UNREADABLE_PDF) from error
+    finally:
+        document.close()
+    out = io.BytesIO()
+    pages[0].save(
+        out, "PDF", save_all=True, append_images=pages[1:], resolution=PDF_DPI, quality=85
+    )
+    return CleanFile(out.getvalue(), "application/pdf")
 
 
 def _reencode(image: Image.Image) -> CleanFile:

@@ -63,7 +63,7 @@ def test_the_counselor_sees_the_photo_and_downloads_the_pdf_and_each_opening_is_
         assert image.size == (60, 30) and not image.getexif()
 
     pdf = client.get(pdf_url)
-    assert pdf.status_code == 200 and pdf.data == MINIMAL_PDF
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert pdf.headers["Content-Disposition"].startswith("attachment;")
     assert pdf.headers["Content-Disposition"].endswith('.pdf"')
 

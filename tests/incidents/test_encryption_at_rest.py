@@ -4,10 +4,12 @@ key stops the app at start-up."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import inspect, select, text, update
 
 from app import create_app
@@ -23,7 +25,7 @@ from tests import factories
 from tests.incidents.case_factories import english_messages, staffed_school  # noqa: F401
 from tests.incidents.factories import report as student_report
 from tests.incidents.factories import staff_message
-from tests.incidents.written_case import PDF, PDF_MARKER, TEXTS, written_case
+from tests.incidents.written_case import PDF_MARKER, TEXTS, written_case
 
 ENCRYPTED = {
     "reports.description",
@@ -103,8 +105,11 @@ def every_text_reads_back(written) -> None:
     teacher_case = db.session.get(Case, written.teacher_case.id)
     assert teacher_case.teacher_report.description == TEXTS["teacher"]
     assert teacher_case.closing_note == TEXTS["teacher_closing"]
-    files = [uploads.load_bytes(attachment.storage_key) for attachment in report.attachments]
-    assert PDF in files and len(files) == 2
+    files = {a.content_type: uploads.load_bytes(a.storage_key) for a in report.attachments}
+    assert sorted(files) == ["application/pdf", "image/jpeg"]
+    # The PDF reads back as the one page it was redrawn into on arrival.
+    assert len(PdfReader(io.BytesIO(files["application/pdf"])).pages) == 1
+    assert files["image/jpeg"].startswith(b"\xff\xd8")
 
 
 def test_the_encrypted_columns_are_the_free_texts_and_secrets_and_each_names_its_own_place(app):

@@ -8,6 +8,8 @@ import os
 import pytest
 from flask.testing import EnvironBuilder
 from PIL import Image, ImageCms
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 from sqlalchemy import func, select
 
 from extensions import db
@@ -33,7 +35,7 @@ def exif_with_gps() -> bytes:
     return exif.tobytes()
 
 
-def stored(app) -> list[bytes]:
+def stored_files(app) -> list[bytes]:
     """What the store keeps, decrypted (the files themselves are encrypted at rest)."""
     root = os.path.join(app.instance_path, "uploads")
     if not os.path.isdir(root):
@@ -54,7 +56,7 @@ def test_photo_with_gps_is_stored_without_any_exif_and_upright(app, client):
     school = factories.school()
     response = post_report(client, school, upload(original, "IMG_0001.JPG", "image/jpeg"))
     assert response.status_code == 200
-    [data] = stored(app)
+    [data] = stored_files(app)
     assert b"Model X-1000" not in data and b"PhoneMaker" not in data and b"Exif" not in data
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "JPEG"
@@ -92,7 +94,81 @@ def test_pdf_is_accepted_by_its_signature(app, client):
     assert response.status_code == 200
     attachment = db.session.scalar(select(Attachment))
     assert attachment.content_type == "application/pdf"
-    assert uploads.load_bytes(attachment.storage_key) == MINIMAL_PDF
+    stored = uploads.load_bytes(attachment.storage_key)
+    assert stored.startswith(b"%PDF") and len(PdfReader(io.BytesIO(stored)).pages) == 1
+
+
+def risky_pdf(pages: int = 2, size=(595, 842)) -> bytes:
+    """A PDF that shows a sentence on each page and carries what a PDF can hide: a script run
+    on opening, its author's name and a file attached inside it."""
+    from weasyprint import HTML
+
+    shown = "".join(
+        f"<p style='page-break-after: always'>Мені мазақтайды, бет {n}</p>" for n in range(pages)
+    )
+    css = f"@page {{ size: {size[0]}pt {size[1]}pt; margin: 20pt }}"
+    made = HTML(string=f"<style>{css}</style>{shown}").write_pdf()
+    writer = PdfWriter(clone_from=io.BytesIO(made))
+    script = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('Hidden script');"),
+        }
+    )
+    writer.root_object[NameObject("/OpenAction")] = writer._add_object(script)
+    writer.add_metadata({"/Author": "Айгерім Сәрсенова", "/Title": "Менің арызым"})
+    writer.add_attachment("hidden.txt", b"A file inside the PDF")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_keeps_only_what_it_shows_page_by_page(app, client):
+    original = risky_pdf(pages=3)
+    reader = PdfReader(io.BytesIO(original))
+    # The test file really carries them.
+    assert reader.trailer["/Root"]["/OpenAction"]["/S"] == "/JavaScript"
+    assert reader.metadata.author == "Айгерім Сәрсенова" and "hidden.txt" in reader.attachments
+    assert "Мені мазақтайды" in reader.pages[0].extract_text()
+    school = factories.school()
+    assert (
+        post_report(client, school, upload(original, "арыз.pdf", "application/pdf")).status_code
+        == 200
+    )
+    [stored] = stored_files(app)
+    cleaned = PdfReader(io.BytesIO(stored))
+    assert len(cleaned.pages) == 3
+    assert b"JavaScript" not in stored and b"/JS" not in stored and b"hidden.txt" not in stored
+    assert b"EmbeddedFile" not in stored and b"A file inside" not in stored
+    assert not any(value and "Айгерім" in str(value) for value in (cleaned.metadata or {}).values())
+    for page in cleaned.pages:
+        assert page.extract_text().strip() == ""  # no text layer: pictures of the pages
+        assert len(page.images) == 1
+        image = page.images[0].image
+        assert image.width == round(595 * 150 / 72) or abs(image.width - 595 * 150 / 72) < 2
+        # The page was drawn: dark pixels where the sentence is, not a blank sheet.
+        assert image.convert("L").getextrema()[0] < 100
+
+
+def test_a_pdf_page_that_claims_to_be_huge_is_drawn_at_most_4096_pixels(app):
+    cleaned = uploads.clean_file(risky_pdf(pages=1, size=(14000, 9000)))
+    [image] = [i.image for i in PdfReader(io.BytesIO(cleaned.data)).pages[0].images]
+    assert max(image.size) == uploads.MAX_SIDE
+
+
+def test_a_long_or_unreadable_pdf_is_refused_and_nothing_saved(app, client):
+    school = factories.school()
+    client.get("/lang/en")
+    long = risky_pdf(pages=uploads.MAX_PDF_PAGES + 1)
+    response = post_report(client, school, upload(long, "book.pdf", "application/pdf"))
+    assert response.status_code == 400
+    assert "more than 20 pages" in response.get_data(as_text=True)
+    damaged = b"%PDF-1.4\n" + b"\x00garbage" * 50
+    response = post_report(client, school, upload(damaged, "scan.pdf", "application/pdf"))
+    assert response.status_code == 400
+    assert "cannot be opened" in response.get_data(as_text=True)
+    assert stored_files(app) == []
+    assert db.session.scalar(select(func.count(Report.id))) == 0
 
 
 @pytest.mark.parametrize(
@@ -113,7 +189,7 @@ def test_a_file_whose_content_is_not_an_image_or_pdf_is_refused_and_nothing_save
     assert "This file cannot be added" in page
     assert "Көмек" in page  # what was typed stays
     assert db.session.scalar(select(func.count()).select_from(Report)) == 0
-    assert stored(app) == []
+    assert stored_files(app) == []
 
 
 def test_a_file_over_10_mb_gets_a_localized_413_and_nothing_is_saved(app, client):
@@ -132,7 +208,7 @@ def test_a_file_over_10_mb_gets_a_localized_413_and_nothing_is_saved(app, client
     assert "10 МБ" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Report)) == 0
     assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
-    assert stored(app) == []
+    assert stored_files(app) == []
 
 
 def test_a_request_over_the_total_limit_gets_the_student_413_page(app, client):
@@ -152,7 +228,7 @@ def test_more_than_five_files_are_refused(app, client):
     response = post_report(client, school, *files)
     assert response.status_code == 400
     assert "at most 5 files" in response.get_data(as_text=True)
-    assert stored(app) == []
+    assert stored_files(app) == []
 
 
 def test_transparent_picture_is_kept_as_png_and_gif_as_its_first_frame():

@@ -37,7 +37,8 @@ TEXTS = {
     "teacher": "Мұғалім-8864 үзілісте баланың жылағанын көрдім.",
     "teacher_closing": "Мұғалім-жабу-2201: анықталды.",
 }
-# The PDF is stored as sent (images are re-encoded), so its bytes carry this marker.
+# A marker in the PDF's bytes (a comment): it is never in the encrypted store, and the PDF is
+# redrawn on arrival anyway.
 PDF_MARKER = b"Attachment-marker-1122"
 PDF = MINIMAL_PDF.replace(b"%%EOF", b"% " + PDF_MARKER + b"\n%%EOF")
 CODE = re.compile(r"<code>([\d ]+)</code>")
