@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
-from core import audit, backup, catalogs, crypto, errors, i18n, rotation, security, views
+from core import audit, backup, catalogs, crypto, errors, i18n, mail, rotation, security, views
 from core.help import numbers
 from core.markdown import render_markdown
 
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     security.init_app(app)
     audit.init_app(app)
+    mail.init_app(app)
     catalogs.init_app(app)
     backup.init_app(app)
     crypto.init_app(app)

@@ -1,5 +1,12 @@
 """Outgoing e-mail, and absolute links to put in it (or on paper).
 
+Notices go through an outbox, so that none is lost when the mail server is away: ``queue_mail``
+adds a message to the ``mail_outbox`` table with the caller's change, and ``deliver`` sends what
+is queued and due (the caller calls it just after its commit; ``flask --app app mail send``, run
+every few minutes from cron, sends what failed then). A message that cannot be sent is tried
+again after 1, 5, 15, 30 and 60 minutes and then every hour, for a day; then it is given up and
+logged as an error.
+
 ``send_mail(to, subject, body)`` sends plain text over SMTP with the settings ``MAIL_SERVER``,
 ``MAIL_PORT``, ``MAIL_SENDER`` and, when set, ``MAIL_USE_TLS`` (STARTTLS), ``MAIL_USERNAME`` and
 ``MAIL_PASSWORD``. Without ``MAIL_SERVER`` (development) the message is written to the app log
@@ -8,15 +15,90 @@ instead. Callers decide what goes into a message; a mail never carries what a st
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from flask import current_app, request, url_for
+import click
+from flask import Flask, current_app, request, url_for
+from flask.cli import AppGroup
+from sqlalchemy import Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from extensions import db
+from school.models import UTCDateTime, utcnow
 
 SMTP_TIMEOUT = 10
+# Minutes to wait before each new try; then every hour until a day has passed.
+RETRY_MINUTES = (1, 5, 15, 30, 60)
+GIVE_UP_AFTER = timedelta(days=1)
+# Sent and given-up messages are kept this long (a record of what was notified), then deleted.
+KEEP_DONE = timedelta(days=90)
+log = logging.getLogger(__name__)
+
+
+class OutgoingMail(db.Model):
+    """A message waiting to be sent, or sent (kept for a record of what was notified when)."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When to try next; None once it is sent or given up.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+def queue_mail(to: str, subject: str, body: str) -> OutgoingMail:
+    """Add a message to the outbox in the current transaction; the caller commits."""
+    mail = OutgoingMail(to=to, subject=subject, body=body, due_at=utcnow())
+    db.session.add(mail)
+    return mail
+
+
+def deliver(mails: Sequence[OutgoingMail] | None = None, now: datetime | None = None) -> int:
+    """Send ``mails`` (default: every queued message that is due) and commit after each one;
+    returns how many were sent. A failure is kept for a later try (see the module's text)."""
+    now = now or utcnow()
+    if mails is None:
+        mails = db.session.scalars(
+            select(OutgoingMail).where(OutgoingMail.due_at <= now).order_by(OutgoingMail.id)
+        ).all()
+    sent = 0
+    for mail in mails:
+        if mail.due_at is None:
+            continue  # sent (or given up) meanwhile
+        try:
+            send_mail(mail.to, mail.subject, mail.body)
+        except OSError as error:  # smtplib's errors are OSErrors too
+            _failed(mail, error, now)
+        else:
+            mail.sent_at, mail.due_at = now, None
+            sent += 1
+        mail.attempts += 1
+        db.session.commit()
+    return sent
+
+
+def _failed(mail: OutgoingMail, error: OSError, now: datetime) -> None:
+    mail.last_error = f"{type(error).__name__}: {error}"[:200]
+    created = mail.created_at
+    wait = RETRY_MINUTES[mail.attempts] if mail.attempts < len(RETRY_MINUTES) else 60
+    if now + timedelta(minutes=wait) - created > GIVE_UP_AFTER:
+        mail.due_at = None
+        log.error("mail %s given up after %d tries: %s", mail.id, mail.attempts + 1, error)
+    else:
+        mail.due_at = now + timedelta(minutes=wait)
+        log.warning("mail %s not sent (try %d): %s", mail.id, mail.attempts + 1, error)
 
 
 def build_message(to: str, subject: str, body: str) -> EmailMessage:
@@ -59,3 +141,31 @@ def absolute_url(endpoint: str, **values) -> str:
     path = url_for(endpoint, **values)
     base = current_app.config.get("PUBLIC_URL") or request.host_url
     return base.rstrip("/") + path
+
+
+mail_cli = AppGroup("mail", help="Outgoing e-mail.")
+
+
+def prune(now: datetime | None = None) -> int:
+    """Delete the messages sent or given up more than ``KEEP_DONE`` ago; the caller commits."""
+    before = (now or utcnow()) - KEEP_DONE
+    done = db.delete(OutgoingMail).where(
+        OutgoingMail.due_at.is_(None), OutgoingMail.created_at < before
+    )
+    return db.session.execute(done).rowcount
+
+
+@mail_cli.command("send")
+def send_command() -> None:
+    """Send the queued messages that are due (run every few minutes)."""
+    sent = deliver()
+    prune()
+    db.session.commit()
+    waiting = db.session.scalar(
+        select(db.func.count(OutgoingMail.id)).where(OutgoingMail.due_at.is_not(None))
+    )
+    click.echo(f"sent {sent}; waiting for a later try: {waiting}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(mail_cli)

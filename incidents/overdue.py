@@ -216,11 +216,12 @@ def _overdue_link() -> str:
 def notify_overdue(now: datetime) -> int:
     """Tell the school administrators, once per item, what is overdue; returns the notices sent.
 
-    Each notice is committed before its mail goes out, so a second run (or two schedulers at
-    once, thanks to the unique notice) never sends the same notice twice; a mail that fails is
-    logged. The mail says only the label and the priority: never what happened.
+    Each notice is committed with its mails queued before they go out, so a second run (or two
+    schedulers at once, thanks to the unique notice) never sends the same notice twice; a mail
+    that fails stays in the outbox for a later try (``core.mail``). The mail says only the label
+    and the priority: never what happened.
     """
-    from core.mail import send_mail
+    from core.mail import deliver, queue_mail
 
     link = _overdue_link()
     sent = 0
@@ -230,6 +231,12 @@ def notify_overdue(now: datetime) -> int:
             admins_of[school_id] = school_admins(school_id)
         admins = admins_of[school_id]
         db.session.add(OverdueNotice(school_id=school_id, kind=kind, object_id=object_id))
+        # Queued with the notice's record: both are kept, or neither (another run took it).
+        mails = []
+        for admin in admins:
+            with force_locale(admin.locale or "kk"):
+                subject, body = _message(kind, label, priority, link)
+            mails.append(queue_mail(admin.email, subject, body))
         audit.record(
             "overdue.notify",
             None,
@@ -245,13 +252,7 @@ def notify_overdue(now: datetime) -> int:
             # Another run took this one first.
             db.session.rollback()
             continue
-        for admin in admins:
-            with force_locale(admin.locale or "kk"):
-                subject, body = _message(kind, label, priority, link)
-            try:
-                send_mail(admin.email, subject, body)
-            except OSError as error:
-                log.warning("Overdue notice not mailed (user %s): %s", admin.id, error)
+        deliver(mails)
         sent += 1
     return sent
 

@@ -19,7 +19,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
-from core.mail import absolute_url, send_mail
+from core.mail import absolute_url, deliver, queue_mail
 from extensions import db
 from incidents import receipts, uploads
 from incidents.models import (
@@ -331,9 +331,11 @@ def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
     """A mail to each counselor of the school that something arrived: no content, no label.
 
     Only the urgency is said (so that a critical report is opened at once). Called after the
-    commit; a mail that fails is logged and the report stays where it is.
+    report's commit: the mails are queued, committed and sent at once; one that fails stays in
+    the outbox for a later try (``core.mail``).
     """
     link = absolute_url("cases.inbox")
+    mails = []
     for user in counselors_of(report.school_id):
         with force_locale(user.locale or "kk"):
             if follow_up:
@@ -347,7 +349,6 @@ def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
                 "this e-mail says nothing more. Log in to read it:\n%(link)s",
                 link=link,
             )
-        try:
-            send_mail(user.email, subject, body)
-        except OSError as error:  # smtplib's errors are OSErrors too
-            log.warning("Could not notify a counselor (user %s): %s", user.id, type(error).__name__)
+        mails.append(queue_mail(user.email, subject, body))
+    db.session.commit()
+    deliver(mails)

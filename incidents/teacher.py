@@ -96,11 +96,12 @@ def file_teacher_report(
 
 
 def notify_counselors_of(report: TeacherReport) -> None:
-    """A mail without content to each counselor of the school."""
-    from core.mail import absolute_url, send_mail
+    """A mail without content to each counselor of the school (through the outbox)."""
+    from core.mail import absolute_url, deliver, queue_mail
     from incidents.reporting import counselors_of
 
     link = absolute_url("cases.inbox")
+    mails = []
     for user in counselors_of(report.school_id):
         with force_locale(user.locale or "kk"):
             subject = _("Qamqor: a teacher has filed a report")
@@ -109,10 +110,9 @@ def notify_counselors_of(report: TeacherReport) -> None:
                 " read it:\n%(link)s",
                 link=link,
             )
-        try:
-            send_mail(user.email, subject, body)
-        except OSError as error:
-            log.warning("Could not notify a counselor (user %s): %s", user.id, error)
+        mails.append(queue_mail(user.email, subject, body))
+    db.session.commit()
+    deliver(mails)
 
 
 @bp.get("/staff/my-reports")

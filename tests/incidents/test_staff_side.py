@@ -8,9 +8,11 @@ import logging
 import re
 import socket
 import threading
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from core.mail import send_mail
 from extensions import db
@@ -183,7 +185,62 @@ def test_a_failing_mail_server_does_not_lose_the_report(app, client, caplog):
     school = factories.school()
     factories.user(Role.counselor, school)
     response = client.post(f"/r/{school.code}", data=form_data())
-    assert response.status_code == 200 and "Could not notify" in caplog.text
+    assert response.status_code == 200 and "not sent (try 1)" in caplog.text
+    from core.mail import OutgoingMail, deliver
     from incidents.models import Report
 
     assert db.session.query(Report).count() == 1
+    # The notice waits in the outbox, and goes out on a later try once the server answers.
+    [waiting] = db.session.scalars(select(OutgoingMail)).all()
+    assert waiting.sent_at is None and waiting.attempts == 1 and waiting.due_at is not None
+    assert "Connection" in waiting.last_error
+    assert deliver() == 0  # not due yet: a minute after the first try
+    app.config["MAIL_SERVER"] = None  # the server is back (here: the log stands for it)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    result = app.test_cli_runner().invoke(args=["mail", "send"])
+    assert "sent 0" in result.output  # still not due
+    later = waiting.due_at + timedelta(seconds=1)
+    assert deliver(now=later) == 1
+    db.session.refresh(waiting)
+    assert waiting.sent_at == later and waiting.due_at is None and waiting.attempts == 2
+    assert "Mail not sent (no MAIL_SERVER)" in caplog.text and "Qamqor" in caplog.text
+
+
+def test_a_notice_that_cannot_be_sent_for_a_day_is_given_up_and_logged(app, caplog):
+    from core.mail import OutgoingMail, deliver, queue_mail
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+    mail = queue_mail("psy@school.kz", "Qamqor: a new report", "Log in to read it.")
+    db.session.commit()
+    moment = mail.created_at
+    tries = 0
+    while mail.due_at is not None:
+        deliver([mail], now=moment)
+        tries += 1
+        moment = mail.due_at or moment
+    assert mail.sent_at is None and mail.attempts == tries
+    assert 25 <= tries <= 30  # 1, 5, 15, 30 and 60 minutes, then hourly, for a day
+    assert "given up" in caplog.text
+    assert db.session.get(OutgoingMail, mail.id).due_at is None
+
+
+def test_sent_notices_are_forgotten_after_90_days(app):
+    from core.mail import OutgoingMail, deliver, prune, queue_mail
+
+    old, recent = queue_mail("a@school.kz", "s", "b"), queue_mail("b@school.kz", "s", "b")
+    waiting = queue_mail("c@school.kz", "s", "b")
+    db.session.commit()
+    deliver([old, recent])
+    old.created_at -= timedelta(days=91)
+    waiting.created_at -= timedelta(days=91)  # not sent yet: kept whatever its age
+    db.session.commit()
+    assert prune() == 1
+    db.session.commit()
+    assert {m.to for m in db.session.scalars(select(OutgoingMail))} == {
+        "b@school.kz",
+        "c@school.kz",
+    }
