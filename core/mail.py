@@ -5,7 +5,8 @@ adds a message to the ``mail_outbox`` table with the caller's change, and ``deli
 is queued and due (the caller calls it just after its commit; ``flask --app app mail send``, run
 every few minutes from cron, sends what failed then). A message that cannot be sent is tried
 again after 1, 5, 15, 30 and 60 minutes and then every hour, for a day; then it is given up and
-logged as an error.
+logged as an error. The first failure ends a round: the other messages wait for the next one, so
+a request never waits for more than one time-out (``SMTP_TIMEOUT``).
 
 ``send_mail(to, subject, body)`` sends plain text over SMTP with the settings ``MAIL_SERVER``,
 ``MAIL_PORT``, ``MAIL_SENDER`` and, when set, ``MAIL_USE_TLS`` (STARTTLS), ``MAIL_USERNAME`` and
@@ -81,10 +82,14 @@ def deliver(mails: Sequence[OutgoingMail] | None = None, now: datetime | None = 
             send_mail(mail.to, mail.subject, mail.body)
         except OSError as error:  # smtplib's errors are OSErrors too
             _failed(mail, error, now)
-        else:
-            mail.sent_at, mail.due_at = now, None
-            sent += 1
+            mail.attempts += 1
+            db.session.commit()
+            # The server is most likely away for the others too: they wait for the next round
+            # rather than keep this request (a student's, say) waiting for each time-out.
+            break
+        mail.sent_at, mail.due_at = now, None
         mail.attempts += 1
+        sent += 1
         db.session.commit()
     return sent
 

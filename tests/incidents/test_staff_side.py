@@ -244,3 +244,19 @@ def test_sent_notices_are_forgotten_after_90_days(app):
         "b@school.kz",
         "c@school.kz",
     }
+
+
+def test_one_failure_ends_the_round_and_the_others_wait_for_the_next(app, caplog):
+    from core.mail import deliver, queue_mail
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+    mails = [queue_mail(f"psy{n}@school.kz", "Qamqor: a new report", "Log in.") for n in range(3)]
+    db.session.commit()
+    assert deliver(mails) == 0
+    assert [m.attempts for m in mails] == [1, 0, 0]  # one time-out, not three
+    assert all(m.due_at is not None for m in mails)
+    app.config["MAIL_SERVER"] = None
+    assert deliver() == 2  # the two never tried are due at once; the first in a minute
