@@ -57,6 +57,36 @@ def load_command() -> None:
         click.echo(line)
 
 
+@curriculum_cli.command("withdraw-certificate")
+@click.argument("code")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+def withdraw_certificate_command(code: str, reason: str) -> None:
+    """Withdraw a staff course certificate (given in error, or to the wrong person): its check
+    page says so from then on. Recorded in the audit log with the reason."""
+    from core import audit
+    from curriculum import course
+    from school.models import utcnow
+
+    certificate = course.find_certificate(code)
+    if certificate is None:
+        raise click.ClickException("No certificate has this code.")
+    if certificate.revoked_at is not None:
+        raise click.ClickException("This certificate was withdrawn already.")
+    reason = reason.strip()
+    if not reason:
+        raise click.ClickException("Say why (--reason).")
+    certificate.revoked_at = utcnow()
+    audit.record(
+        "certificate.withdraw",
+        certificate,
+        actor_kind="system",
+        school_id=certificate.school_id,
+        reason=reason,
+    )
+    db.session.commit()
+    click.echo(f"Withdrawn: the certificate of {certificate.full_name}.")
+
+
 def seed_demo() -> None:
     """Load the content and log two lessons for the demo teacher's Russian-medium 6th grade."""
     load_content(load_library(content_root()))

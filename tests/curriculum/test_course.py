@@ -260,3 +260,42 @@ def test_anonymous_visitor_cannot_take_the_quiz(client, content):
     response = client.post(f"/course/{module.slug}/quiz", data={})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert attempts() == 0
+
+
+def test_an_operator_withdraws_a_certificate_with_a_reason_in_the_audit_log(app, client, staff):
+    from core.audit import AuditEntry
+
+    for module in modules():
+        pass_module(staff, module)
+    certificate = course.certificate_of(staff)
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["curriculum", "withdraw-certificate", certificate.code])
+    assert refused.exit_code != 0 and "--reason" in refused.output  # a reason is required
+    done = runner.invoke(
+        args=[
+            "curriculum",
+            "withdraw-certificate",
+            course.format_code(certificate.code),
+            "--reason",
+            "Issued to the wrong account",
+        ]
+    )
+    assert done.exit_code == 0, done.output
+    db.session.refresh(certificate)
+    assert not certificate.is_valid
+    [entry] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "certificate.withdraw")
+    ).all()
+    assert (
+        "Issued to the wrong account" in entry.detail and entry.school_id == certificate.school_id
+    )
+    client.get("/lang/en")
+    assert "has been withdrawn" in client.get(f"/verify/{certificate.code}").get_data(as_text=True)
+    again = runner.invoke(
+        args=["curriculum", "withdraw-certificate", certificate.code, "--reason", "x"]
+    )
+    assert again.exit_code != 0 and "already" in again.output
+    unknown = runner.invoke(
+        args=["curriculum", "withdraw-certificate", "AAAA-BBBB", "--reason", "x"]
+    )
+    assert unknown.exit_code != 0 and "No certificate" in unknown.output
