@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -27,9 +27,11 @@ from email.utils import formatdate, make_msgid
 import click
 from flask import Flask, current_app, request, url_for
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.i18n import DEFAULT_LOCALE
 from extensions import db
 from school.models import UTCDateTime, utcnow
 
@@ -64,6 +66,17 @@ def queue_mail(to: str, subject: str, body: str) -> OutgoingMail:
     mail = OutgoingMail(to=to, subject=subject, body=body, due_at=utcnow())
     db.session.add(mail)
     return mail
+
+
+def queue_for(users, compose: Callable[[], tuple[str, str]]) -> list[OutgoingMail]:
+    """One message to each of ``users``, in the user's own language: ``compose`` returns the
+    (subject, body) and runs under that locale. The caller commits, then ``deliver``s."""
+    mails = []
+    for user in users:
+        with force_locale(user.locale or DEFAULT_LOCALE):
+            subject, body = compose()
+        mails.append(queue_mail(user.email, subject, body))
+    return mails
 
 
 def deliver(mails: Sequence[OutgoingMail] | None = None, now: datetime | None = None) -> int:

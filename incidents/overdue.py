@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from flask import current_app, has_request_context
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -221,7 +221,7 @@ def notify_overdue(now: datetime) -> int:
     that fails stays in the outbox for a later try (``core.mail``). The mail says only the label
     and the priority: never what happened.
     """
-    from core.mail import deliver, queue_mail
+    from core.mail import deliver, queue_for
 
     link = _overdue_link()
     sent = 0
@@ -232,11 +232,7 @@ def notify_overdue(now: datetime) -> int:
         admins = admins_of[school_id]
         db.session.add(OverdueNotice(school_id=school_id, kind=kind, object_id=object_id))
         # Queued with the notice's record: both are kept, or neither (another run took it).
-        mails = []
-        for admin in admins:
-            with force_locale(admin.locale or "kk"):
-                subject, body = _message(kind, label, priority, link)
-            mails.append(queue_mail(admin.email, subject, body))
+        mails = queue_for(admins, partial(_message, kind, label, priority, link))
         audit.record(
             "overdue.notify",
             None,

@@ -12,14 +12,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
-from core.mail import absolute_url, deliver, queue_mail
+from core.mail import absolute_url, deliver, queue_for
 from extensions import db
 from incidents import receipts, uploads
 from incidents.models import (
@@ -335,20 +334,21 @@ def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
     the outbox for a later try (``core.mail``).
     """
     link = absolute_url("cases.inbox")
-    mails = []
-    for user in counselors_of(report.school_id):
-        with force_locale(user.locale or "kk"):
-            if follow_up:
-                subject = _("Qamqor: a student has written again")
-            elif report.priority == Priority.critical:
-                subject = _("Qamqor: an URGENT new report — please look now")
-            else:
-                subject = _("Qamqor: a new report")
-            body = _(
-                "Something new has arrived for your school in Qamqor. For the student's safety "
-                "this e-mail says nothing more. Log in to read it:\n%(link)s",
-                link=link,
-            )
-        mails.append(queue_mail(user.email, subject, body))
+
+    def compose() -> tuple[str, str]:
+        if follow_up:
+            subject = _("Qamqor: a student has written again")
+        elif report.priority == Priority.critical:
+            subject = _("Qamqor: an URGENT new report — please look now")
+        else:
+            subject = _("Qamqor: a new report")
+        body = _(
+            "Something new has arrived for your school in Qamqor. For the student's safety "
+            "this e-mail says nothing more. Log in to read it:\n%(link)s",
+            link=link,
+        )
+        return subject, body
+
+    mails = queue_for(counselors_of(report.school_id), compose)
     db.session.commit()
     deliver(mails)

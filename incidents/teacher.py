@@ -9,7 +9,6 @@ import enum
 import logging
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -97,20 +96,21 @@ def file_teacher_report(
 
 def notify_counselors_of(report: TeacherReport) -> None:
     """A mail without content to each counselor of the school (through the outbox)."""
-    from core.mail import absolute_url, deliver, queue_mail
+    from core.mail import absolute_url, deliver, queue_for
     from incidents.reporting import counselors_of
 
     link = absolute_url("cases.inbox")
-    mails = []
-    for user in counselors_of(report.school_id):
-        with force_locale(user.locale or "kk"):
-            subject = _("Qamqor: a teacher has filed a report")
-            body = _(
-                "A teacher of your school has reported something they saw or heard. Log in to"
-                " read it:\n%(link)s",
-                link=link,
-            )
-        mails.append(queue_mail(user.email, subject, body))
+
+    def compose() -> tuple[str, str]:
+        subject = _("Qamqor: a teacher has filed a report")
+        body = _(
+            "A teacher of your school has reported something they saw or heard. Log in to"
+            " read it:\n%(link)s",
+            link=link,
+        )
+        return subject, body
+
+    mails = queue_for(counselors_of(report.school_id), compose)
     db.session.commit()
     deliver(mails)
 
