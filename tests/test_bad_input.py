@@ -59,7 +59,7 @@ from incidents.models import WhenHappened as When
 from incidents.referrals import FACT_CHOICES, LETTER_LANGUAGES
 from insights.models import WaveKind
 from school.models import BodyKind, Role
-from tests.incidents.factories import jpeg_bytes, png_bytes
+from tests.incidents.factories import form_data, jpeg_bytes, png_bytes
 from tests.two_schools import ANONYMOUS, Clients, World, build_world, fingerprint, fresh, module_app
 
 # Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.receipts).
@@ -389,17 +389,7 @@ CASE = lambda name: lambda w: f"/staff/cases/{case_for(name, w)}"  # noqa: E731
 
 
 def report_form_data(world: World) -> dict:
-    return {
-        "forms": ["bullying", "verbal"],
-        "victim": "me",
-        "perpetrator": "students",
-        "place": "corridor",
-        "frequency": "daily",
-        "happened": "today",
-        "grade_band": "5-9",
-        "description": "Екі бала күнде мені мазақтайды.",
-        "token": secrets.token_hex(16),
-    }
+    return form_data(token=secrets.token_hex(16))
 
 
 FORMS = [

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 
 from extensions import db
 from incidents import casework, referrals, workflow
-from incidents.case_enums import ActionKind, CaseState, RiskLevel, Screening
+from incidents.case_enums import ActionKind, CaseState, Outcome, RiskLevel, Screening
 from incidents.cases import Case, ReferralRule
 from incidents.models import ViolenceForm
 from school.models import AuthorizedBody, BodyKind, Role, School, User, utcnow
@@ -113,6 +113,24 @@ def triaged_case(
         now=now,
     )
     db.session.commit()
+    return case
+
+
+def close_low_risk(case: Case, staff: Staff, note: str) -> Case:
+    """Triage ``case`` as a low-risk peer conflict, do its actions and close it as resolved (no
+    approval needed at low risk); the caller commits."""
+    workflow.triage(
+        case,
+        by=staff.counselor,
+        screening=Screening.peer_conflict,
+        risk=RiskLevel.low,
+        counselor=staff.counselor,
+        injury=False,
+        now=utcnow(),
+    )
+    for action in case.actions:
+        casework.complete_action(action, by=staff.counselor, now=utcnow())
+    workflow.close(case, by=staff.counselor, outcome=Outcome.resolved, note=note, now=utcnow())
     return case
 
 

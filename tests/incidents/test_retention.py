@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from core.audit import AuditEntry
 from extensions import db
 from incidents import casework, retention, uploads, workflow
-from incidents.case_enums import CaseState, Outcome, ReferralStatus, RiskLevel, Screening
+from incidents.case_enums import CaseState, Outcome, ReferralStatus
 from incidents.cases import Case, CaseTransition, ClosureRequest, PriorityChange
 from incidents.models import Attachment, Message, Report, ReportViolenceForm
 from insights.casework import case_figures, referral_figures
 from insights.filters import Filters
 from school.models import utcnow
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
+    close_low_risk,
     english_messages,
     new_case,
     staffed_school,
@@ -31,21 +32,7 @@ RECENT = "Жақында-4040: бала әлі де қорқады."
 
 def closed_case(staff, description: str, closing_note: str) -> Case:
     """A low-risk case closed now (no approval needed), with a message."""
-    case = new_case(staff, description=description)
-    workflow.triage(
-        case,
-        by=staff.counselor,
-        screening=Screening.peer_conflict,
-        risk=RiskLevel.low,
-        counselor=staff.counselor,
-        injury=False,
-        now=utcnow(),
-    )
-    for action in case.actions:
-        casework.complete_action(action, by=staff.counselor, now=utcnow())
-    workflow.close(
-        case, by=staff.counselor, outcome=Outcome.resolved, note=closing_note, now=utcnow()
-    )
+    case = close_low_risk(new_case(staff, description=description), staff, closing_note)
     db.session.commit()
     staff_message(case.report, staff.counselor, "Жақсы болсын-4041")
     return case

@@ -17,7 +17,7 @@ from incidents.cases import Case, TeacherReport
 from incidents.models import Priority, Report
 from school.models import Role, utcnow
 from tests import factories
-from tests.incidents.case_factories import Staff
+from tests.incidents.case_factories import Staff, close_low_risk
 from tests.incidents.factories import MINIMAL_PDF, form_data, jpeg_bytes, upload
 
 # One distinctive token per field, each in a sentence as people write them.
@@ -174,24 +174,7 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
     assert response.status_code == 302, response.get_data(as_text=True)
     filed = db.session.scalar(select(TeacherReport).where(TeacherReport.school_id == school.id))
     teacher_case = workflow.open_case(filed, by=staff.counselor, now=utcnow())
-    workflow.triage(
-        teacher_case,
-        by=staff.counselor,
-        screening=Screening.peer_conflict,
-        risk=RiskLevel.low,
-        counselor=staff.counselor,
-        injury=False,
-        now=utcnow(),
-    )
-    for action in teacher_case.actions:
-        casework.complete_action(action, by=staff.counselor, now=utcnow())
-    workflow.close(
-        teacher_case,
-        by=staff.counselor,
-        outcome=Outcome.resolved,
-        note=TEXTS["teacher_closing"],
-        now=utcnow(),
-    )
+    close_low_risk(teacher_case, staff, TEXTS["teacher_closing"])
     db.session.commit()
     db.session.expire_all()
     return WrittenCase(case=case, report=report, teacher_case=teacher_case, code=code)
