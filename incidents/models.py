@@ -275,7 +275,7 @@ FILE_EXTENSIONS = {
 
 
 class Attachment(db.Model):
-    """An image or PDF the reporter added; images are stored with their metadata removed."""
+    """An image or PDF the reporter added, cleaned on arrival (``incidents.uploads``)."""
 
     __tablename__ = "attachments"
 

@@ -138,13 +138,15 @@ FILE_POLICY = f"{CSP}; sandbox"
 @roles_required(Role.counselor)
 def case_file(case_id: int, file_id: int):
     """A file the student sent with the report or a message. Each opening is in the audit log.
-    Pictures (cleaned of their metadata when they arrived) open in the browser; a PDF, kept as
-    sent, is only downloaded."""
+    Pictures open in the browser; a PDF (pictures of its pages, see ``incidents.uploads``) is
+    downloaded."""
     case = load_case(case_id)
+    if case.report_id is None:
+        abort(404)  # a teacher's report has no files
     attachment = db.session.scalar(
         select(Attachment).where(Attachment.id == file_id, Attachment.report_id == case.report_id)
     )
-    if attachment is None or case.report_id is None:
+    if attachment is None:
         abort(404)
     try:
         data = uploads.load_bytes(attachment.storage_key)
