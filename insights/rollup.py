@@ -14,10 +14,9 @@ many are still open and how many closed with each outcome (``stats_case_months``
 ``flask --app app insights refresh-stats`` (nightly, from cron or the job queue) rebuilds the
 totals of every month, the current one up to today, in SQL (INSERT ... SELECT ... GROUP BY).
 A first response given today to an earlier report, or a case closed today, shows after the
-next refresh. A period that
-no refresh covers is counted live from the reports: a missing refresh makes the page slower,
-never wrong. A school's own page, and any page filtered on a form of violence, are always
-counted live.
+next refresh. A period that no refresh covers is counted live from the reports: a missing
+refresh makes the page slower, never wrong. A school's own page, and any page filtered on a
+form of violence, are always counted live.
 
 The histogram has buckets 10% wide (minutes 1.1^b to 1.1^(b+1)); a median read from it, each
 middle value placed inside its bucket by its rank there, is within about 5% of the exact one.
