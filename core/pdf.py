@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from core.downloads import content_disposition
+
 STATIC_PREFIX = "/static/"
 
 
@@ -62,6 +64,6 @@ def render_pdf(template: str, *, locale: str | None = None, **context) -> bytes:
 def pdf_response(data: bytes, filename: str):
     """Send PDF bytes as a download that is never cached."""
     response = current_app.response_class(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename, inline=True)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import audit
+from core.downloads import content_disposition
 from core.i18n import current_locale
 from core.pdf import pdf_response
 from core.security import CSP
@@ -155,9 +156,8 @@ def case_file(case_id: int, file_id: int):
     audit.record("attachment.view", case, attachment_id=attachment.id)
     db.session.commit()
     response = current_app.response_class(data, mimetype=attachment.content_type)
-    disposition = "inline" if attachment.is_image else "attachment"
-    response.headers["Content-Disposition"] = (
-        f'{disposition}; filename="{case.label}-{attachment.id}.{attachment.extension}"'
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{case.label}-{attachment.id}.{attachment.extension}", inline=attachment.is_image
     )
     response.headers["Content-Security-Policy"] = FILE_POLICY
     response.headers["Cache-Control"] = "no-store"

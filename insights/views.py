@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.downloads import content_disposition
 from core.pdf import pdf_response, render_pdf
 from extensions import db
 from incidents.deadlines import response_targets
@@ -130,7 +131,7 @@ def export_csv():
         boards.to_csv(board),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": content_disposition(name),
             "Cache-Control": "no-store",
         },
     )
