@@ -3,13 +3,19 @@
 SQLite: the online backup API copies a consistent snapshot while the app keeps running.
 PostgreSQL: ``pg_dump`` in its custom format and ``pg_restore`` (both must be installed).
 The instance's keys and upload store are copied next to the database, in one archive folder.
+A backup holds every report (and, with the key file, the key to read them): its folders are made
+0700 and its files 0600 (a umask while writing, then a check of every item, since copies keep
+the modes of their source); a restore puts the instance items back the same way.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,8 +35,36 @@ def _libpq_url(url) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+@contextmanager
+def owner_only() -> Iterator[None]:
+    """Everything created meanwhile is readable by the owner only (0700 folders, 0600 files)."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def restrict(root: Path) -> None:
+    """Make ``root`` and everything under it the owner's alone (copies keep their source's mode)."""
+    root.chmod(0o700 if root.is_dir() else 0o600)
+    if root.is_dir():
+        for folder, folders, files in os.walk(root):
+            for name in folders:
+                Path(folder, name).chmod(0o700)
+            for name in files:
+                Path(folder, name).chmod(0o600)
+
+
 def create_backup(target: Path) -> Path:
-    """Write a backup folder; returns its path."""
+    """Write a backup folder, readable by the owner only; returns its path."""
+    with owner_only():
+        _write_backup(target)
+    restrict(target)
+    return target
+
+
+def _write_backup(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=False)
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite":
@@ -59,11 +93,16 @@ def create_backup(target: Path) -> Path:
             (target / "instance").mkdir(exist_ok=True)
             shutil.copy2(item, target / "instance" / name)
     (target / "CREATED").write_text(datetime.now(UTC).isoformat() + "\n")
-    return target
 
 
 def restore_backup(source: Path) -> None:
-    """Replace the database and the instance items with those of a backup folder."""
+    """Replace the database and the instance items with those of a backup folder; the restored
+    instance items are the owner's alone, whatever the backup's copy allowed."""
+    with owner_only():
+        _restore(source)
+
+
+def _restore(source: Path) -> None:
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     db.session.remove()
     db.engine.dispose()
@@ -96,6 +135,7 @@ def restore_backup(source: Path) -> None:
                 shutil.copytree(item, destination)
             else:
                 shutil.copy2(item, destination)
+            restrict(destination)
 
 
 @backup_cli.command("create")
@@ -104,7 +144,11 @@ def create_command(target: Path | None) -> None:
     """Back up into TARGET (default: instance/backups/<time>)."""
     if target is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = Path(current_app.instance_path) / "backups" / stamp
+        folder = Path(current_app.instance_path) / "backups"
+        with owner_only():
+            folder.mkdir(exist_ok=True)
+        folder.chmod(0o700)  # made by an older version with the default umask
+        target = folder / stamp
     click.echo(f"backup written to {create_backup(target)}")
 
 
