@@ -33,7 +33,10 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 # The client address is a rate-limit key only: it lives in the limiter's storage, never in a table.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# With the storage (Redis) away, each worker applies the same limits in its own memory (the
+# switch is logged once; the storage is tried again now and then): nobody is shut out by a 500
+# and no limit is lifted. ``core.counters`` does the same for the wrong-code counters.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True)
 
 
 def commit_keeping_loaded() -> None:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
-from core import audit, backup, catalogs, crypto, errors, i18n, mail, rotation, security, views
+from core import (
+    audit,
+    backup,
+    catalogs,
+    counters,
+    crypto,
+    errors,
+    i18n,
+    mail,
+    rotation,
+    security,
+    views,
+)
 from core.help import numbers
 from core.markdown import render_markdown
 
@@ -20,6 +32,7 @@ def init_app(app: Flask) -> None:
     backup.init_app(app)
     crypto.init_app(app)
     rotation.init_app(app)
+    counters.init_app(app)
     app.register_blueprint(views.bp)
     app.jinja_env.globals.update(
         help_numbers=numbers,

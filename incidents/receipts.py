@@ -11,23 +11,28 @@ The pepper comes from the ``RECEIPT_PEPPER`` setting, or is generated once into
 ``<instance>/receipt_pepper``. Changing the pepper or ``ARGON2`` makes every existing code stop
 working.
 
-Wrong codes are answered with one message whatever the reason, after a delay that grows with the
-number of recent failures from the same client (bounded, kept server-side). The failure counters
-live in the rate limiter's storage (memory, or Redis by ``RATELIMIT_STORAGE_URI``), keyed by
-``incidents.privacy.client_key()``, never by the address itself.
+Wrong codes are answered at once with one message whatever the reason, and the client is told
+to wait before its next try: a wait that grows with its recent failures (bounded). Until the
+wait is over, its attempts are refused without looking at the code (``wait_left``). Nothing
+sleeps: a waiting client holds no worker. The failure counters and the waits live in the rate
+limiter's storage (memory, or Redis by ``RATELIMIT_STORAGE_URI``; in memory while Redis is
+away, see ``core.counters``), keyed by ``incidents.privacy.client_key()``, never by the address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
+import time
 from pathlib import Path
 
 from argon2.low_level import Type, hash_secret_raw
 from flask import Flask, current_app
-from limits.storage import Storage, storage_from_string
+
+from core.counters import Counters
 
 CODE_DIGITS = 16
 # RFC 9106's second recommended option, with one lane (the servers are small and shared).
@@ -93,12 +98,12 @@ def hash_typed_code(text: str | None) -> str | None:
 # --- wrong codes ------------------------------------------------------------------------------
 
 
-def _failures() -> Storage:
+def _failures() -> Counters:
     return current_app.extensions["qamqor_receipt_failures"]
 
 
 def failure_count(client: str) -> int:
-    return int(_failures().get(f"qamqor:receipt-failures:{client}") or 0)
+    return _failures().get(f"qamqor:receipt-failures:{client}")
 
 
 def record_failure(client: str) -> int:
@@ -107,10 +112,31 @@ def record_failure(client: str) -> int:
 
 
 def wrong_code_delay(failures: int, unit: float, cap: float) -> float:
-    """Seconds to wait before answering: unit, 2 units, 4 units, ... never more than ``cap``."""
+    """Seconds before the next try: unit, 2 units, 4 units, ... never more than ``cap``."""
     if failures <= 0:
         return 0.0
     return min(cap, unit * 2 ** min(failures - 1, 30))
+
+
+def wait_left(client: str) -> int:
+    """Whole seconds before this client's next code is looked at (0: it may try now)."""
+    key = f"qamqor:receipt-wait:{client}"
+    if not _failures().get(key):
+        return 0
+    return max(0, math.ceil(_failures().get_expiry(key) - time.time()))
+
+
+def note_wrong_code(client: str) -> int:
+    """Count a wrong code and start the client's wait; returns the wait in whole seconds."""
+    config = current_app.config
+    failures = record_failure(client)
+    delay = wrong_code_delay(failures, config["RECEIPT_DELAY_UNIT"], config["RECEIPT_DELAY_MAX"])
+    wait = math.ceil(delay)
+    if wait:
+        key = f"qamqor:receipt-wait:{client}"
+        _failures().clear(key)  # a new wait replaces what is left of an earlier one
+        _failures().incr(key, wait)
+    return wait
 
 
 def init_app(app: Flask) -> None:
@@ -120,6 +146,6 @@ def init_app(app: Flask) -> None:
     pepper = configured.encode() if configured else _load_pepper(Path(app.instance_path))
     salt = hashlib.sha256(b"qamqor receipt salt\0" + pepper).digest()[:16]
     app.extensions["qamqor_receipts"] = (pepper, salt)
-    app.extensions["qamqor_receipt_failures"] = storage_from_string(
+    app.extensions["qamqor_receipt_failures"] = Counters(
         app.config["RATELIMIT_STORAGE_URI"], **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
     )

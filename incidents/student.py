@@ -272,23 +272,26 @@ def _open_report() -> tuple[Report | None, bool]:
 @_limit("RECEIPT_RATE_LIMIT")
 def check():
     form = CheckForm()
+    if form.is_submitted() and (wait := receipts.wait_left(client_key())):
+        # Refused before the code is looked at; the client is told how long, nothing waits here.
+        page = make_response(render_template(T + "wait.html", seconds=wait), 429)
+        page.headers["Retry-After"] = str(wait)
+        return page
+    wait = 0
     if form.validate_on_submit():
         report = find_by_receipt(form.code.data)
         if report is not None:
             _open_conversation(report)
             return redirect(url_for(".conversation"), 303)
-        failures = receipts.record_failure(client_key())
-        config = current_app.config
-        time.sleep(
-            receipts.wrong_code_delay(
-                failures, config["RECEIPT_DELAY_UNIT"], config["RECEIPT_DELAY_MAX"]
-            )
-        )
+        wait = receipts.note_wrong_code(client_key())
         # One message for an unknown, a mistyped and a malformed code.
         form.code.errors.append(
             _("We could not open a report with this code. Check the 16 digits and try again.")
         )
-    return render_template(T + "check.html", form=form)
+    page = make_response(render_template(T + "check.html", form=form, wait=wait))
+    if wait:
+        page.headers["Retry-After"] = str(wait)
+    return page
 
 
 @bp.route("/conversation", methods=["GET", "POST"])

@@ -95,7 +95,7 @@ def test_the_limiter_keys_hold_no_address(app):
         keys = " ".join(storage.storage) if hasattr(storage, "storage") else ""
         assert keys  # the limit really was counted
         assert ADDRESS not in keys
-        failures = app.extensions["qamqor_receipt_failures"]
+        failures = app.extensions["qamqor_receipt_failures"].in_process
         assert ADDRESS not in " ".join(failures.storage)
     finally:
         app.config["RATELIMIT_ENABLED"] = False
