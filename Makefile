@@ -19,6 +19,9 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
 ## Install, migrate, load the demo data and serve on http://127.0.0.1:5000 (SQLite).
+## Links in mails and posters use this address (QAMQOR_PUBLIC_URL); localhost is accepted too.
+run: export QAMQOR_PUBLIC_URL ?= http://127.0.0.1:5000
+run: export QAMQOR_TRUSTED_HOSTS ?= localhost
 run: install
 	$(BIN)/flask --app app seed-demo
 	$(BIN)/flask --app app run

@@ -16,6 +16,7 @@ import curriculum
 import incidents
 import insights
 import school
+from core import public_url
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 
 DEFAULTS: dict[str, Any] = {
@@ -68,6 +69,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("QAMQOR")
     if config:
         app.config.update(config)
+    # Before anything can make a link: no address, no production app (core.public_url).
+    public_url.configure(app)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.setdefault(

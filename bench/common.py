@@ -116,6 +116,7 @@ def app_config(url: str, instance: Path, **extra) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "bench",
+        "PUBLIC_URL": "http://localhost",  # the test client's host
         "INSTANCE_PATH": str(instance),
         "RATELIMIT_ENABLED": False,
         "TWO_FACTOR_ROLES": "",
@@ -195,6 +196,7 @@ class Gunicorn:
             QAMQOR_DATABASE_URL=url,
             QAMQOR_INSTANCE_PATH=str(instance),
             QAMQOR_SECRET_KEY="bench",  # noqa: S106 - a throwaway server on loopback
+            QAMQOR_PUBLIC_URL=f"http://{self.base}",
             QAMQOR_RATELIMIT_ENABLED="false",
             QAMQOR_TWO_FACTOR_ROLES="",
             GUNICORN_BIND=self.base,

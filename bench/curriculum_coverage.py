@@ -118,6 +118,7 @@ def measure(schools: int, url: str | None) -> list[tuple[str, float]]:
             {
                 "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp}/bench.sqlite3",
                 "SECRET_KEY": "bench",
+                "PUBLIC_URL": "http://localhost",  # the test client's host
                 "INSTANCE_PATH": f"{tmp}/instance",
             }
         )

@@ -254,6 +254,7 @@ def main() -> None:
                 {
                     "SQLALCHEMY_DATABASE_URI": url,
                     "SECRET_KEY": "bench",
+                    "PUBLIC_URL": "http://localhost",  # the test client's host
                     "RATELIMIT_ENABLED": False,
                     "TWO_FACTOR_ROLES": "",
                     "WTF_CSRF_ENABLED": False,

@@ -194,6 +194,7 @@ def measure(schools: int, per_school: int, url: str | None) -> list[tuple[str, f
             {
                 "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp}/bench.sqlite3",
                 "SECRET_KEY": "bench",
+                "PUBLIC_URL": "http://localhost",  # the test client's host
                 "INSTANCE_PATH": f"{tmp}/instance",
             }
         )

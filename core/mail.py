@@ -1,4 +1,4 @@
-"""Outgoing e-mail, and absolute links to put in it (or on paper).
+"""Outgoing e-mail (its links come from ``core.public_url.external_url``).
 
 Notices go through an outbox, so that none is lost when the mail server is away: ``queue_mail``
 adds a message to the ``mail_outbox`` table with the caller's change, and ``deliver`` sends what
@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 import click
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from sqlalchemy import Integer, String, Text, select
@@ -152,13 +152,6 @@ def send_mail(to: str | Sequence[str], subject: str, body: str) -> None:
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
         for address in recipients:
             smtp.send_message(build_message(address, subject, body))
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """A full link: on ``PUBLIC_URL`` when it is set, else on the host of the current request."""
-    path = url_for(endpoint, **values)
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
-    return base.rstrip("/") + path
 
 
 mail_cli = AppGroup("mail", help="Outgoing e-mail.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from core.i18n import current_locale
 from core.pdf import pdf_response, render_pdf
+from core.public_url import external_url
 from core.security import mark_anonymous
 from curriculum import course
 from curriculum.forms import quiz_form
@@ -111,13 +112,7 @@ def certificate_pdf():
 
 
 def verify_url(code: str) -> str:
-    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
-    path = url_for("curriculum.verify_code", code=course.format_code(code))
-    return (
-        f"{base}{path}"
-        if base
-        else url_for("curriculum.verify_code", code=course.format_code(code), _external=True)
-    )
+    return external_url("curriculum.verify_code", code=course.format_code(code))
 
 
 @bp.get("/verify")

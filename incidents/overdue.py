@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from flask import current_app, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -202,17 +201,6 @@ def _message(kind: str, label: str, priority, link: str) -> tuple[str, str]:
     return subject, body
 
 
-def _overdue_link() -> str:
-    from core.mail import absolute_url
-
-    if has_request_context():
-        return absolute_url("cases.overdue")
-    # From the scheduler: links are made on PUBLIC_URL.
-    base = current_app.config.get("PUBLIC_URL") or "http://localhost"
-    with current_app.test_request_context(base_url=base):
-        return absolute_url("cases.overdue")
-
-
 def notify_overdue(now: datetime) -> int:
     """Tell the school administrators, once per item, what is overdue; returns the notices sent.
 
@@ -222,8 +210,9 @@ def notify_overdue(now: datetime) -> int:
     and the priority: never what happened.
     """
     from core.mail import deliver, queue_for
+    from core.public_url import external_url
 
-    link = _overdue_link()
+    link = external_url("cases.overdue")
     sent = 0
     admins_of: dict[int, list[User]] = {}
     for kind, object_id, school_id, label, priority in list(_items_to_notify(now)):

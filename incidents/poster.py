@@ -7,7 +7,7 @@ import segno
 from markupsafe import Markup
 
 from core.help import numbers
-from core.mail import absolute_url
+from core.public_url import external_url
 from incidents.forms import FORM_EXPLANATIONS
 from school.models import School
 
@@ -16,8 +16,8 @@ POSTER_NUMBERS = ("150", "111", "102")
 
 
 def report_link(school: School) -> str:
-    """The absolute link of the school's report form (``PUBLIC_URL`` or the request's host)."""
-    return absolute_url("report.form", code=school.code)
+    """The absolute link of the school's report form, on the configured ``PUBLIC_URL``."""
+    return external_url("report.form", code=school.code)
 
 
 def qr_svg(link: str) -> Markup:

@@ -18,7 +18,8 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
-from core.mail import absolute_url, deliver, queue_for
+from core.mail import deliver, queue_for
+from core.public_url import external_url
 from extensions import db
 from incidents import receipts, uploads
 from incidents.models import (
@@ -333,7 +334,7 @@ def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
     report's commit: the mails are queued, committed and sent at once; one that fails stays in
     the outbox for a later try (``core.mail``).
     """
-    link = absolute_url("cases.inbox")
+    link = external_url("cases.inbox")
 
     def compose() -> tuple[str, str]:
         if follow_up:

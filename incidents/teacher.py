@@ -96,10 +96,11 @@ def file_teacher_report(
 
 def notify_counselors_of(report: TeacherReport) -> None:
     """A mail without content to each counselor of the school (through the outbox)."""
-    from core.mail import absolute_url, deliver, queue_for
+    from core.mail import deliver, queue_for
+    from core.public_url import external_url
     from incidents.reporting import counselors_of
 
-    link = absolute_url("cases.inbox")
+    link = external_url("cases.inbox")
 
     def compose() -> tuple[str, str]:
         subject = _("Qamqor: a teacher has filed a report")

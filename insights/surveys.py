@@ -12,7 +12,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -181,7 +181,7 @@ def unspent_count(wave: SurveyWave) -> int:
 
 def public_address() -> str:
     """The short address printed on the slips, e.g. "qamqor.kz/s"."""
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    base = current_app.config["PUBLIC_URL"]
     return base.rstrip("/").removeprefix("https://").removeprefix("http://") + "/s"
 
 

@@ -17,6 +17,10 @@ import school.services
 from app import create_app
 from extensions import db
 
+# Every app the tests make is reached at the test client's host, as a deployment is reached at
+# its configured address (core.public_url: a production-like app does not start without it).
+os.environ["QAMQOR_PUBLIC_URL"] = "http://localhost"
+
 # Fast hashes in tests; production keeps argon2-cffi's defaults.
 school.services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

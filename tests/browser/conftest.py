@@ -69,6 +69,8 @@ def live_app(_schema, tmp_path_factory) -> Iterator[Flask]:
             "TESTING": False,
             "SQLALCHEMY_DATABASE_URI": _schema,
             "SECRET_KEY": "browser-tests",
+            # The live server's host (its port is chosen when it starts).
+            "PUBLIC_URL": "http://127.0.0.1",
             "RATELIMIT_ENABLED": False,
             "RECEIPT_DELAY_UNIT": 0.0,
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("browser-instance")),

@@ -223,7 +223,7 @@ def test_no_template_has_inline_script_style_or_handlers():
 
 
 def test_behind_a_proxy_that_says_https_hsts_is_sent_and_cookies_are_secure(hard_app):
-    app = another_app(hard_app, HTTPS=True, PROXY_COUNT=1)
+    app = another_app(hard_app, HTTPS=True, PROXY_COUNT=1, PUBLIC_URL="https://qamqor.example")
     client = app.test_client()
     # The proxy speaks plain HTTP to the app and says what the browser used.
     plain = "http://qamqor.example"
@@ -315,7 +315,9 @@ def test_over_https_the_students_forms_work_without_a_referrer(hard_app):
     as an expired form. The token and the SameSite cookie are the CSRF protection."""
     from tests import factories
 
-    app = another_app(hard_app, HTTPS=True, RATELIMIT_ENABLED=False)
+    app = another_app(
+        hard_app, HTTPS=True, RATELIMIT_ENABLED=False, PUBLIC_URL="https://qamqor.example"
+    )
     with app.app_context():
         school = factories.school("HTTPS school")
         school_id, code = school.id, school.code

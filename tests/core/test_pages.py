@@ -74,6 +74,7 @@ def test_https_deployment_sends_hsts_and_secure_cookies(tmp_path, database_url):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "x",
             "HTTPS": True,
+            "PUBLIC_URL": "https://qamqor.example",
             "INSTANCE_PATH": str(tmp_path),
         }
     )

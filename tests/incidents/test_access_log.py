@@ -35,6 +35,7 @@ def test_gunicorn_logs_staff_requests_but_not_student_ones(tmp_path):
         "GUNICORN_WORKERS": "1",
         "QAMQOR_INSTANCE_PATH": str(tmp_path / "instance"),
         "QAMQOR_SECRET_KEY": "test",
+        "QAMQOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "QAMQOR_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     log = (tmp_path / "access.log").open("w+")

@@ -103,11 +103,11 @@ def test_poster_pdf_has_the_link_the_numbers_and_kazakh_letters(app, client, log
         assert "Национальный телефон доверия" in text
 
 
-def test_poster_link_uses_the_request_host_without_public_url(client, login):
+def test_poster_link_uses_the_configured_address(app, client, login):
     school = factories.school()
     login(factories.user(Role.counselor, school))
     page = client.get("/school/poster").get_data(as_text=True)
-    assert f"http://localhost/r/{school.code}" in page
+    assert f"{app.config['PUBLIC_URL']}/r/{school.code}" in page
 
 
 def test_teacher_cannot_print_the_poster_and_admin_needs_a_school_in_scope(client, login):
