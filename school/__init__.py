@@ -9,7 +9,7 @@ from extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
-    from school import auth, cli, views  # noqa: F401 - auth adds its routes to the blueprint
+    from school import auth, cli, lockout, views  # noqa: F401 - auth adds its routes to the blueprint
     from school.models import User
 
     login_manager.login_view = "school.login"
@@ -29,3 +29,4 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     cli.init_app(app)
+    lockout.init_app(app)

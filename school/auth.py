@@ -1,4 +1,7 @@
-"""Staff log-in: password, then a second factor; lock-out, idle time-out, password changes."""
+"""Staff log-in: password, then a second factor; idle time-out, password changes.
+
+Which step a session may take is decided in one place, ``school.login_flow``; lock-out is
+``school.lockout``. Each view here asks the flow, then acts."""
 
 from __future__ import annotations
 
@@ -13,29 +16,22 @@ from markupsafe import Markup
 from core import audit
 from core.i18n import safe_next
 from extensions import db, limiter
-from school import security, services
-from school.forms import ChangePasswordForm, CodeForm, LoginForm, SimpleForm
-from school.models import User
+from school import lockout, login_flow, security, services
+from school.forms import ChangePasswordForm, CodeForm, LoginForm, SimpleForm, TwoFactorSetupForm
+from school.login_flow import State, Step
+from school.models import User, utcnow
 from school.views import bp
 
-PENDING_SECONDS = 300  # between the password and the second factor
 DEFAULT_IDLE_MINUTES = 30
 
 
 def _generic_failure() -> None:
-    # One message whether the e-mail exists, the password is wrong or the account is locked.
+    # One message whether the e-mail exists, the password is wrong or the client is locked out.
     flash(_("The e-mail or password is not right."), "error")
 
 
-def _pending_user() -> User | None:
-    token = session.get("pending_user")
-    if not token or time.time() - session.get("pending_at", 0) > PENDING_SECONDS:
-        return None
-    user_id, _sep, nonce = token.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or user.session_nonce != nonce:
-        return None
-    return user
+def _wrong_code(form) -> None:
+    form.code.errors.append(_("This code is not right. Try the next one from the app."))
 
 
 def _finish_login(user: User, target: str | None):
@@ -45,73 +41,99 @@ def _finish_login(user: User, target: str | None):
         session["locale"] = locale
     login_user(user)
     session["seen"] = time.time()
-    security.record_success(user)
-    audit.record("user.login", user, school_id=user.school_id)
+    lockout.record_success(user)
+    user.last_login_at = utcnow()
+    audit.record("user.login", user, school_id=user.school_id, actor=user)
     db.session.commit()
     return redirect(safe_next(target, url_for("school.dashboard")))
+
+
+def _elsewhere(state: State):
+    return redirect(url_for(login_flow.NEXT_STEP[state]))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def login():
-    if current_user.is_authenticated:
-        return redirect(url_for("school.dashboard"))
+    state, _user = login_flow.current()
+    if not login_flow.may(state, Step.password):
+        return _elsewhere(state)
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
-        db.session.commit()  # failures and lock-outs are counted even when refused
+        db.session.commit()  # failures are counted even when refused
+        following = login_flow.after_password(user) if user is not None else None
         if user is None:
             _generic_failure()
-        elif user.has_two_factor or security.two_factor_required(user):
-            session["pending_user"] = user.get_id()
-            session["pending_at"] = time.time()
-            session["pending_next"] = request.args.get("next")
-            if user.has_two_factor:
-                return redirect(url_for("school.login_code"))
-            return redirect(url_for("school.two_factor_setup"))
-        else:
+        elif following is None:
+            # The password was right: saying why it is not enough tells nothing new.
+            flash(
+                _(
+                    "Your account needs a new authenticator app. Ask your administrator to reset"
+                    " your two-factor log-in."
+                ),
+                "error",
+            )
+        elif following == State.logged_in:
             return _finish_login(user, request.args.get("next"))
+        else:
+            login_flow.begin(user, request.args.get("next"))
+            return redirect(url_for(login_flow.NEXT_STEP[following]))
     return render_template("school/login.html", form=form)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def login_code():
-    user = _pending_user()
-    if user is None or not user.has_two_factor:
-        return redirect(url_for("school.login"))
+    state, user = login_flow.current()
+    if not login_flow.may(state, Step.code):
+        return _elsewhere(state)
     form = CodeForm()
     if form.validate_on_submit():
-        if security.is_locked(user):
-            _generic_failure()
-            session.pop("pending_user", None)
-            return redirect(url_for("school.login"))
         if security.verify_second_factor(user, form.code.data):
             return _finish_login(user, session.get("pending_next"))
-        security.record_failure(user)
+        lockout.record_failure(user)
         db.session.commit()
-        form.code.errors.append(_("This code is not right. Try the next one from the app."))
+        _wrong_code(form)
     return render_template("school/login_code.html", form=form)
 
 
 @bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
 def two_factor_setup():
-    """Link an authenticator app; reached from the log-in (when required) or the account page."""
-    user = current_user if current_user.is_authenticated else _pending_user()
-    if user is None:
-        return redirect(url_for("school.login"))
-    secret = session.get("setup_secret") or security.new_totp_secret()
-    session["setup_secret"] = secret
-    form = CodeForm()
+    """Link an authenticator: a first one right after the password (``enrolment_due``), or
+    from one's account, where replacing one needs a code of the current one."""
+    state, user = login_flow.current()
+    if not login_flow.may(state, Step.authenticator):
+        return _elsewhere(state)
+    needs_current = login_flow.replacing_needs_current_factor(state, user)
+    secret = session.get("setup_secret")
+    if not secret or session.get("setup_user") != user.id:
+        secret = security.new_totp_secret()
+        session["setup_secret"], session["setup_user"] = secret, user.id
+    form = TwoFactorSetupForm()
     if form.validate_on_submit():
         step = security.check_totp(secret, form.code.data, None)
-        if step is None:
-            form.code.errors.append(_("This code is not right. Try the next one from the app."))
+        if needs_current and not (
+            lockout.may_try(user) and security.verify_second_factor(user, form.current.data or "")
+        ):
+            lockout.record_failure(user)
+            form.current.errors.append(_("This is not a code of your current authenticator."))
+        elif step is None:
+            _wrong_code(form)
         else:
+            replaced = user.has_two_factor
             codes = security.enable_two_factor(user, secret, step)
             session.pop("setup_secret", None)
-            audit.record("user.two_factor_enabled", user, school_id=user.school_id)
-            if current_user.is_authenticated:
+            session.pop("setup_user", None)
+            audit.record(
+                "user.two_factor_enabled",
+                user,
+                school_id=user.school_id,
+                actor=user,
+                replaced=replaced,
+            )
+            if state == State.logged_in:
                 db.session.commit()
             else:
                 _finish_login(user, session.get("pending_next"))
@@ -119,7 +141,11 @@ def two_factor_setup():
     uri = security.provisioning_uri(user, secret)
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title="QR"))  # noqa: S704 - segno's own SVG
     return render_template(
-        "school/two_factor_setup.html", form=form, qr=qr, secret=secret, required=True
+        "school/two_factor_setup.html",
+        form=form,
+        qr=qr,
+        secret=secret,
+        needs_current=needs_current,
     )
 
 
@@ -131,12 +157,22 @@ def account_security():
         action = request.form.get("action")
         if action == "recovery" and current_user.has_two_factor:
             codes = security.new_recovery_codes(current_user)
-            audit.record("user.recovery_codes", current_user, school_id=current_user.school_id)
+            audit.record(
+                "user.recovery_codes",
+                current_user,
+                school_id=current_user.school_id,
+                actor=current_user,
+            )
             db.session.commit()
             return render_template("school/recovery_codes.html", codes=codes)
         if action == "disable" and not security.two_factor_required(current_user):
             security.disable_two_factor(current_user)
-            audit.record("user.two_factor_disabled", current_user, school_id=current_user.school_id)
+            audit.record(
+                "user.two_factor_disabled",
+                current_user,
+                school_id=current_user.school_id,
+                actor=current_user,
+            )
             db.session.commit()
             flash(_("Two-factor log-in is off."), "info")
             return redirect(url_for("school.account_security"))

@@ -46,6 +46,23 @@ class CodeForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
+class TwoFactorSetupForm(FlaskForm):
+    """Linking an authenticator; one that replaces another asks for the current code first."""
+
+    current = StringField(
+        _l("Code from your current authenticator"),
+        validators=[Optional(), max_length(20)],
+        description=_l("Or one of your recovery codes."),
+        render_kw={"autocomplete": "one-time-code"},
+    )
+    code = StringField(
+        _l("Code from the app you are linking now"),
+        validators=[required(), max_length(20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
 class SimpleForm(FlaskForm):
     """A form with only its CSRF token, for buttons that act."""
 
@@ -92,6 +109,10 @@ class StaffForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Make a new temporary password"))
+
+
+class ResetTwoFactorForm(FlaskForm):
+    submit = SubmitField(_l("Reset two-factor log-in"))
 
 
 class SchoolForm(FlaskForm):

@@ -268,15 +268,17 @@ class User(UserMixin, db.Model):
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Log-in throttling: failures in a row, and a lock until this time after too many.
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # (Log-in failures are counted outside the database: see school.lockout.)
     # Two-factor log-in (TOTP): the shared secret once the person has confirmed it.
     # The authenticator's shared secret, encrypted at rest like the case texts (a copy of the
     # database alone does not let anyone make codes).
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText("users.totp_secret"))
     # The last accepted time step, so that one code cannot be used twice.
     totp_last_step: Mapped[int | None]
+    # When the account first linked an authenticator; kept when its owner turns two-factor
+    # log-in off, cleared by an administrator's reset. While it is empty, an account that must
+    # use two factors may link one right after its password (school.login_flow).
+    two_factor_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     school: Mapped[School | None] = relationship()
     region: Mapped[Region | None] = relationship()

@@ -1,4 +1,4 @@
-"""Staff log-in security: password rules, throttling and lock-out, two-factor codes."""
+"""Staff log-in security: password rules and two-factor codes (lock-out: ``school.lockout``)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from school import services
 from school.models import RecoveryCode, Role, User, utcnow
 
 MIN_PASSWORD = 10
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 RECOVERY_CODES = 10
 DEFAULT_TWO_FACTOR_ROLES = "admin,school_admin,counselor"
 
@@ -40,27 +38,6 @@ def password_problem(password: str, email: str) -> str | None:
     if lowered in common or lowered.rstrip("0123456789!") in common or len(set(lowered)) < 4:
         return _("This password is too common. Please choose another one.")
     return None
-
-
-# --- throttling ---------------------------------------------------------------------------------
-
-
-def is_locked(user: User, now: datetime | None = None) -> bool:
-    return user.locked_until is not None and user.locked_until > (now or utcnow())
-
-
-def record_failure(user: User, now: datetime | None = None) -> None:
-    """Count a failed attempt; too many in a row lock the account for a while."""
-    user.failed_logins += 1
-    if user.failed_logins >= MAX_FAILURES:
-        user.locked_until = (now or utcnow()) + timedelta(minutes=LOCK_MINUTES)
-        user.failed_logins = 0
-
-
-def record_success(user: User) -> None:
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = utcnow()
 
 
 # --- two-factor codes ---------------------------------------------------------------------------
@@ -124,12 +101,25 @@ def new_recovery_codes(user: User) -> list[str]:
 
 
 def enable_two_factor(user: User, secret: str, step: int) -> list[str]:
+    """Link this authenticator (replacing any other) and make new recovery codes."""
     user.totp_secret = secret
     user.totp_last_step = step
+    if user.two_factor_enrolled_at is None:
+        user.two_factor_enrolled_at = utcnow()
     return new_recovery_codes(user)
 
 
 def disable_two_factor(user: User) -> None:
+    """The owner turns it off (only where it is not required): the account keeps the mark of
+    having had one, so that it cannot link another after a password alone."""
     user.totp_secret = None
     user.totp_last_step = None
     user.recovery_codes = []
+
+
+def reset_two_factor(user: User) -> None:
+    """An administrator's reset (a lost phone): no authenticator, no recovery codes, every
+    session ended; the next log-in links a new authenticator after the password."""
+    disable_two_factor(user)
+    user.two_factor_enrolled_at = None
+    user.end_sessions()

@@ -46,20 +46,20 @@ def verify_hash(stored: str, secret: str) -> bool:
 def authenticate(email: str, password: str) -> User | None:
     """The user for these credentials, or None; the caller shows one generic message.
 
-    Failures are counted; a locked account is refused even with the right password, and the
-    answer looks the same whether the e-mail exists, the password is wrong or the account is
-    locked. The caller commits.
+    Failures are counted per account and client (``school.lockout``); a locked client is refused
+    even with the right password, and the answer looks the same whether the e-mail exists, the
+    password is wrong or the client is locked out. The caller commits.
     """
-    from school import security
+    from school import lockout
 
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     good = verify_hash(user.password_hash if user else _DUMMY_HASH, password)
     if user is None:
         return None
-    if security.is_locked(user):
+    if not lockout.may_try(user):
         return None
     if not good:
-        security.record_failure(user)
+        lockout.record_failure(user)
         return None
     if not user.active:
         return None

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from core import audit
 from core.paging import paginate
 from extensions import db
-from school import services
+from school import security, services
 from school.access import get_scoped_or_404, roles_required, school_scope, visible_schools
 from school.forms import (
     BodyForm,
     ClassroomForm,
     RegionForm,
     ResetPasswordForm,
+    ResetTwoFactorForm,
     SchoolForm,
     StaffForm,
 )
@@ -199,7 +200,11 @@ def staff_edit(user_id: int):
             flash(_("Saved."), "success")
             return redirect(url_for("school.staff_list"))
     return render_template(
-        "school/staff_form.html", form=form, user=user, reset_form=ResetPasswordForm()
+        "school/staff_form.html",
+        form=form,
+        user=user,
+        reset_form=ResetPasswordForm(),
+        two_factor_form=ResetTwoFactorForm(),
     )
 
 
@@ -213,6 +218,31 @@ def staff_reset_password(user_id: int):
     password = services.reset_password(user)
     db.session.commit()
     return render_template("school/password_shown.html", user=user, password=password)
+
+
+@bp.post("/staff/accounts/<int:user_id>/reset-two-factor")
+@roles_required(*MANAGERS)
+def staff_reset_two_factor(user_id: int):
+    """A lost phone: the account's authenticator and recovery codes go, its sessions end, and
+    its next log-in links a new authenticator (``school.login_flow``). Not one's own: that
+    would replace one's authenticator without it."""
+    user = managed_user_or_404(user_id)
+    form = ResetTwoFactorForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash(_("Another administrator must reset your own two-factor log-in."), "error")
+    elif not user.has_two_factor:
+        flash(_("This account has no authenticator app linked."), "info")
+    else:
+        security.reset_two_factor(user)
+        audit.record("user.two_factor_reset", user, school_id=user.school_id)
+        db.session.commit()
+        flash(
+            _("Two-factor log-in has been reset. The person links a new app at the next log-in."),
+            "success",
+        )
+    return redirect(url_for("school.staff_edit", user_id=user.id))
 
 
 # --- classes ----------------------------------------------------------------------------------

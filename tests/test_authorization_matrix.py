@@ -17,6 +17,11 @@ POST-only rules) and checks:
   happened, even in their own school;
 - a refused POST writes nothing (every table compared before and after).
 
+``test_a_password_without_its_second_factor_reaches_no_staff_page`` requests every rule that
+anonymous visitors may not use with a session that has only passed the password step (each role,
+waiting for its code or for its first authenticator): it is sent to a log-in step, like an
+anonymous visitor, and writes nothing; the only page it reaches is linking a first authenticator.
+
 One app and one set of data serve the whole module: GET requests only read (or add audit
 entries), and a POST that consumes an object (removes a person, deletes a draft, closes a wave,
 opens a report...) gets a fresh one (``tests.two_schools.fresh``).
@@ -33,6 +38,9 @@ import pypdf
 import pytest
 
 import incidents.receipts
+from extensions import db
+from school.models import Role, User
+from tests import factories
 from tests.two_schools import (
     ANONYMOUS,
     Clients,
@@ -173,6 +181,14 @@ TABLE: dict[str, Expect | list[Expect]] = {
     # Resets the password of a second teacher of the school (nobody is logged in as them).
     "/staff/accounts/<int:user_id>/reset-password": E(
         "school.staff_reset_password", MANAGERS, args={"user_id": "user"}, cross={"admin"}
+    ),
+    # The second teacher has no authenticator: "nothing to reset", back to the account's page.
+    "/staff/accounts/<int:user_id>/reset-two-factor": E(
+        "school.staff_reset_two_factor",
+        MANAGERS,
+        (302,),
+        args={"user_id": "user"},
+        cross={"admin"},
     ),
     "/school/classes": E(
         "school.class_list", MANAGERS, query={"school": "school"}, cross={"admin"}
@@ -575,3 +591,45 @@ def test_an_object_of_another_school_is_refused_under_an_own_parent(world, clien
     response = clients[role].post(url, data={})
     assert response.status_code == 404, url
     assert fingerprint() == before
+
+
+STAFF_ONLY = [(rule, variant) for rule, variant in variants() if ANONYMOUS not in variant.allow]
+
+
+def password_only_client(app, world: World, role: str):
+    """A browser that has given the role's password and nothing else: every role must use two
+    factors here, so the accounts with an authenticator wait for its code and the others for
+    their first one."""
+    email = db.session.get(User, world.user_id(role)).email
+    db.session.rollback()
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = client.post("/login", data={"email": email, "password": factories.PASSWORD})
+    assert response.status_code == 302, f"{role}: the password was refused"
+    return client, response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "expect"), STAFF_ONLY, ids=[e.endpoint + r for r, e in STAFF_ONLY]
+)
+def test_a_password_without_its_second_factor_reaches_no_staff_page(
+    matrix_app, world, monkeypatch, rule, expect
+):
+    monkeypatch.setitem(matrix_app.config, "TWO_FACTOR_ROLES", ",".join(r.value for r in Role))
+    flask_rule = next(r for r in matrix_app.url_map.iter_rules() if r.rule == rule)
+    method = "GET" if "GET" in flask_rule.methods else "POST"
+    url = fill(rule, expect, world.own, world)
+    for role in sorted(STAFF):
+        client, waiting_at = password_only_client(matrix_app, world, role)
+        assert waiting_at in ("/login/code", "/login/two-factor"), f"{role}: {waiting_at}"
+        label = f"{method} {url} as {role} after the password only (waiting at {waiting_at})"
+        before = fingerprint()
+        response = client.get(url) if method == "GET" else client.post(url, data={})
+        if expect.endpoint == "school.two_factor_setup" and waiting_at == "/login/two-factor":
+            assert response.status_code == 200, label  # the one step this state may take
+            assert fingerprint() == before, f"{label}: wrote to the database"
+            continue
+        assert response.status_code == 302, f"{label}: {response.status_code}"
+        assert response.headers["Location"].startswith("/login"), f"{label}: not a log-in step"
+        assert fingerprint() == before, f"{label}: a refused request wrote to the database"
+        assert client.get("/staff").status_code == 302, f"{label}: logged in"
