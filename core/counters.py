@@ -28,7 +28,8 @@ RETRY_SECONDS = 30.0
 class Counters:
     """Expiring counters: in the storage named by a limits URI, or in memory while it is away."""
 
-    def __init__(self, uri: str, **options) -> None:
+    def __init__(self, uri: str, name: str, **options) -> None:
+        self.name = name  # what is counted, for the log
         self.shared: Storage = storage_from_string(uri, **options)
         self.in_process = self.shared if isinstance(self.shared, MemoryStorage) else MemoryStorage()
         self._retry_at: float | None = None  # set while the shared storage is away
@@ -47,13 +48,14 @@ class Counters:
                 self._retry_at = time.monotonic() + RETRY_SECONDS
             if first:
                 log.warning(
-                    "Rate-limit storage unreachable: counting in this process until it is back"
+                    "Rate-limit storage unreachable: counting %s in this process until it is back",
+                    self.name,
                 )
             return getattr(self.in_process, operation)(*args)
         if self._retry_at is not None:
             with self._lock:
                 self._retry_at = None
-            log.info("Rate-limit storage reachable again: counting there")
+            log.info("Rate-limit storage reachable again: counting %s there", self.name)
         return result
 
     def get(self, key: str) -> int:

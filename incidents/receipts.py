@@ -147,5 +147,7 @@ def init_app(app: Flask) -> None:
     salt = hashlib.sha256(b"qamqor receipt salt\0" + pepper).digest()[:16]
     app.extensions["qamqor_receipts"] = (pepper, salt)
     app.extensions["qamqor_receipt_failures"] = Counters(
-        app.config["RATELIMIT_STORAGE_URI"], **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
+        app.config["RATELIMIT_STORAGE_URI"],
+        "wrong receipt codes",
+        **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
     )

@@ -13,7 +13,8 @@ the second factor must still pass. An account without one is then refused everyw
 hour has passed.
 
 The counters live in the rate limiter's storage (memory, or Redis by ``RATELIMIT_STORAGE_URI``,
-shared by the workers), never in a table.
+shared by the workers), never in a table; while Redis is away they go on in each worker's
+memory (``core.counters.Counters``), so staff can still log in and the limits still hold.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import secrets
 
 from flask import Flask, after_this_request, current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from limits.storage import Storage, storage_from_string
 
+from core.counters import Counters
 from incidents.privacy import client_key
 from school.models import User
 
@@ -36,7 +37,7 @@ DEVICE_DAYS = 180
 DEVICE_ACCOUNTS = 5  # accounts remembered by one browser (a shared staff-room computer)
 
 
-def storage() -> Storage:
+def storage() -> Counters:
     return current_app.extensions["qamqor_login_failures"]
 
 
@@ -117,6 +118,8 @@ def record_success(user: User) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["qamqor_login_failures"] = storage_from_string(
-        app.config["RATELIMIT_STORAGE_URI"], **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
+    app.extensions["qamqor_login_failures"] = Counters(
+        app.config["RATELIMIT_STORAGE_URI"],
+        "failed log-ins",
+        **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
     )

@@ -72,7 +72,8 @@ def test_with_redis_unreachable_children_report_staff_log_in_and_the_limits_stil
     assert early.status == 429  # the wait after a wrong code still applies
     assert "Traceback" not in log
     assert log.count("falling back to in-memory storage") == 1  # the limits
-    assert log.count("counting in this process") == 1  # the wrong-code counters
+    assert log.count("counting wrong receipt codes in this process") == 1
+    assert log.count("counting failed log-ins in this process") == 1  # the staff lock-out
 
 
 def test_with_redis_the_limits_and_the_wait_hold_across_workers(app):

@@ -126,5 +126,5 @@ def test_above_the_accounts_ceiling_only_a_known_device_with_the_second_factor_l
 def test_the_counters_hold_no_address(app):
     user = factories.user(Role.teacher)
     _attack(_client(app, ATTACKER), user)
-    keys = " ".join(str(key) for key in lockout.storage().storage)
+    keys = " ".join(str(key) for key in lockout.storage().shared.storage)
     assert "login-failures" in keys and ATTACKER not in keys

@@ -86,7 +86,7 @@ def test_repeated_failures_lock_the_client_out_with_the_same_message(client):
     assert locked.get_data(as_text=True) == wrong
     assert client.get("/staff").status_code == 302
     # Once the window has passed (the counters expire in the limiter's storage), it works again.
-    lockout.storage().reset()
+    lockout.storage().shared.reset()
     assert _password(client, user).headers["Location"] == "/staff"
 
 
