@@ -13,6 +13,7 @@ from datetime import datetime
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Integer, String, Text, event, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +22,15 @@ from extensions import db
 from school.models import UTCDateTime, utcnow
 
 GENESIS = "0" * 64
+
+# Entries that the audit page spells out (the others show their action's code): who was given
+# the right to read the cases of a school, and who confirmed it.
+ACTION_TITLES = {
+    "user.case_access_granted": _l(
+        "Given the right to read cases (waiting for a second person's confirmation)"
+    ),
+    "user.case_access_confirmed": _l("Right to read cases confirmed"),
+}
 
 
 class AuditEntry(db.Model):
@@ -41,6 +51,11 @@ class AuditEntry(db.Model):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def title(self) -> str | None:
+        title = ACTION_TITLES.get(self.action)
+        return str(title) if title is not None else None
 
     def compute_hash(self) -> str:
         payload = json.dumps(

@@ -53,10 +53,18 @@ from incidents.deadlines import (
     time_left,
 )
 from incidents.models import Priority
-from school.access import case_scope, first_or_404, reads_narrative, roles_required
+from school.access import (
+    case_scope,
+    first_or_404,
+    reads_narrative,
+    refuse_unconfirmed_counselor,
+    roles_required,
+)
 from school.models import Classroom, Role, User, utcnow
 
 bp = Blueprint("cases", __name__, template_folder="templates")
+# Every page of this blueprint reads cases: a counselor not yet confirmed is told why not.
+bp.before_request(refuse_unconfirmed_counselor)
 STAFF = (Role.counselor, Role.school_admin)
 
 

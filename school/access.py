@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
@@ -45,17 +46,44 @@ def region_scope(user: User, region_id: Any) -> ColumnElement[bool]:
     return false()
 
 
+def reads_cases(user: User) -> bool:
+    """Counselors once a second person has confirmed the account (see
+    ``school.services.may_confirm``), and school administrators (who read no story)."""
+    return user.role == Role.school_admin or (
+        user.role == Role.counselor and not user.awaits_confirmation
+    )
+
+
 def case_scope(user: User, school_id: Any) -> ColumnElement[bool]:
-    """Cases and the reports behind them: only the counselors and school administrators of the
-    school. Analysts, teachers, partners and platform administrators read no case."""
-    if user.role in (Role.counselor, Role.school_admin):
+    """Cases and the reports behind them: only the (confirmed) counselors and the school
+    administrators of the school. Analysts, teachers, partners, platform administrators and
+    counselors waiting for confirmation read no case."""
+    if reads_cases(user):
         return school_id == user.school_id
     return false()
 
 
 def reads_narrative(user: User) -> bool:
-    """Only counselors read what happened (narratives, descriptions, messages, notes)."""
-    return user.role == Role.counselor
+    """Only confirmed counselors read what happened (narratives, descriptions, messages, notes)."""
+    return user.role == Role.counselor and reads_cases(user)
+
+
+def refuse_unconfirmed_counselor():
+    """``before_request`` of the case pages: a counselor waiting for confirmation is told why
+    they see nothing (403); the scopes above return nothing to them anyway."""
+    if current_user.is_authenticated and current_user.awaits_confirmation:
+        from core.errors import render_error
+
+        return render_error(
+            403,
+            _("Your account is waiting for confirmation"),
+            _(
+                "A new school psychologist reads the school's cases once another school"
+                " psychologist of the school or a platform administrator has confirmed the"
+                " account. They have been told by e-mail: ask one of them to confirm it."
+            ),
+        )
+    return None
 
 
 def referral_scope(user: User, school_id: Any, body_id: Any, status: Any) -> ColumnElement[bool]:

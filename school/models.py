@@ -279,10 +279,25 @@ class User(UserMixin, db.Model):
     # log-in off, cleared by an administrator's reset. While it is empty, an account that must
     # use two factors may link one right after its password (school.login_flow).
     two_factor_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when someone else issued the password (a new account, a reset): it must be changed
+    # before any other staff page opens (``school.views.require_own_password``).
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # A counselor reads the cases of their school only once a second person has confirmed the
+    # account (``school.access.case_scope``): who gave the role (None: the operator's
+    # commands), and who confirmed it and when (None: waiting for confirmation).
+    case_access_granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    case_access_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    case_access_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     school: Mapped[School | None] = relationship()
     region: Mapped[Region | None] = relationship()
     body: Mapped[AuthorizedBody | None] = relationship()
+    case_access_granted_by: Mapped[User | None] = relationship(
+        foreign_keys=[case_access_granted_by_id], remote_side=[id]
+    )
+    case_access_confirmed_by: Mapped[User | None] = relationship(
+        foreign_keys=[case_access_confirmed_by_id], remote_side=[id]
+    )
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
@@ -302,6 +317,11 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """A counselor whose reading of cases no second person has confirmed yet."""
+        return self.role == Role.counselor and self.case_access_confirmed_at is None
 
     @property
     def has_two_factor(self) -> bool:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
 
 from core import audit
 from extensions import db
@@ -20,6 +21,7 @@ from school.models import (
     School,
     User,
     new_school_code,
+    utcnow,
 )
 
 REGIONS_CSV = Path(__file__).parent / "data" / "regions.csv"
@@ -73,8 +75,10 @@ def check_password(user: User, password: str) -> bool:
 
 
 def set_password(user: User, password: str) -> None:
-    """Set a new password and end every other session of the account."""
+    """Set a new password (the person's own: nothing more to change) and end every other
+    session of the account."""
     user.password_hash = hash_password(password)
+    user.must_change_password = False
     user.end_sessions()
 
 
@@ -102,7 +106,12 @@ def create_user(
     region: Region | None = None,
     body: AuthorizedBody | None = None,
     locale: str | None = None,
+    by: User | None = None,
 ) -> User:
+    """A new account. ``by``: the person who creates it in the app; then ``password`` is a
+    temporary one they saw (it must be changed at the first log-in) and a counselor account
+    waits for a second person's confirmation. Without ``by`` (the operator's commands, the
+    demo) the account is ready as it is."""
     user = User(
         email=normalize_email(email),
         full_name=full_name.strip(),
@@ -112,14 +121,23 @@ def create_user(
         body=body if role == Role.partner else None,
         password_hash=hash_password(password),
         locale=locale,
+        must_change_password=by is not None,
+        case_access_confirmed_at=None if by is not None else utcnow(),
     )
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", user, school_id=user.school_id, role=role.value)
+    if by is not None and role == Role.counselor:
+        grant_case_access(user, by=by, reason="created")
     return user
 
 
-def update_user(user: User, **changes) -> None:
+# What makes a counselor's reading of cases wait for confirmation again: someone else may now
+# be the person behind the account (or the account reads another school's cases).
+REGRANTING_FIELDS = {"role", "school_id", "email"}
+
+
+def update_user(user: User, by: User | None = None, **changes) -> None:
     changed = sorted(key for key, value in changes.items() if getattr(user, key) != value)
     for key in changed:
         setattr(user, key, changes[key])
@@ -127,13 +145,115 @@ def update_user(user: User, **changes) -> None:
         user.end_sessions()
     if changed:
         audit.record("user.update", user, school_id=user.school_id, fields=changed)
+    if by is not None and user.role == Role.counselor and REGRANTING_FIELDS & set(changed):
+        reason = "role" if "role" in changed else "school" if "school_id" in changed else "email"
+        grant_case_access(user, by=by, reason=reason)
 
 
-def reset_password(user: User) -> str:
+def reset_password(user: User, by: User | None = None) -> str:
+    """A temporary password for ``user``, shown to ``by``: it must be changed at the next
+    log-in, and a counselor's reading of cases waits for confirmation again (``by`` saw it)."""
     password = temporary_password()
     set_password(user, password)
+    user.must_change_password = True
     audit.record("user.reset_password", user, school_id=user.school_id)
+    if by is not None and by.id != user.id and user.role == Role.counselor:
+        grant_case_access(user, by=by, reason="password")
     return password
+
+
+# --- who reads the cases: a second person confirms every counselor ----------------------------
+
+
+def grant_case_access(user: User, *, by: User, reason: str) -> None:
+    """``user`` is a counselor now (again, or of another school, or someone else may hold the
+    account): their reading of cases waits for confirmation by a second person. Audited with
+    the role and the school, and announced to the school's other counselors and to the
+    platform administrators. The caller commits, then ``core.mail.deliver``s."""
+    user.case_access_granted_by_id = by.id
+    user.case_access_confirmed_by_id = None
+    user.case_access_confirmed_at = None
+    audit.record(
+        "user.case_access_granted",
+        user,
+        school_id=user.school_id,
+        role=user.role.value,
+        by=by.id,
+        reason=reason,
+    )
+    announce_case_access(user, by)
+
+
+def case_access_witnesses(user: User) -> list[User]:
+    """Who is told that ``user`` may read cases: the school's other active counselors and the
+    platform administrators."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                User.id != user.id,
+                or_(
+                    User.role == Role.admin,
+                    and_(User.role == Role.counselor, User.school_id == user.school_id),
+                ),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def announce_case_access(user: User, by: User) -> None:
+    from core.mail import queue_for
+    from core.public_url import external_url
+
+    link = external_url("school.confirmations")
+    school = user.school.name if user.school else ""
+
+    def compose() -> tuple[str, str]:
+        subject = _("Qamqor: a new school psychologist account at %(school)s", school=school)
+        body = _(
+            "%(by)s has made %(name)s (%(email)s) a school psychologist of %(school)s. This"
+            " account will read what children reported at this school once another school"
+            " psychologist of the school or a platform administrator confirms it.\n\n"
+            "If you do not know this person or did not expect this, do not confirm it and tell"
+            " the platform administrator. The list of accounts to confirm:\n%(link)s",
+            by=by.full_name,
+            name=user.full_name,
+            email=user.email,
+            school=school,
+            link=link,
+        )
+        return subject, body
+
+    queue_for(case_access_witnesses(user), compose)
+
+
+def may_confirm(actor: User, user: User) -> bool:
+    """A second person confirms a counselor: another confirmed counselor of the same school, or
+    a platform administrator; never the account itself nor whoever gave it the role."""
+    if not user.awaits_confirmation or actor.id in (user.id, user.case_access_granted_by_id):
+        return False
+    if actor.role == Role.admin:
+        return True
+    return (
+        actor.role == Role.counselor
+        and not actor.awaits_confirmation
+        and actor.school_id == user.school_id
+    )
+
+
+def confirm_case_access(user: User, *, by: User) -> None:
+    """The caller checked ``may_confirm``; it commits."""
+    user.case_access_confirmed_by_id = by.id
+    user.case_access_confirmed_at = utcnow()
+    audit.record(
+        "user.case_access_confirmed",
+        user,
+        school_id=user.school_id,
+        role=user.role.value,
+        by=by.id,
+    )
 
 
 def school_code_taken(code: str) -> bool:

@@ -8,10 +8,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core import audit
+from core.mail import deliver
 from core.paging import paginate
 from extensions import db
 from school import security, services
-from school.access import get_scoped_or_404, roles_required, school_scope, visible_schools
+from school.access import (
+    first_or_404,
+    get_scoped_or_404,
+    roles_required,
+    school_scope,
+    visible_schools,
+)
 from school.forms import (
     BodyForm,
     ClassroomForm,
@@ -19,6 +26,7 @@ from school.forms import (
     ResetPasswordForm,
     ResetTwoFactorForm,
     SchoolForm,
+    SimpleForm,
     StaffForm,
 )
 from school.models import (
@@ -151,8 +159,10 @@ def staff_new():
                 region=db.session.get(Region, form.region_id.data or -1),
                 body=db.session.get(AuthorizedBody, form.body_id.data or -1),
                 locale=form.locale.data,
+                by=current_user,
             )
             db.session.commit()
+            deliver()
             return render_template("school/password_shown.html", user=user, password=password)
     return render_template("school/staff_form.html", form=form, user=None)
 
@@ -195,8 +205,9 @@ def staff_edit(user_id: int):
                     region_id=(form.region_id.data or None) if role == Role.analyst else None,
                     body_id=form.body_id.data if role == Role.partner else None,
                 )
-            services.update_user(user, **changes)
+            services.update_user(user, by=current_user, **changes)
             db.session.commit()
+            deliver()
             flash(_("Saved."), "success")
             return redirect(url_for("school.staff_list"))
     return render_template(
@@ -215,8 +226,9 @@ def staff_reset_password(user_id: int):
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         abort(400)
-    password = services.reset_password(user)
+    password = services.reset_password(user, by=current_user)
     db.session.commit()
+    deliver()
     return render_template("school/password_shown.html", user=user, password=password)
 
 
@@ -243,6 +255,74 @@ def staff_reset_two_factor(user_id: int):
             "success",
         )
     return redirect(url_for("school.staff_edit", user_id=user.id))
+
+
+# --- counselors waiting for a second person's confirmation ----------------------------------
+
+CONFIRMERS = (Role.counselor, Role.admin)
+
+
+def awaiting_confirmation():
+    """Counselor accounts of the user's scope that read no case yet."""
+    return (
+        select(User)
+        .where(
+            User.role == Role.counselor,
+            User.case_access_confirmed_at.is_(None),
+            User.active.is_(True),
+            school_scope(current_user, User.school_id),
+        )
+        .order_by(User.created_at, User.id)
+    )
+
+
+@bp.get("/staff/confirmations")
+@roles_required(*CONFIRMERS)
+def confirmations():
+    users = db.session.scalars(awaiting_confirmation()).all()
+    return render_template(
+        "school/confirmations.html",
+        users=users,
+        may_confirm={user.id: services.may_confirm(current_user, user) for user in users},
+        form=SimpleForm(),
+    )
+
+
+@bp.post("/staff/confirmations/<int:user_id>")
+@roles_required(*CONFIRMERS)
+def confirm(user_id: int):
+    user = first_or_404(awaiting_confirmation().where(User.id == user_id))
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    if not services.may_confirm(current_user, user):
+        abort(403)
+    services.confirm_case_access(user, by=current_user)
+    db.session.commit()
+    flash(_("%(name)s now reads the cases of the school.", name=user.full_name), "success")
+    return redirect(url_for("school.confirmations"))
+
+
+# --- a password someone else issued is changed first -------------------------------------------
+
+# What a person with a temporary password may still open: the change itself, leaving, the
+# language and the files the pages need.
+OPEN_WITH_TEMPORARY_PASSWORD = frozenset(
+    {"school.change_password", "school.logout", "i18n.switch", "static"}
+)
+
+
+@bp.before_app_request
+def require_own_password():
+    """A password issued by someone else (a new account, a reset) opens only the page that
+    changes it; every other page leads there. (Independent of the log-in steps.)"""
+    if (
+        request.endpoint in OPEN_WITH_TEMPORARY_PASSWORD
+        or not current_user.is_authenticated
+        or not current_user.must_change_password
+    ):
+        return None
+    flash(_("Choose your own password first: the one you were given is temporary."), "info")
+    return redirect(url_for("school.change_password"))
 
 
 # --- classes ----------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ SCHOOL_BOUND = {
     "sent_referral",
     "draft_referral",
     "user",
+    "pending_counselor",
     "classroom",
     "school",
     "school_code",
@@ -188,6 +189,16 @@ TABLE: dict[str, Expect | list[Expect]] = {
         MANAGERS,
         (302,),
         args={"user_id": "user"},
+        cross={"admin"},
+    ),
+    "/staff/confirmations": E("school.confirmations", {"admin", "counselor"}),
+    # Confirms a new counselor made by the school's administrator (a fresh one each time).
+    "/staff/confirmations/<int:user_id>": E(
+        "school.confirm",
+        {"admin", "counselor"},
+        (302,),
+        args={"user_id": "pending_counselor"},
+        fresh={"pending_counselor"},
         cross={"admin"},
     ),
     "/school/classes": E(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from extensions import db
@@ -358,6 +358,21 @@ def fresh(kind: str, side: Side) -> int:
         made = casework.plan_action(
             case, by=counselor, kind=ActionKind.talk_parents, due_on=now.date(), now=now
         )
+    elif kind == "pending_counselor":
+        from school import services
+
+        director = db.session.get(User, side.users[Role.school_admin])
+        n = db.session.scalar(select(func.count(User.id)))
+        name = marker(side.name, f"NAME-pending-{n}")
+        with current_app.test_request_context():  # the notice to the others has a link
+            made = services.create_user(
+                email=f"{name.lower()}@example.kz",
+                full_name=name,
+                role=Role.counselor,
+                password=factories.PASSWORD,
+                school=director.school,
+                by=director,
+            )
     elif kind == "report":
         return fresh_report(side)
     elif kind == "teacher_report":
