@@ -33,6 +33,7 @@ from bench.common import (  # noqa: E402 - after the path is set
     table,
     throwaway_database,
 )
+from core.opaque import opaque  # noqa: E402
 
 TEACHER = "teacher@demo.qamqor.kz"
 ANALYST = "analyst@demo.qamqor.kz"
@@ -99,11 +100,13 @@ def measure(dialect: str, reports: int, repeat: int) -> list[list]:
     ):
         app = make_app(url, folder / "instance", WTF_CSRF_ENABLED=False)
         info = prepare(app, reports)
+        with app.app_context():
+            referral = opaque(info["referral_id"])
         documents = [
             (
                 "referral letter (kk)",
                 COUNSELOR,
-                f"/staff/referrals/{info['referral_id']}/letter.pdf",
+                f"/staff/referrals/{referral}/letter.pdf",
             ),
             ("lesson handout (kk)", TEACHER, f"/lessons/{info['lesson']}/handout.pdf?lang=kk"),
             (

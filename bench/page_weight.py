@@ -38,6 +38,7 @@ from bench.common import (  # noqa: E402 - after the path is set
     table,
     throwaway_database,
 )
+from core.opaque import opaque  # noqa: E402
 
 BUDGET = 30 * 1024
 LINKED = re.compile(rb'<(?:link rel="stylesheet" href|img[^>]*?\bsrc)="(/[^"]+)"')
@@ -192,7 +193,7 @@ def staff_pages(app, info: dict) -> list[Weight]:
     pages = [
         (COUNSELOR, "counselor: home /staff", "/staff"),
         (COUNSELOR, "counselor: inbox", "/staff/inbox"),
-        (COUNSELOR, "counselor: case page", f"/staff/cases/{info['case_id']}"),
+        (COUNSELOR, "counselor: case page", f"/staff/cases/{info['case_token']}"),
         (COUNSELOR, "counselor: all cases", "/staff/cases"),
         ("teacher@demo.qamqor.kz", "teacher: lesson library", "/lessons"),
         ("teacher@demo.qamqor.kz", "teacher: a lesson", f"/lessons/{lesson}"),
@@ -245,6 +246,7 @@ def measure() -> tuple[list[list], list[Weight]]:
             info["case_id"] = db.session.scalar(
                 select(Case.id).where(Case.state == CaseState.in_progress).order_by(Case.id)
             )
+            info["case_token"] = opaque(info["case_id"])
         languages = report_form_languages(app, info["school_code"])
         pages = student_pages(app, info) + staff_pages(app, info)
         with app.app_context():

@@ -14,6 +14,7 @@ from core import (
     errors,
     i18n,
     mail,
+    opaque,
     rotation,
     security,
     views,
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    opaque.init_app(app)
     audit.init_app(app)
     mail.init_app(app)
     catalogs.init_app(app)

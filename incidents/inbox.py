@@ -123,7 +123,7 @@ def inbox():
     )
 
 
-@bp.post("/staff/reports/<int:report_id>/open")
+@bp.post("/staff/reports/<opaque:report_id>/open")
 @roles_required(Role.counselor)
 def open_report(report_id: int):
     report = first_or_404(
@@ -132,7 +132,7 @@ def open_report(report_id: int):
     return _open(report)
 
 
-@bp.post("/staff/teacher-reports/<int:report_id>/open")
+@bp.post("/staff/teacher-reports/<opaque:report_id>/open")
 @roles_required(Role.counselor)
 def open_teacher_report(report_id: int):
     teacher_report = first_or_404(

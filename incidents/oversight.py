@@ -85,7 +85,7 @@ def approvals():
     )
 
 
-@bp.post("/staff/approvals/<int:request_id>")
+@bp.post("/staff/approvals/<opaque:request_id>")
 @roles_required(Role.school_admin)
 def approval_decide(request_id: int):
     closure = first_or_404(

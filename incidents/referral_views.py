@@ -42,7 +42,7 @@ def load_referral(referral_id: int) -> Referral:
 # --- the counselor's side ---------------------------------------------------------------------
 
 
-@bp.post("/staff/cases/<int:case_id>/referrals")
+@bp.post("/staff/cases/<opaque:case_id>/referrals")
 @roles_required(Role.counselor)
 def referral_new(case_id: int):
     case = load_case(case_id)
@@ -89,7 +89,7 @@ def _render_referral(referral: Referral, status: int = 200, **forms):
     return render_template("incidents/cases/referral.html", **context), status
 
 
-@bp.route("/staff/referrals/<int:referral_id>", methods=["GET", "POST"])
+@bp.route("/staff/referrals/<opaque:referral_id>", methods=["GET", "POST"])
 @roles_required(Role.counselor, Role.school_admin)
 def referral_detail(referral_id: int):
     referral = load_referral(referral_id)
@@ -120,7 +120,7 @@ def referral_detail(referral_id: int):
     return _render_referral(referral, draft_form=form)
 
 
-@bp.post("/staff/referrals/<int:referral_id>/send")
+@bp.post("/staff/referrals/<opaque:referral_id>/send")
 @roles_required(Role.counselor)
 def referral_send(referral_id: int):
     referral = load_referral(referral_id)
@@ -137,7 +137,7 @@ def referral_send(referral_id: int):
     return _render_referral(referral, 409, send_form=form)
 
 
-@bp.post("/staff/referrals/<int:referral_id>/delete")
+@bp.post("/staff/referrals/<opaque:referral_id>/delete")
 @roles_required(Role.counselor)
 def referral_delete(referral_id: int):
     referral = load_referral(referral_id)
@@ -147,7 +147,7 @@ def referral_delete(referral_id: int):
     return redirect(url_for("cases.referral_detail", referral_id=referral_id))
 
 
-@bp.get("/staff/referrals/<int:referral_id>/letter.pdf")
+@bp.get("/staff/referrals/<opaque:referral_id>/letter.pdf")
 @roles_required(Role.counselor)
 def referral_letter(referral_id: int):
     referral = load_referral(referral_id)
@@ -196,7 +196,7 @@ def _render_partner(referral: Referral, status: int = 200, **forms):
     )
 
 
-@bp.get("/partner/referrals/<int:referral_id>")
+@bp.get("/partner/referrals/<opaque:referral_id>")
 @roles_required(Role.partner)
 def partner_referral(referral_id: int):
     referral = load_referral(referral_id)
@@ -205,7 +205,7 @@ def partner_referral(referral_id: int):
     return _render_partner(referral)
 
 
-@bp.post("/partner/referrals/<int:referral_id>/acknowledge")
+@bp.post("/partner/referrals/<opaque:referral_id>/acknowledge")
 @roles_required(Role.partner)
 def partner_acknowledge(referral_id: int):
     referral = load_referral(referral_id)
@@ -222,7 +222,7 @@ def partner_acknowledge(referral_id: int):
     return _render_partner(referral, 409, ack_form=form)
 
 
-@bp.post("/partner/referrals/<int:referral_id>/outcome")
+@bp.post("/partner/referrals/<opaque:referral_id>/outcome")
 @roles_required(Role.partner)
 def partner_outcome(referral_id: int):
     referral = load_referral(referral_id)
@@ -239,7 +239,7 @@ def partner_outcome(referral_id: int):
     return _render_partner(referral, 409, outcome_form=form)
 
 
-@bp.get("/partner/referrals/<int:referral_id>/letter.pdf")
+@bp.get("/partner/referrals/<opaque:referral_id>/letter.pdf")
 @roles_required(Role.partner)
 def partner_letter(referral_id: int):
     return _letter(load_referral(referral_id))

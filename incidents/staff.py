@@ -247,7 +247,7 @@ def render_case(case: Case, status: int = 200, **bound):
     return render_template("incidents/cases/case.html", **context), status
 
 
-@bp.get("/staff/cases/<int:case_id>")
+@bp.get("/staff/cases/<opaque:case_id>")
 @roles_required(*STAFF)
 def case_detail(case_id: int):
     case = load_case(case_id, *CASE_PAGE)
@@ -273,7 +273,7 @@ def handle(case: Case, form, name: str, run: Callable[[], object], success: str,
     return render_case(case, status, **{name: form})
 
 
-@bp.post("/staff/cases/<int:case_id>/triage")
+@bp.post("/staff/cases/<opaque:case_id>/triage")
 @roles_required(Role.counselor)
 def case_triage(case_id: int):
     case = load_case(case_id)
@@ -299,7 +299,7 @@ def case_triage(case_id: int):
     return handle(case, form, "triage_form", run, _("The case has been triaged."))
 
 
-@bp.post("/staff/cases/<int:case_id>/details")
+@bp.post("/staff/cases/<opaque:case_id>/details")
 @roles_required(Role.counselor)
 def case_edit(case_id: int):
     case = load_case(case_id)
@@ -322,7 +322,7 @@ def case_edit(case_id: int):
     return handle(case, form, "details_form", run, _("Saved."), "details")
 
 
-@bp.post("/staff/cases/<int:case_id>/step")
+@bp.post("/staff/cases/<opaque:case_id>/step")
 @roles_required(Role.counselor)
 def case_step(case_id: int):
     case = load_case(case_id)
@@ -338,7 +338,7 @@ def case_step(case_id: int):
     return handle(case, form, "step_form", run, success)
 
 
-@bp.post("/staff/cases/<int:case_id>/close")
+@bp.post("/staff/cases/<opaque:case_id>/close")
 @roles_required(Role.counselor)
 def case_close(case_id: int):
     case = load_case(case_id)
@@ -359,7 +359,7 @@ def case_close(case_id: int):
     return handle(case, form, "close_form", run, _("Saved."))
 
 
-@bp.post("/staff/cases/<int:case_id>/reopen")
+@bp.post("/staff/cases/<opaque:case_id>/reopen")
 @roles_required(Role.counselor)
 def case_reopen(case_id: int):
     case = load_case(case_id)
@@ -377,7 +377,7 @@ def case_reopen(case_id: int):
     return handle(case, form, "reopen_form", run, _("The case has been reopened."))
 
 
-@bp.post("/staff/cases/<int:case_id>/priority")
+@bp.post("/staff/cases/<opaque:case_id>/priority")
 @roles_required(Role.counselor)
 def case_priority(case_id: int):
     case = load_case(case_id)

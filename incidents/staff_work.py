@@ -34,7 +34,7 @@ from school.models import Classroom, Role
 # --- people, actions, messages (counselors only) ----------------------------------------------
 
 
-@bp.post("/staff/cases/<int:case_id>/people")
+@bp.post("/staff/cases/<opaque:case_id>/people")
 @roles_required(Role.counselor)
 def person_add(case_id: int):
     case = load_case(case_id)
@@ -54,7 +54,7 @@ def person_add(case_id: int):
     return handle(case, form, "person_form", run, _("The person has been added."), "people")
 
 
-@bp.post("/staff/cases/<int:case_id>/people/<int:person_id>/remove")
+@bp.post("/staff/cases/<opaque:case_id>/people/<opaque:person_id>/remove")
 @roles_required(Role.counselor)
 def person_remove(case_id: int, person_id: int):
     case = load_case(case_id)
@@ -65,7 +65,7 @@ def person_remove(case_id: int, person_id: int):
     return redirect(case_url(case, "people"))
 
 
-@bp.post("/staff/cases/<int:case_id>/actions")
+@bp.post("/staff/cases/<opaque:case_id>/actions")
 @roles_required(Role.counselor)
 def action_add(case_id: int):
     case = load_case(case_id)
@@ -86,7 +86,7 @@ def action_add(case_id: int):
     return handle(case, form, "action_form", run, _("The action has been planned."), "actions")
 
 
-@bp.post("/staff/cases/<int:case_id>/actions/<int:action_id>/done")
+@bp.post("/staff/cases/<opaque:case_id>/actions/<opaque:action_id>/done")
 @roles_required(Role.counselor)
 def action_done(case_id: int, action_id: int):
     case = load_case(case_id)
@@ -106,7 +106,7 @@ def action_done(case_id: int, action_id: int):
     return redirect(case_url(case, "actions"))
 
 
-@bp.post("/staff/cases/<int:case_id>/messages")
+@bp.post("/staff/cases/<opaque:case_id>/messages")
 @roles_required(Role.counselor)
 def message_send(case_id: int):
     case = load_case(case_id)
@@ -119,7 +119,7 @@ def message_send(case_id: int):
     return handle(case, form, "message_form", run, success, "messages")
 
 
-@bp.get("/staff/cases/<int:case_id>/summary.pdf")
+@bp.get("/staff/cases/<opaque:case_id>/summary.pdf")
 @roles_required(Role.counselor)
 def case_summary(case_id: int):
     case = load_case(case_id)
@@ -135,7 +135,7 @@ def case_summary(case_id: int):
 FILE_POLICY = f"{CSP}; sandbox"
 
 
-@bp.get("/staff/cases/<int:case_id>/files/<int:file_id>")
+@bp.get("/staff/cases/<opaque:case_id>/files/<opaque:file_id>")
 @roles_required(Role.counselor)
 def case_file(case_id: int, file_id: int):
     """A file the student sent with the report or a message. Each opening is in the audit log.

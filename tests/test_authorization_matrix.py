@@ -38,6 +38,7 @@ import pypdf
 import pytest
 
 import incidents.receipts
+from core.opaque import opaque
 from extensions import db
 from school.models import Role, User
 from tests import factories
@@ -135,7 +136,7 @@ def E(endpoint: str, allow, ok=(200,), **kwargs) -> Expect:  # noqa: N802 - read
     return Expect(endpoint, frozenset(allow), ok, **kwargs)
 
 
-C = "/staff/cases/<int:case_id>"
+C = "/staff/cases/<opaque:case_id>"
 ONLY = frozenset
 
 # rule -> one Expect, or a list of variants (the same rule with other query arguments).
@@ -243,7 +244,7 @@ TABLE: dict[str, Expect | list[Expect]] = {
     "/staff/overdue": E("cases.overdue", CASE_STAFF),
     C: E("cases.case_detail", CASE_STAFF, args={"case_id": "case"}),
     f"{C}/summary.pdf": E("cases.case_summary", {"counselor"}, args={"case_id": "case"}),
-    f"{C}/files/<int:file_id>": E(
+    f"{C}/files/<opaque:file_id>": E(
         "cases.case_file", {"counselor"}, args={"case_id": "case", "file_id": "attachment"}
     ),
     # Empty forms on the case: the form's messages (400), nothing written.
@@ -254,7 +255,7 @@ TABLE: dict[str, Expect | list[Expect]] = {
     f"{C}/reopen": E("cases.case_reopen", {"counselor"}, (400,), args={"case_id": "case"}),
     f"{C}/priority": E("cases.case_priority", {"counselor"}, (400,), args={"case_id": "case"}),
     f"{C}/people": E("cases.person_add", {"counselor"}, (400,), args={"case_id": "case"}),
-    f"{C}/people/<int:person_id>/remove": E(
+    f"{C}/people/<opaque:person_id>/remove": E(
         "cases.person_remove",
         {"counselor"},
         (302,),
@@ -263,15 +264,15 @@ TABLE: dict[str, Expect | list[Expect]] = {
     ),
     f"{C}/actions": E("cases.action_add", {"counselor"}, (400,), args={"case_id": "case"}),
     # The note is optional: the first request marks the action done, later ones are told it is.
-    f"{C}/actions/<int:action_id>/done": E(
+    f"{C}/actions/<opaque:action_id>/done": E(
         "cases.action_done", {"counselor"}, (302,), args={"case_id": "case", "action_id": "action"}
     ),
     f"{C}/messages": E("cases.message_send", {"counselor"}, (400,), args={"case_id": "case"}),
     f"{C}/referrals": E("cases.referral_new", {"counselor"}, (400,), args={"case_id": "case"}),
-    "/staff/reports/<int:report_id>/open": E(
+    "/staff/reports/<opaque:report_id>/open": E(
         "cases.open_report", {"counselor"}, (302,), args={"report_id": "report"}, fresh={"report"}
     ),
-    "/staff/teacher-reports/<int:report_id>/open": E(
+    "/staff/teacher-reports/<opaque:report_id>/open": E(
         "cases.open_teacher_report",
         {"counselor"},
         (302,),
@@ -279,16 +280,16 @@ TABLE: dict[str, Expect | list[Expect]] = {
         fresh={"teacher_report"},
     ),
     # The school administrator follows referrals from the case page (403 on the draft's page).
-    "/staff/referrals/<int:referral_id>": E(
+    "/staff/referrals/<opaque:referral_id>": E(
         "cases.referral_detail", {"counselor"}, args={"referral_id": "referral"}
     ),
-    "/staff/referrals/<int:referral_id>/letter.pdf": E(
+    "/staff/referrals/<opaque:referral_id>/letter.pdf": E(
         "cases.referral_letter", {"counselor"}, args={"referral_id": "referral"}
     ),
-    "/staff/referrals/<int:referral_id>/send": E(
+    "/staff/referrals/<opaque:referral_id>/send": E(
         "cases.referral_send", {"counselor"}, (400,), args={"referral_id": "referral"}
     ),
-    "/staff/referrals/<int:referral_id>/delete": E(
+    "/staff/referrals/<opaque:referral_id>/delete": E(
         "cases.referral_delete",
         {"counselor"},
         (302,),
@@ -297,27 +298,27 @@ TABLE: dict[str, Expect | list[Expect]] = {
     ),
     "/staff/approvals": E("cases.approvals", {"school_admin"}),
     # An empty decision: "please choose one" and back to the list, nothing decided.
-    "/staff/approvals/<int:request_id>": E(
+    "/staff/approvals/<opaque:request_id>": E(
         "cases.approval_decide", {"school_admin"}, (302,), args={"request_id": "closure"}
     ),
     "/staff/audit": E("cases.audit_log", {"school_admin", "admin"}),
     "/staff/my-reports": E("cases.teacher_reports", {"teacher"}),
     "/staff/my-reports/new": E("cases.teacher_report_new", {"teacher"}),
     "/partner/referrals": E("cases.partner_referrals", {"partner"}),
-    "/partner/referrals/<int:referral_id>": E(
+    "/partner/referrals/<opaque:referral_id>": E(
         "cases.partner_referral", {"partner"}, args={"referral_id": "sent_referral"}
     ),
-    "/partner/referrals/<int:referral_id>/letter.pdf": E(
+    "/partner/referrals/<opaque:referral_id>/letter.pdf": E(
         "cases.partner_letter", {"partner"}, args={"referral_id": "sent_referral"}
     ),
     # The registration number is optional: acknowledged once, then "already acknowledged" (409).
-    "/partner/referrals/<int:referral_id>/acknowledge": E(
+    "/partner/referrals/<opaque:referral_id>/acknowledge": E(
         "cases.partner_acknowledge",
         {"partner"},
         (302, 409),
         args={"referral_id": "sent_referral"},
     ),
-    "/partner/referrals/<int:referral_id>/outcome": E(
+    "/partner/referrals/<opaque:referral_id>/outcome": E(
         "cases.partner_outcome", {"partner"}, (400,), args={"referral_id": "sent_referral"}
     ),
     "/admin/referral-rules": E("cases.rules", {"admin"}),
@@ -479,7 +480,11 @@ def fill(rule: str, expect: Expect, side: Side, world: World) -> str:
             return side[kind]
         return world.globals[kind]
 
-    path = ARGUMENT.sub(lambda m: quote(str(value(expect.args[m.group(1)]))), rule)
+    def part(match: re.Match) -> str:
+        given = value(expect.args[match.group(1)])
+        return quote(opaque(given) if match.group(0).startswith("<opaque:") else str(given))
+
+    path = ARGUMENT.sub(part, rule)
     query = {name: value(kind) for name, kind in expect.query.items()} | expect.literal
     return f"{path}?{urlencode(query)}" if query else path
 
@@ -584,6 +589,7 @@ def test_each_role_gets_what_the_table_says_and_never_another_schools_data(
             assert fingerprint() == before, f"{label}: a refused request wrote to the database"
 
 
+OPAQUE = {"case", "person", "action"}  # in addresses as core.opaque tokens
 NESTED = [
     ("/staff/cases/{case}/people/{person}/remove", "counselor"),
     ("/staff/cases/{case}/actions/{action}/done", "counselor"),
@@ -597,7 +603,10 @@ def test_an_object_of_another_school_is_refused_under_an_own_parent(world, clien
     """The parent (case, class) is the user's own; the child (person, action, plan, delivery)
     belongs to the other school: 404, and nothing is written."""
     parent, child = re.findall(r"{(\w+)}", template)
-    url = template.format(**{parent: world.own[parent], child: world.other[child]})
+    ids = {parent: world.own[parent], child: world.other[child]}
+    url = template.format(
+        **{kind: opaque(id_) if kind in OPAQUE else id_ for kind, id_ in ids.items()}
+    )
     before = fingerprint()
     response = clients[role].post(url, data={})
     assert response.status_code == 404, url

@@ -43,6 +43,7 @@ from PIL import Image
 from sqlalchemy import select
 
 import incidents.receipts
+from core.opaque import opaque
 from extensions import db
 from incidents.case_enums import (
     PLANNED_ACTION_KINDS,
@@ -385,7 +386,7 @@ CASE_TABLES = (
 )
 REPORT_TABLES = ("reports", "report_forms", "messages", "attachments", "audit_entries")
 ENUM = lambda cls: [m.value for m in cls]  # noqa: E731 - a short table helper
-CASE = lambda name: lambda w: f"/staff/cases/{case_for(name, w)}"  # noqa: E731
+CASE = lambda name: lambda w: f"/staff/cases/{opaque(case_for(name, w))}"  # noqa: E731
 
 
 def report_form_data(world: World) -> dict:
@@ -770,7 +771,7 @@ FORMS = [
     Form(
         "action done",
         "counselor",
-        lambda w: f"/staff/cases/{w.own['case']}/actions/{w.own['action']}/done",
+        lambda w: f"/staff/cases/{opaque(w.own['case'])}/actions/{opaque(w.own['action'])}/done",
         lambda w: {"note": "Ата-анасымен сөйлестім."},
         {"note": Text(4000)},
         CASE_TABLES,
@@ -796,7 +797,7 @@ FORMS = [
     Form(
         "referral draft",
         "counselor",
-        lambda w: f"/staff/referrals/{draft_for('draft', w)}",
+        lambda w: f"/staff/referrals/{opaque(draft_for('draft', w))}",
         lambda w: {
             "body_id": str(own_police(w)),
             "language": "kk",
@@ -814,7 +815,7 @@ FORMS = [
     Form(
         "referral sending",
         "counselor",
-        lambda w: f"/staff/referrals/{draft_for('send', w)}/send",
+        lambda w: f"/staff/referrals/{opaque(draft_for('send', w))}/send",
         lambda w: {"reference_number": "№ 12"},
         {"reference_number": Text(40, required=True)},
         CASE_TABLES,
@@ -822,7 +823,7 @@ FORMS = [
     Form(
         "closure decision",
         "school_admin",
-        lambda w: f"/staff/approvals/{w.own['closure']}",
+        lambda w: f"/staff/approvals/{opaque(w.own['closure'])}",
         lambda w: {"decision": "decline", "note": "Тағы бір кездесу керек."},
         {"decision": Choice(["approve", "decline"]), "note": Text(500)},
         CASE_TABLES,
@@ -831,7 +832,7 @@ FORMS = [
     Form(
         "acknowledgement",
         "partner",
-        lambda w: f"/partner/referrals/{w.own['sent_referral']}/acknowledge",
+        lambda w: f"/partner/referrals/{opaque(w.own['sent_referral'])}/acknowledge",
         lambda w: {"body_reference": "ПД-17"},
         {"body_reference": Text(60)},
         CASE_TABLES,
@@ -839,7 +840,7 @@ FORMS = [
     Form(
         "referral outcome",
         "partner",
-        lambda w: f"/partner/referrals/{w.own['sent_referral']}/outcome",
+        lambda w: f"/partner/referrals/{opaque(w.own['sent_referral'])}/outcome",
         lambda w: {"outcome_note": "Тексерілді."},
         {"outcome_note": Text(4000, required=True)},
         CASE_TABLES,
@@ -1067,12 +1068,13 @@ def test_search_and_filter_forms_answer_any_query_without_an_error(
 
 
 def int_rules():
-    """Every rule with an integer in its address, with a role that may use it."""
+    """Every rule with an id in its address (a number, or a core.opaque token), with a role
+    that may use it."""
     from tests.test_authorization_matrix import variants
 
     seen = set()
     for rule, expect in variants():
-        if "<int:" in rule and rule not in seen:
+        if ("<int:" in rule or "<opaque:" in rule) and rule not in seen:
             seen.add(rule)
             role = sorted(expect.allow - {ANONYMOUS})[0]
             yield rule, role
@@ -1082,8 +1084,11 @@ def int_rules():
 def test_forged_ids_in_addresses_are_not_found(input_app, world, clients, rule, role):
     """Huge ids (beyond the database's integers) and ids that do not exist: 404, never a 500."""
     method = next(r for r in input_app.url_map.iter_rules() if r.rule == rule).methods
-    for forged in (2**31, 2**63, 10**30, 987654):
+    tokens = ("zzzzzzz", "0000000", "ABCDEFG", "abc", "a" * 40, opaque(987654), "9876540")
+    numbers = (2**31, 2**63, 10**30, 987654, 987654, 987654, 987654)
+    for forged, token in zip(numbers, tokens, strict=True):
         url = re.sub(r"<int:\w+>", str(forged), rule)
+        url = re.sub(r"<opaque:\w+>", token, url)
         url = re.sub(r"<(?:\w+:)?\w+>", world.globals["lesson"], url)
         before = fingerprint()
         response = clients[role].open(url, method="GET" if "GET" in method else "POST", data={})

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import event, select
 
 import incidents.receipts
+from core.opaque import opaque
 from extensions import db
 from tests.incidents.factories import form_data
 
@@ -40,7 +41,7 @@ PAGES = {
     "receipt check": (None, "/r/check", 3),
     "conversation": ("student", "/r/conversation", 10),
     "inbox": (COUNSELOR, "/staff/inbox", 10),
-    "case page": (COUNSELOR, "/staff/cases/{case_id}", {"sqlite": 17, "postgresql": 18}),
+    "case page": (COUNSELOR, "/staff/cases/{case_token}", {"sqlite": 17, "postgresql": 18}),
     "lesson library": (TEACHER, "/lessons", 4),
     "class progress": (TEACHER, "/lessons/classes/{class_id}", 10),
     "school dashboard": (DIRECTOR, "/insights/", {"sqlite": 15, "postgresql": 10}),
@@ -189,6 +190,7 @@ def _grow(school, case_id: int, class_id: int) -> None:
 
 def test_main_pages_make_few_queries_and_no_more_with_more_data(app, demo):
     ids = _ids(demo)
+    ids["case_token"] = opaque(ids["case_id"])
     assert ids["case_id"] and ids["class_id"]
     clients = _clients(app)
     before = _count(clients, ids)

@@ -114,7 +114,7 @@ def counselor_opens_triages_and_replies(page: Page, tr, school: dict) -> None:
     expect(new_reports).to_have_count(1)
     new_reports.get_by_role("button", name=tr(RU, "Open a case")).click()
 
-    expect(page).to_have_url(re.compile(r"/staff/cases/\d+$"))
+    expect(page).to_have_url(re.compile(r"/staff/cases/[0-9a-z]{7}$"))
     reported = section(page, tr(RU, "What was reported"))
     expect(reported).to_contain_text(DESCRIPTION)
     expect(reported).to_contain_text(tr(RU, ViolenceForm.TITLES[ViolenceForm.bullying]))

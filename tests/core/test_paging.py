@@ -27,7 +27,7 @@ def busy_school(cases: int):
 
 
 def labels(html: str) -> list[str]:
-    return re.findall(r'/staff/cases/\d+">([^<]+)</a>', html)
+    return re.findall(r'/staff/cases/\w+">([^<]+)</a>', html)
 
 
 def test_all_cases_are_reachable_page_by_page(client, login):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from core.audit import AuditEntry, verify_chain
+from core.opaque import opaque
 from extensions import db
 from incidents.case_enums import Screening
 from incidents.models import ViolenceForm
@@ -40,7 +41,7 @@ def worked_case(app, login, client):
     )
     login(staff.counselor)
     client.post(
-        f"/staff/cases/{case.id}/details",
+        f"/staff/cases/{opaque(case.id)}/details",
         data={
             "screening": "peer_violence",
             "risk": "high",
@@ -49,11 +50,11 @@ def worked_case(app, login, client):
             "version": case.version,
         },
     )
-    client.post(f"/staff/cases/{case.id}/messages", data={"body": "Are you safe?"})
+    client.post(f"/staff/cases/{opaque(case.id)}/messages", data={"body": "Are you safe?"})
     add_reporter_message(case.report, "I am at home now.")
-    client.get(f"/staff/cases/{case.id}")
-    client.get(f"/staff/cases/{case.id}/summary.pdf")
-    client.get(f"/staff/referrals/{case.referrals[0].id}/letter.pdf")
+    client.get(f"/staff/cases/{opaque(case.id)}")
+    client.get(f"/staff/cases/{opaque(case.id)}/summary.pdf")
+    client.get(f"/staff/referrals/{opaque(case.referrals[0].id)}/letter.pdf")
     return staff, case
 
 

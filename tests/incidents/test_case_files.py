@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from core.audit import AuditEntry
+from core.opaque import opaque
 from extensions import db
 from incidents import uploads, workflow
 from incidents.models import Report
@@ -34,7 +35,7 @@ def case_with_files(client):
 
 
 def file_links(page: str, case) -> list[str]:
-    marker = f"/staff/cases/{case.id}/files/"
+    marker = f"/staff/cases/{opaque(case.id)}/files/"
     return sorted({page[i : page.index('"', i)] for i in _find_all(page, marker)})
 
 
@@ -50,7 +51,7 @@ def test_the_counselor_sees_the_photo_and_downloads_the_pdf_and_each_opening_is_
 ):
     staff, case = case_with_files(client)
     login(staff.counselor)
-    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    page = client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
     photo_url, pdf_url = file_links(page, case)
     assert "IMG_0042" not in page  # the student's file name is never kept
 
@@ -79,17 +80,22 @@ def test_nobody_else_opens_the_files(app, client, login):
     other = staffed_school("Басқа мектеп", region_code="KZ-75")
     other_case = new_case(other)
     login(staff.counselor)
-    photo_url, _pdf = file_links(client.get(f"/staff/cases/{case.id}").get_data(as_text=True), case)
+    photo_url, _pdf = file_links(
+        client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True), case
+    )
     file_id = photo_url.rsplit("/", 1)[1]
     # The file under another case's address (even one the counselor may open) is not found.
     own_other_case = new_case(staff)
-    assert client.get(f"/staff/cases/{own_other_case.id}/files/{file_id}").status_code == 404
+    assert (
+        client.get(f"/staff/cases/{opaque(own_other_case.id)}/files/{file_id}").status_code
+        == 404
+    )
     for user in (other.counselor, staff.admin, staff.teacher, factories.user(Role.analyst)):
         browser = app.test_client()
         login(user, using=browser)
         assert browser.get(photo_url).status_code in (403, 404), user.role
         if user is other.counselor:  # their own case's address does not lead to it either
-            url = f"/staff/cases/{other_case.id}/files/{file_id}"
+            url = f"/staff/cases/{opaque(other_case.id)}/files/{file_id}"
             assert browser.get(url).status_code == 404
     assert app.test_client().get(photo_url).status_code == 302  # to the log-in page
     assert not db.session.scalars(
@@ -100,7 +106,9 @@ def test_nobody_else_opens_the_files(app, client, login):
 def test_a_file_removed_under_the_retention_rule_is_not_found(app, client, login):
     staff, case = case_with_files(client)
     login(staff.counselor)
-    photo_url, _pdf = file_links(client.get(f"/staff/cases/{case.id}").get_data(as_text=True), case)
+    photo_url, _pdf = file_links(
+        client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True), case
+    )
     for attachment in case.report.attachments:
         uploads.delete_bytes(attachment.storage_key)
     assert client.get(photo_url).status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.opaque import opaque
 from extensions import db
 from incidents import casework, referrals
 from incidents.case_enums import Screening
@@ -41,8 +42,8 @@ def world(app):
 
 
 def case_urls(case, referral) -> list[tuple[str, str]]:
-    c = f"/staff/cases/{case.id}"
-    r = f"/staff/referrals/{referral.id}"
+    c = f"/staff/cases/{opaque(case.id)}"
+    r = f"/staff/referrals/{opaque(referral.id)}"
     return [
         ("GET", c),
         ("GET", f"{c}/summary.pdf"),
@@ -60,7 +61,7 @@ def case_urls(case, referral) -> list[tuple[str, str]]:
         ("POST", f"{c}/referrals"),
         ("POST", f"{r}/send"),
         ("POST", f"{r}/delete"),
-        ("POST", f"/staff/reports/{case.report_id}/open"),
+        ("POST", f"/staff/reports/{opaque(case.report_id)}/open"),
     ]
 
 
@@ -119,7 +120,7 @@ def test_a_region_analyst_reads_no_case_even_through_the_scope(app, world):
 def test_the_school_admin_sees_the_case_without_the_story(client, login, world):
     staff, case, referral = world
     login(staff.admin)
-    response = client.get(f"/staff/cases/{case.id}")
+    response = client.get(f"/staff/cases/{opaque(case.id)}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert case.label in page and "Police (juvenile affairs)" in page
@@ -139,14 +140,14 @@ def test_a_partner_of_another_body_sees_nothing(client, login, world):
     login(stranger)
     assert case.label not in client.get("/partner/referrals").get_data(as_text=True)
     for url in (
-        f"/partner/referrals/{referral.id}",
-        f"/partner/referrals/{referral.id}/letter.pdf",
+        f"/partner/referrals/{opaque(referral.id)}",
+        f"/partner/referrals/{opaque(referral.id)}/letter.pdf",
     ):
         response = client.get(url)
         assert response.status_code == 404
         assert_no_data(response, case.label)
     for action in ("acknowledge", "outcome"):
-        assert client.post(f"/partner/referrals/{referral.id}/{action}").status_code == 404
+        assert client.post(f"/partner/referrals/{opaque(referral.id)}/{action}").status_code == 404
 
 
 @pytest.mark.parametrize("role", [Role.counselor, Role.school_admin, Role.teacher, Role.analyst])
@@ -154,7 +155,7 @@ def test_partner_pages_are_for_partners_only(client, login, world, role):
     staff, _, referral = world
     login(factories.user(role, staff.school if role.is_school_role else None))
     assert client.get("/partner/referrals").status_code == 403
-    assert client.get(f"/partner/referrals/{referral.id}").status_code == 403
+    assert client.get(f"/partner/referrals/{opaque(referral.id)}").status_code == 403
 
 
 @pytest.mark.parametrize("role", [Role.counselor, Role.school_admin, Role.analyst, Role.partner])
@@ -170,11 +171,11 @@ def test_the_audit_log_is_for_the_schools_administrator(client, login, world):
     other = staffed_school("Other school", region_code="KZ-75")
     login(other.admin)
     page = client.get("/staff/audit").get_data(as_text=True)
-    assert f"Case #{case.id}" not in page and "case.triage" not in page
+    assert f"Case #{opaque(case.id)}" not in page and "case.triage" not in page
     own = client.application.test_client()
     login(staff.admin, using=own)
     page = own.get("/staff/audit").get_data(as_text=True)
-    assert "case.triage" in page and f"Case #{case.id}" in page
+    assert "case.triage" in page and f"Case #{opaque(case.id)}" in page
     assert STORY not in page and NARRATIVE not in page and REPLY not in page
     for role in (Role.counselor, Role.teacher, Role.analyst, Role.partner):
         viewer = client.application.test_client()
@@ -184,6 +185,10 @@ def test_the_audit_log_is_for_the_schools_administrator(client, login, world):
 
 def test_anonymous_visitors_are_sent_to_log_in(client, world):
     _, case, referral = world
-    for url in (f"/staff/cases/{case.id}", "/staff/inbox", f"/partner/referrals/{referral.id}"):
+    for url in (
+        f"/staff/cases/{opaque(case.id)}",
+        "/staff/inbox",
+        f"/partner/referrals/{opaque(referral.id)}",
+    ):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -17,6 +17,7 @@ from core import crypto, rotation
 from core.audit import AuditEntry
 from core.backup import create_backup, restore_backup
 from core.crypto import DataKeyError, DecryptionError
+from core.opaque import opaque
 from extensions import db
 from incidents import uploads
 from incidents.cases import Case, CaseTransition, ClosureRequest, PriorityChange
@@ -133,7 +134,7 @@ def test_a_database_dump_and_the_file_store_hold_none_of_what_was_written(app, l
     every_text_reads_back(written)
     counselor = app.test_client()
     login(staff.counselor, using=counselor)
-    page = counselor.get(f"/staff/cases/{written.case.id}").get_data(as_text=True)
+    page = counselor.get(f"/staff/cases/{opaque(written.case.id)}").get_data(as_text=True)
     assert TEXTS["description"] in page and TEXTS["narrative"] in page  # the pages decrypt
 
     dump = raw_dump()

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from core.opaque import opaque
 from extensions import db
 from incidents import casework, overdue, referrals, workflow
 from incidents.case_enums import ActionKind, CaseState, RiskLevel, Screening
@@ -95,14 +96,14 @@ def test_the_first_reply_counts_as_the_first_response(client, login):
     staff = staffed_school()
     made, _ = report(staff.school)
     login(staff.counselor)
-    client.post(f"/staff/reports/{made.id}/open")
+    client.post(f"/staff/reports/{opaque(made.id)}/open")
     case = made.case
     assert made.first_response_at is None
-    client.post(f"/staff/cases/{case.id}/messages", data={"body": "We have read it."})
+    client.post(f"/staff/cases/{opaque(case.id)}/messages", data={"body": "We have read it."})
     db.session.refresh(made)
     first = made.first_response_at
     assert first is not None
-    client.post(f"/staff/cases/{case.id}/messages", data={"body": "Second message."})
+    client.post(f"/staff/cases/{opaque(case.id)}/messages", data={"body": "Second message."})
     db.session.refresh(made)
     assert made.first_response_at == first
     # Answered: the report leaves the awaiting-response count even if not yet triaged.
@@ -118,7 +119,7 @@ def test_an_empty_reply_is_refused_and_nothing_is_stored(client, login):
     staff = staffed_school()
     case = new_case(staff)
     login(staff.counselor)
-    response = client.post(f"/staff/cases/{case.id}/messages", data={"body": "  "})
+    response = client.post(f"/staff/cases/{opaque(case.id)}/messages", data={"body": "  "})
     assert response.status_code == 400
     assert case.report.messages == []
 
@@ -183,7 +184,9 @@ def test_the_inbox_flags_cases_with_overdue_referrals(client, login):
     )
     login(staff.counselor)
     page = client.get("/staff/inbox").get_data(as_text=True)
-    row = re.search(rf"<tr class=\"is-overdue\">\s*<td><a href=\"/staff/cases/{case.id}\">", page)
+    row = re.search(
+        rf"<tr class=\"is-overdue\">\s*<td><a href=\"/staff/cases/{opaque(case.id)}\">", page
+    )
     assert row is not None and "2 referrals" in page
 
 
@@ -263,13 +266,13 @@ def test_a_teacher_reports_what_they_saw_and_later_sees_only_its_status(app, log
     login(staff.counselor, using=counselor)
     inbox = counselor.get("/staff/inbox").get_data(as_text=True)
     assert "From a teacher" in inbox
-    response = counselor.post(f"/staff/teacher-reports/{filed.id}/open")
+    response = counselor.post(f"/staff/teacher-reports/{opaque(filed.id)}/open")
     case = db.session.scalar(select(Case).where(Case.teacher_report_id == filed.id))
     assert case.label.startswith("T-")
-    page = counselor.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    page = counselor.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
     assert "Bruises on the arm" in page and staff.teacher.full_name in page and "5Б" in page
     counselor.post(
-        f"/staff/cases/{case.id}/triage",
+        f"/staff/cases/{opaque(case.id)}/triage",
         data={
             "screening": "home_violence",
             "risk": "high",
@@ -284,7 +287,7 @@ def test_a_teacher_reports_what_they_saw_and_later_sees_only_its_status(app, log
     page = teacher.get("/staff/my-reports").get_data(as_text=True)
     assert "The school psychologist is working on it" in page
     assert case.label not in page and "Bruises" not in page
-    assert teacher.get(f"/staff/cases/{case.id}").status_code == 403
+    assert teacher.get(f"/staff/cases/{opaque(case.id)}").status_code == 403
 
 
 def test_a_teacher_report_without_a_description_is_refused_and_keeps_the_input(client, login):
@@ -323,9 +326,9 @@ def test_a_teacher_sees_only_their_own_reports(client, login):
     theirs = filed(other_teacher, "theirs")
     login(staff.teacher)
     rows = re.findall(
-        r"<tr><td>[^<]*</td><td>(\d+)</td>", client.get("/staff/my-reports").get_data(as_text=True)
+        r"<tr><td>[^<]*</td><td>(\w+)</td>", client.get("/staff/my-reports").get_data(as_text=True)
     )
-    assert rows == [str(mine.id)] and str(theirs.id) not in rows
+    assert rows == [opaque(mine.id)] and opaque(theirs.id) not in rows
 
 
 def test_the_demo_cases_are_seeded_once_in_different_states(app):

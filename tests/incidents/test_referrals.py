@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from core.opaque import opaque
 from extensions import db
 from incidents import referrals, workflow
 from incidents.case_enums import (
@@ -211,10 +212,12 @@ def test_a_referral_is_sent_with_a_number_and_marks_its_action_done(client, logi
     case = triaged_case(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
     login(staff.counselor)
-    response = client.post(f"/staff/referrals/{referral.id}/send", data={"reference_number": ""})
+    response = client.post(
+        f"/staff/referrals/{opaque(referral.id)}/send", data={"reference_number": ""}
+    )
     assert response.status_code == 400
     response = client.post(
-        f"/staff/referrals/{referral.id}/send", data={"reference_number": "02-11/9"}
+        f"/staff/referrals/{opaque(referral.id)}/send", data={"reference_number": "02-11/9"}
     )
     assert response.status_code == 302
     db.session.refresh(referral)
@@ -222,7 +225,7 @@ def test_a_referral_is_sent_with_a_number_and_marks_its_action_done(client, logi
     assert referral.sent_by_id == staff.counselor.id and referral.action.done_at is not None
     # Once sent, it cannot change.
     response = client.post(
-        f"/staff/referrals/{referral.id}",
+        f"/staff/referrals/{opaque(referral.id)}",
         data={"body_id": staff.police.id, "language": "ru", "facts": ["forms"]},
     )
     assert response.status_code == 409
@@ -235,11 +238,13 @@ def test_a_required_draft_cannot_be_deleted_but_an_optional_one_can(client, logi
     case = triaged_case(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     required = case.referrals[0]
     login(staff.counselor)
-    response = client.post(f"/staff/cases/{case.id}/referrals", data={"body_id": staff.health.id})
+    response = client.post(
+        f"/staff/cases/{opaque(case.id)}/referrals", data={"body_id": staff.health.id}
+    )
     optional = next(r for r in case.referrals if r.body_kind == BodyKind.health)
-    assert response.headers["Location"].endswith(f"/staff/referrals/{optional.id}")
-    client.post(f"/staff/referrals/{required.id}/delete")
-    client.post(f"/staff/referrals/{optional.id}/delete")
+    assert response.headers["Location"].endswith(f"/staff/referrals/{opaque(optional.id)}")
+    client.post(f"/staff/referrals/{opaque(required.id)}/delete")
+    client.post(f"/staff/referrals/{opaque(optional.id)}/delete")
     db.session.expire_all()
     assert {r.body_kind for r in case.referrals} == {BodyKind.police, BodyKind.guardianship}
 
@@ -251,7 +256,7 @@ def test_the_case_page_shows_a_late_required_referral_as_overdue(client, login):
         staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence, now=long_ago
     )
     login(staff.counselor)
-    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    page = client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
     assert "overdue by" in page
     assert all(referrals.is_overdue(r) for r in case.referrals)
     assert not any(referrals.is_overdue(r, long_ago + timedelta(hours=23)) for r in case.referrals)
@@ -280,7 +285,7 @@ def test_the_referral_letter_is_in_the_bodys_language_with_the_chosen_facts(
     referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
     login(staff.counselor)
     client.post(
-        f"/staff/referrals/{referral.id}",
+        f"/staff/referrals/{opaque(referral.id)}",
         data={
             "body_id": staff.police.id,
             "language": language,
@@ -288,8 +293,10 @@ def test_the_referral_letter_is_in_the_bodys_language_with_the_chosen_facts(
             "facts_text": ALL_LETTERS_TEXT,
         },
     )
-    client.post(f"/staff/referrals/{referral.id}/send", data={"reference_number": "03-04/21"})
-    text = text_of(client.get(f"/staff/referrals/{referral.id}/letter.pdf").data)
+    client.post(
+        f"/staff/referrals/{opaque(referral.id)}/send", data={"reference_number": "03-04/21"}
+    )
+    text = text_of(client.get(f"/staff/referrals/{opaque(referral.id)}/letter.pdf").data)
     assert title in text and body_name in text
     assert staff.school.name in text and staff.school.phone in text and "03-04/21" in text
     assert case.label in text and ALL_LETTERS_TEXT in text
@@ -306,7 +313,7 @@ def test_the_case_summary_is_for_the_file_with_the_narrative(client, login):
     case.narrative = ALL_LETTERS_TEXT
     db.session.commit()
     login(staff.counselor)
-    response = client.get(f"/staff/cases/{case.id}/summary.pdf")
+    response = client.get(f"/staff/cases/{opaque(case.id)}/summary.pdf")
     assert response.mimetype == "application/pdf"
     assert response.headers["Cache-Control"] == "no-store"
     text = text_of(response.data)
@@ -318,9 +325,11 @@ def test_the_school_admin_gets_neither_the_letter_nor_the_summary(client, login)
     staff = staffed_school()
     case = triaged_case(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     login(staff.admin)
-    assert client.get(f"/staff/cases/{case.id}/summary.pdf").status_code == 403
-    assert client.get(f"/staff/referrals/{case.referrals[0].id}/letter.pdf").status_code == 403
-    assert client.get(f"/staff/referrals/{case.referrals[0].id}").status_code == 403
+    assert client.get(f"/staff/cases/{opaque(case.id)}/summary.pdf").status_code == 403
+    assert (
+        client.get(f"/staff/referrals/{opaque(case.referrals[0].id)}/letter.pdf").status_code == 403
+    )
+    assert client.get(f"/staff/referrals/{opaque(case.referrals[0].id)}").status_code == 403
 
 
 # --- the partner's side -----------------------------------------------------------------------
@@ -346,13 +355,13 @@ def test_a_partner_sees_only_referrals_sent_to_their_body(client, login):
     login(partner)
     page = client.get("/partner/referrals").get_data(as_text=True)
     assert mine.case.label in page and theirs.case.label not in page
-    assert client.get(f"/partner/referrals/{mine.id}").status_code == 200
-    assert client.get(f"/partner/referrals/{theirs.id}").status_code == 404
-    assert client.get(f"/partner/referrals/{draft_to_us.id}").status_code == 404
-    assert client.get(f"/partner/referrals/{theirs.id}/letter.pdf").status_code == 404
-    assert client.post(f"/partner/referrals/{theirs.id}/acknowledge").status_code == 404
+    assert client.get(f"/partner/referrals/{opaque(mine.id)}").status_code == 200
+    assert client.get(f"/partner/referrals/{opaque(theirs.id)}").status_code == 404
+    assert client.get(f"/partner/referrals/{opaque(draft_to_us.id)}").status_code == 404
+    assert client.get(f"/partner/referrals/{opaque(theirs.id)}/letter.pdf").status_code == 404
+    assert client.post(f"/partner/referrals/{opaque(theirs.id)}/acknowledge").status_code == 404
     # Never the case itself.
-    assert client.get(f"/staff/cases/{mine.case_id}").status_code == 403
+    assert client.get(f"/staff/cases/{opaque(mine.case_id)}").status_code == 403
 
 
 def test_the_partner_page_shows_the_chosen_facts_and_not_the_story(client, login):
@@ -362,7 +371,7 @@ def test_the_partner_page_shows_the_chosen_facts_and_not_the_story(client, login
     db.session.commit()
     partner = factories.user(Role.partner, body_=staff.police, locale="en")
     login(partner)
-    page = client.get(f"/partner/referrals/{referral.id}").get_data(as_text=True)
+    page = client.get(f"/partner/referrals/{opaque(referral.id)}").get_data(as_text=True)
     assert "Sexual violence" in page and staff.school.name in page
     assert "Narrative for counselors only" not in page
     assert referral.case.report.description not in page
@@ -373,13 +382,18 @@ def test_a_partner_acknowledges_and_records_the_outcome(client, login):
     referral = sent_referral(staff)
     partner = factories.user(Role.partner, body_=staff.police, locale="en")
     login(partner)
-    client.post(f"/partner/referrals/{referral.id}/acknowledge", data={"body_reference": "К-12"})
+    client.post(
+        f"/partner/referrals/{opaque(referral.id)}/acknowledge", data={"body_reference": "К-12"}
+    )
     db.session.refresh(referral)
     assert referral.status == ReferralStatus.acknowledged and referral.acknowledged_at
-    response = client.post(f"/partner/referrals/{referral.id}/outcome", data={"outcome_note": ""})
+    response = client.post(
+        f"/partner/referrals/{opaque(referral.id)}/outcome", data={"outcome_note": ""}
+    )
     assert response.status_code == 400
     client.post(
-        f"/partner/referrals/{referral.id}/outcome", data={"outcome_note": "Case opened, No. 5."}
+        f"/partner/referrals/{opaque(referral.id)}/outcome",
+        data={"outcome_note": "Case opened, No. 5."},
     )
     db.session.refresh(referral)
     assert (
@@ -387,10 +401,10 @@ def test_a_partner_acknowledges_and_records_the_outcome(client, login):
     )
     # A second outcome is refused.
     response = client.post(
-        f"/partner/referrals/{referral.id}/outcome", data={"outcome_note": "again"}
+        f"/partner/referrals/{opaque(referral.id)}/outcome", data={"outcome_note": "again"}
     )
     assert response.status_code == 409
-    text = text_of(client.get(f"/partner/referrals/{referral.id}/letter.pdf").data)
+    text = text_of(client.get(f"/partner/referrals/{opaque(referral.id)}/letter.pdf").data)
     assert staff.school.name in text
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import AuditEntry, verify_chain
+from core.opaque import opaque
 from extensions import db
 from incidents import casework, referrals, workflow
 from incidents.case_enums import (
@@ -80,25 +81,27 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     login(staff.counselor, using=counselor)
     inbox = counselor.get("/staff/inbox").get_data(as_text=True)
     assert report.label in inbox and "left" in inbox
-    response = counselor.post(f"/staff/reports/{report.id}/open")
+    response = counselor.post(f"/staff/reports/{opaque(report.id)}/open")
     case = db.session.scalar(select(Case).where(Case.report_id == report.id))
-    assert response.headers["Location"].endswith(f"/staff/cases/{case.id}")
-    page = counselor.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert response.headers["Location"].endswith(f"/staff/cases/{opaque(case.id)}")
+    page = counselor.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
     assert description in page and case.state == CaseState.new
 
     # A first reply, started from a ready reply in Kazakh and edited.
-    page = counselor.get(f"/staff/cases/{case.id}?reply=thanks&lang=kk").get_data(as_text=True)
+    page = counselor.get(f"/staff/cases/{opaque(case.id)}?reply=thanks&lang=kk").get_data(
+        as_text=True
+    )
     ready = casework.ready_reply("thanks", "kk")
     assert ready and ready in page
     reply = ready + " Ертең үзілісте 12-кабинетке келе аласың ба?"
-    counselor.post(f"/staff/cases/{case.id}/messages", data={"body": reply})
+    counselor.post(f"/staff/cases/{opaque(case.id)}/messages", data={"body": reply})
     db.session.refresh(report)
     assert report.first_response_at is not None
     assert reply in student_page(app, code)
 
     # Triage: the rules require the police and the guardianship body within 24 hours.
     response = counselor.post(
-        f"/staff/cases/{case.id}/triage",
+        f"/staff/cases/{opaque(case.id)}/triage",
         data={
             "screening": "peer_violence",
             "risk": "high",
@@ -119,18 +122,19 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     # People and a plan; work starts.
     classroom = factories.classroom(staff.school, 7, "Ә")
     counselor.post(
-        f"/staff/cases/{case.id}/people",
+        f"/staff/cases/{opaque(case.id)}/people",
         data={"role": "victim", "kind": "student", "classroom_id": classroom.id, "alias": "А."},
     )
     for kind in ("talk_victim", "safety_plan"):
         response = counselor.post(
-            f"/staff/cases/{case.id}/actions",
+            f"/staff/cases/{opaque(case.id)}/actions",
             data={"kind": kind, "due_on": utcnow().date().isoformat(), "person_id": 0},
         )
         assert response.status_code == 302, response.get_data(as_text=True)
     db.session.refresh(case)
     response = counselor.post(
-        f"/staff/cases/{case.id}/step", data={"to_state": "in_progress", "version": case.version}
+        f"/staff/cases/{opaque(case.id)}/step",
+        data={"to_state": "in_progress", "version": case.version},
     )
     assert response.status_code == 302
     db.session.refresh(case)
@@ -138,7 +142,7 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
 
     # It cannot be closed while the required referrals are unsent.
     response = counselor.post(
-        f"/staff/cases/{case.id}/close",
+        f"/staff/cases/{opaque(case.id)}/close",
         data={"outcome": "resolved", "closing_note": "Done.", "version": case.version},
     )
     assert response.status_code == 409
@@ -148,7 +152,7 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
 
     # The letter to the police, in Kazakh, with the facts the counselor chose.
     counselor.post(
-        f"/staff/referrals/{police_referral.id}",
+        f"/staff/referrals/{opaque(police_referral.id)}",
         data={
             "body_id": staff.police.id,
             "language": "kk",
@@ -156,7 +160,7 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
             "facts_text": ALL_LETTERS_TEXT,
         },
     )
-    letter = counselor.get(f"/staff/referrals/{police_referral.id}/letter.pdf")
+    letter = counselor.get(f"/staff/referrals/{opaque(police_referral.id)}/letter.pdf")
     assert letter.mimetype == "application/pdf"
     text = text_of(letter.data)
     assert staff.school.name in text and "Ювеналдық полиция бөлімі" in text
@@ -165,13 +169,14 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     assert description not in text  # the student's own words stay at school
     for referral in case.referrals:
         response = counselor.post(
-            f"/staff/referrals/{referral.id}/send",
+            f"/staff/referrals/{opaque(referral.id)}/send",
             data={"reference_number": f"01-15/{referral.id}"},
         )
         assert response.status_code == 302
     db.session.refresh(case)
     counselor.post(
-        f"/staff/cases/{case.id}/step", data={"to_state": "referred", "version": case.version}
+        f"/staff/cases/{opaque(case.id)}/step",
+        data={"to_state": "referred", "version": case.version},
     )
     db.session.refresh(case)
     assert case.state == CaseState.referred
@@ -180,10 +185,11 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     login(partner, using=police)
     assert case.label in police.get("/partner/referrals").get_data(as_text=True)
     police.post(
-        f"/partner/referrals/{police_referral.id}/acknowledge", data={"body_reference": "КУИ-77"}
+        f"/partner/referrals/{opaque(police_referral.id)}/acknowledge",
+        data={"body_reference": "КУИ-77"},
     )
     police.post(
-        f"/partner/referrals/{police_referral.id}/outcome",
+        f"/partner/referrals/{opaque(police_referral.id)}/outcome",
         data={"outcome_note": "Profilactic talk held with the older student and his parents."},
     )
     db.session.refresh(police_referral)
@@ -192,7 +198,8 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
 
     # Monitoring: the follow-up check is scheduled two weeks ahead.
     counselor.post(
-        f"/staff/cases/{case.id}/step", data={"to_state": "monitoring", "version": case.version}
+        f"/staff/cases/{opaque(case.id)}/step",
+        data={"to_state": "monitoring", "version": case.version},
     )
     db.session.refresh(case)
     assert case.state == CaseState.monitoring
@@ -203,7 +210,7 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     student_client = app.test_client()
     student_client.post("/r/check", data={"code": code})
     student_client.post("/r/conversation", data={"body": "Рахмет, қазір жақсырақ."})
-    assert "Рахмет, қазір жақсырақ." in counselor.get(f"/staff/cases/{case.id}").get_data(
+    assert "Рахмет, қазір жақсырақ." in counselor.get(f"/staff/cases/{opaque(case.id)}").get_data(
         as_text=True
     )
 
@@ -211,11 +218,12 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     for action in case.actions:
         if not action.is_done and action.kind != ActionKind.referral:
             counselor.post(
-                f"/staff/cases/{case.id}/actions/{action.id}/done", data={"note": "Өтті."}
+                f"/staff/cases/{opaque(case.id)}/actions/{opaque(action.id)}/done",
+                data={"note": "Өтті."},
             )
     db.session.refresh(case)
     response = counselor.post(
-        f"/staff/cases/{case.id}/close",
+        f"/staff/cases/{opaque(case.id)}/close",
         data={
             "outcome": "resolved",
             "closing_note": "Қайталанбады, бала өзін қауіпсіз сезінеді.",
@@ -232,7 +240,8 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     approvals = director.get("/staff/approvals").get_data(as_text=True)
     assert case.label in approvals and "Қайталанбады" in approvals
     director.post(
-        f"/staff/approvals/{case.pending_closure.id}", data={"decision": "approve", "note": ""}
+        f"/staff/approvals/{opaque(case.pending_closure.id)}",
+        data={"decision": "approve", "note": ""},
     )
     db.session.refresh(case)
     assert case.state == CaseState.closed and case.outcome == Outcome.resolved
@@ -326,7 +335,7 @@ def test_triage_form_without_a_screening_result_changes_nothing(client, login):
     case = new_case(staff)
     login(staff.counselor)
     response = client.post(
-        f"/staff/cases/{case.id}/triage",
+        f"/staff/cases/{opaque(case.id)}/triage",
         data={"risk": "low", "counselor_id": staff.counselor.id, "version": case.version},
     )
     assert response.status_code == 400
@@ -364,12 +373,12 @@ def test_closing_needs_an_outcome_and_a_closing_note(client, login):
     case = case_in_progress(staff, risk=RiskLevel.low)
     login(staff.counselor)
     response = client.post(
-        f"/staff/cases/{case.id}/close",
+        f"/staff/cases/{opaque(case.id)}/close",
         data={"outcome": "resolved", "closing_note": "   ", "version": case.version},
     )
     assert response.status_code == 400
     response = client.post(
-        f"/staff/cases/{case.id}/close",
+        f"/staff/cases/{opaque(case.id)}/close",
         data={"closing_note": "Typed note kept", "version": case.version},
     )
     assert response.status_code == 400 and "Typed note kept" in response.get_data(as_text=True)
@@ -434,7 +443,9 @@ def test_closing_a_serious_case_needs_the_school_admins_approval(client, login, 
     # The counselor cannot approve their own closure, nor can another school's administrator.
     login(staff.counselor)
     assert (
-        client.post(f"/staff/approvals/{request.id}", data={"decision": "approve"}).status_code
+        client.post(
+            f"/staff/approvals/{opaque(request.id)}", data={"decision": "approve"}
+        ).status_code
         == 403
     )
     other_admin = factories.user(Role.school_admin)
@@ -453,18 +464,18 @@ def test_declining_a_closure_needs_a_reason_and_keeps_the_case_open(client, logi
     )
     db.session.commit()
     login(staff.admin)
-    client.post(f"/staff/approvals/{request.id}", data={"decision": "decline", "note": ""})
+    client.post(f"/staff/approvals/{opaque(request.id)}", data={"decision": "decline", "note": ""})
     db.session.refresh(request)
     assert request.decision == ClosureDecision.pending
     client.post(
-        f"/staff/approvals/{request.id}",
+        f"/staff/approvals/{opaque(request.id)}",
         data={"decision": "decline", "note": "Do the follow-up talk first."},
     )
     db.session.refresh(request)
     db.session.refresh(case)
     assert request.decision == ClosureDecision.declined
     assert case.state == CaseState.in_progress and case.pending_closure is None
-    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    page = client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
     assert "Do the follow-up talk first." in page
 
 
@@ -525,14 +536,14 @@ def test_the_counselor_raises_the_priority_with_a_reason(client, login):
     assert case.priority == Priority.low
     login(staff.counselor)
     response = client.post(
-        f"/staff/cases/{case.id}/priority",
+        f"/staff/cases/{opaque(case.id)}/priority",
         data={"priority": "high", "reason": "", "version": case.version},
     )
     assert response.status_code == 400
     db.session.refresh(case.report)
     assert case.priority == Priority.low
     response = client.post(
-        f"/staff/cases/{case.id}/priority",
+        f"/staff/cases/{opaque(case.id)}/priority",
         data={"priority": "high", "reason": "Threats in the class chat", "version": case.version},
     )
     assert response.status_code == 302
@@ -541,7 +552,7 @@ def test_the_counselor_raises_the_priority_with_a_reason(client, login):
     [change] = casework.priority_history(case)
     assert (change.from_priority, change.to_priority) == (Priority.low, Priority.high)
     assert change.reason == "Threats in the class chat" and change.by_id == staff.counselor.id
-    assert "Threats in the class chat" in client.get(f"/staff/cases/{case.id}").get_data(
+    assert "Threats in the class chat" in client.get(f"/staff/cases/{opaque(case.id)}").get_data(
         as_text=True
     )
 
@@ -575,12 +586,13 @@ def test_a_stale_save_is_refused_and_the_other_change_is_kept(app, login):
     }
     assert (
         one.post(
-            f"/staff/cases/{case.id}/details", data={**form, "narrative": "First version of events"}
+            f"/staff/cases/{opaque(case.id)}/details",
+            data={**form, "narrative": "First version of events"},
         ).status_code
         == 302
     )
     response = two.post(
-        f"/staff/cases/{case.id}/details", data={**form, "narrative": "Second, stale text"}
+        f"/staff/cases/{opaque(case.id)}/details", data={**form, "narrative": "Second, stale text"}
     )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
@@ -615,8 +627,8 @@ def test_opening_a_case_twice_gives_the_same_case(client, login):
     staff = staffed_school()
     case = new_case(staff)
     login(staff.counselor)
-    response = client.post(f"/staff/reports/{case.report_id}/open")
-    assert response.headers["Location"].endswith(f"/staff/cases/{case.id}")
+    response = client.post(f"/staff/reports/{opaque(case.report_id)}/open")
+    assert response.headers["Location"].endswith(f"/staff/cases/{opaque(case.id)}")
     assert db.session.scalar(select(db.func.count(Case.id))) == 1
 
 
@@ -628,11 +640,11 @@ def test_a_class_intervention_links_a_lesson_of_the_childs_grade_band(client, lo
     case = case_in_progress(staff, grade_band="5-9")
     chosen = lesson("5-9", 1)
     login(staff.counselor)
-    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    page = client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
     assert f'value="{chosen.slug}"' in page
     assert f'value="{lesson("1-4", 1).slug}"' not in page  # another band is not offered
     response = client.post(
-        f"/staff/cases/{case.id}/actions",
+        f"/staff/cases/{opaque(case.id)}/actions",
         data={
             "kind": "class_intervention",
             "lesson_slug": chosen.slug,
@@ -640,10 +652,10 @@ def test_a_class_intervention_links_a_lesson_of_the_childs_grade_band(client, lo
         },
     )
     assert response.status_code == 302
-    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    page = client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
     assert f'href="/lessons/{chosen.slug}"' in page
     response = client.post(
-        f"/staff/cases/{case.id}/actions",
+        f"/staff/cases/{opaque(case.id)}/actions",
         data={
             "kind": "class_intervention",
             "lesson_slug": "no-such-lesson",

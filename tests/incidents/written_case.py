@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from core.opaque import opaque
 from extensions import db
 from incidents import casework, referrals, workflow
 from incidents.case_enums import ActionKind, Outcome, ReferralStatus, RiskLevel, Screening
@@ -90,9 +91,11 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
 
     counselor = app.test_client()
     login(staff.counselor, using=counselor)
-    counselor.post(f"/staff/reports/{report.id}/open")
+    counselor.post(f"/staff/reports/{opaque(report.id)}/open")
     case = db.session.scalar(select(Case).where(Case.report_id == report.id))
-    counselor.post(f"/staff/cases/{case.id}/messages", data={"body": TEXTS["staff_message"]})
+    counselor.post(
+        f"/staff/cases/{opaque(case.id)}/messages", data={"body": TEXTS["staff_message"]}
+    )
     workflow.triage(
         case,
         by=staff.counselor,
@@ -104,7 +107,7 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
     )
     db.session.commit()
     response = counselor.post(
-        f"/staff/cases/{case.id}/details",
+        f"/staff/cases/{opaque(case.id)}/details",
         data={
             "screening": "peer_violence",
             "risk": "high",
@@ -115,17 +118,18 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     counselor.post(
-        f"/staff/cases/{case.id}/people",
+        f"/staff/cases/{opaque(case.id)}/people",
         data={"role": "victim", "kind": "student", "alias": TEXTS["alias"]},
     )
     counselor.post(
-        f"/staff/cases/{case.id}/actions",
+        f"/staff/cases/{opaque(case.id)}/actions",
         data={"kind": "talk_victim", "due_on": utcnow().date().isoformat(), "person_id": 0},
     )
     db.session.refresh(case)
     talk = next(a for a in case.actions if a.kind == ActionKind.talk_victim)
     response = counselor.post(
-        f"/staff/cases/{case.id}/actions/{talk.id}/done", data={"note": TEXTS["action_note"]}
+        f"/staff/cases/{opaque(case.id)}/actions/{opaque(talk.id)}/done",
+        data={"note": TEXTS["action_note"]},
     )
     assert response.status_code == 302
 

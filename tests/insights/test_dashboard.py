@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from pypdf import PdfReader
 
+from core.opaque import opaque
 from extensions import db
 from incidents.models import Perpetrator, Place, Priority, ViolenceForm
 from insights.figures import report_conditions, timeliness
@@ -189,7 +190,7 @@ def test_analyst_cannot_reach_any_case_or_narrative(client, login, regions, peri
     db.session.add(case)
     db.session.commit()
     login(analyst())
-    for url in (f"/staff/cases/{case.id}", "/staff/cases", "/staff/inbox"):
+    for url in (f"/staff/cases/{opaque(case.id)}", "/staff/cases", "/staff/inbox"):
         assert client.get(url).status_code in (403, 404), url
     for url in ("/insights/", "/insights/export.csv", "/insights/report.pdf?lang=kk"):
         response = client.get(f"{url}{'&' if '?' in url else '?'}{query(period)}")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.audit import AuditEntry
 from core.mail import OutgoingMail
+from core.opaque import opaque
 from extensions import db
 from school.models import Role, User
 from tests import factories
@@ -66,7 +67,12 @@ def test_a_counselor_made_by_the_school_admin_reads_no_case_until_another_counse
     password = create_counselor(client, "mine@example.kz")
     newcomer = log_in_first_time(app, "mine@example.kz", password)
 
-    for page in (f"/staff/cases/{case.id}", "/staff/inbox", "/staff/cases", "/staff/overdue"):
+    for page in (
+        f"/staff/cases/{opaque(case.id)}",
+        "/staff/inbox",
+        "/staff/cases",
+        "/staff/overdue",
+    ):
         response = newcomer.get(page, headers={"Accept-Language": "ru"})
         assert response.status_code == 403, page
         html = response.get_data(as_text=True)
@@ -82,7 +88,7 @@ def test_a_counselor_made_by_the_school_admin_reads_no_case_until_another_counse
     assert "mine@example.kz" in listed and staff.admin.full_name in listed
     assert colleague.post(f"/staff/confirmations/{user.id}").status_code == 302
 
-    page = newcomer.get(f"/staff/cases/{case.id}")
+    page = newcomer.get(f"/staff/cases/{opaque(case.id)}")
     assert page.status_code == 200 and STORY in page.get_data(as_text=True)
     [confirmed] = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "user.case_access_confirmed")
