@@ -87,8 +87,7 @@ def test_nobody_else_opens_the_files(app, client, login):
     # The file under another case's address (even one the counselor may open) is not found.
     own_other_case = new_case(staff)
     assert (
-        client.get(f"/staff/cases/{opaque(own_other_case.id)}/files/{file_id}").status_code
-        == 404
+        client.get(f"/staff/cases/{opaque(own_other_case.id)}/files/{file_id}").status_code == 404
     )
     for user in (other.counselor, staff.admin, staff.teacher, factories.user(Role.analyst)):
         browser = app.test_client()
