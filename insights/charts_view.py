@@ -27,7 +27,7 @@ def _bars(board: Dashboard, counts: list[Count]) -> list[Bar]:
     return [
         Bar(
             c.label,
-            0 if board.hidden(c.count) else c.count,
+            board.bar_value(c.count),
             board.count(c.count),
             board.hidden(c.count),
         )
@@ -49,7 +49,7 @@ def dashboard_charts(board: Dashboard) -> dict[str, Markup]:
             [
                 Bar(
                     c.label,
-                    0 if board.hidden(c.count) else c.count,
+                    board.bar_value(c.count),
                     board.count(c.count),
                     board.hidden(c.count),
                 )

@@ -1,14 +1,16 @@
 """A dashboard: every figure for one user and one set of filters, and its CSV form.
 
 The page, the CSV export and the PDF report are all drawn from the same ``Dashboard``, so they
-cannot disagree; small counts are hidden by ``insights.stats.shown_count`` everywhere.
+cannot disagree; every count an analyst or an export sees is published by
+``insights.stats.shown_count`` (rounded to 5, 1-4 as "<5"), and every share is worked out from
+the published counts (``insights.stats.shown_share``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import format_date, format_decimal, format_percent
@@ -20,12 +22,13 @@ from insights.figures import Count, ReportFigures, Timeliness, report_figures
 from insights.filters import Filters, Level
 from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
-from insights.stats import SMALL_COUNT_LIMIT, Share, Withheld, secondary_cells, shown_count
+from insights.stats import SMALL_COUNT_LIMIT, Share, shown_count, shown_share
 from school.models import Region, Role, School, User
 
 
 def suppresses(user: User, export: bool = False) -> bool:
-    """Counts of 1-4 are hidden from analysts and in every export."""
+    """Analysts and every export see published counts (rounded, 1-4 as "<5"); staff of a school
+    and the platform administrator see exact counts on the page."""
     return export or user.role == Role.analyst
 
 
@@ -57,13 +60,18 @@ class Dashboard:
         return value if isinstance(value, str) else format_decimal(value)
 
     def hidden(self, n: int) -> bool:
-        return shown_count(n, self.suppress) != n
+        """Shown as "<5" (no bar in a chart)."""
+        return isinstance(shown_count(n, self.suppress), str)
+
+    def bar_value(self, n: int) -> int:
+        """What a chart's bar shows: the count as published (0 when hidden)."""
+        value = shown_count(n, self.suppress)
+        return 0 if isinstance(value, str) else value
 
     def share(self, part: int, whole: int) -> str:
-        """A share of ``whole``; not shown when the whole is a hidden small count."""
-        if not whole or (self.suppress and whole < SMALL_COUNT_LIMIT):
-            return "—"
-        return format_percent(part / whole, "#,##0.0%")
+        """A share of ``whole`` (``shown_share``); "—" when it is not given."""
+        value = shown_share(part, whole, self.suppress)
+        return "—" if value is None else format_percent(value, "#,##0.0%")
 
     def timeliness_share(self, t: Timeliness) -> str:
         return self.share(t.within, t.due)
@@ -135,8 +143,6 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
     survey = survey_results(waves, answers)
     suppress = suppresses(user, export)
     cases = casework.case_figures(user, filters)
-    if suppress:
-        withhold_beside_small_counts(reports, cases)
     return Dashboard(
         user=user,
         filters=filters,
@@ -151,41 +157,14 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
     )
 
 
-def withhold_beside_small_counts(reports: ReportFigures, cases: casework.CaseFigures) -> None:
-    """Secondary suppression: in each breakdown whose rows add up to a total that is shown, hide
-    as many further counts as ``secondary_cells`` says, so that no "<5" can be worked out by
-    subtraction. (Forms of violence are not such a breakdown: a report may name several.)"""
-
-    def counts(rows: list[Count]) -> list[Count]:
-        extra = secondary_cells([c.count for c in rows])
-        return [
-            replace(c, count=Withheld(c.count)) if i in extra else c for i, c in enumerate(rows)
-        ]
-
-    def timeliness(rows: list[Timeliness]) -> list[Timeliness]:
-        for measure in ("reports", "answered"):
-            extra = secondary_cells([getattr(t, measure) for t in rows])
-            rows = [
-                replace(t, **{measure: Withheld(getattr(t, measure))}) if i in extra else t
-                for i, t in enumerate(rows)
-            ]
-        return rows
-
-    reports.by_month = counts(reports.by_month)
-    reports.by_place = counts(reports.by_place)
-    reports.by_perpetrator = counts(reports.by_perpetrator)
-    reports.by_priority = timeliness(reports.by_priority)
-    reports.by_unit = timeliness(reports.by_unit)
-    cases.rows = counts(cases.rows)
-
-
 # --- CSV ----------------------------------------------------------------------------------------
 
 CSV_HEADER = ["figure", "key", "label", "measure", "value"]
 
 
 def csv_rows(board: Dashboard) -> list[list[str]]:
-    """Long format: one number per line. Counts of 1-4 are "<5" (exports always suppress)."""
+    """Long format: one number per line, as published (exports always suppress: counts rounded to
+    5, 1-4 as "<5", shares from the published counts)."""
     rows: list[list[str]] = []
     count = lambda n: str(shown_count(n, True))  # noqa: E731 - one-line formatter
 
@@ -193,9 +172,8 @@ def csv_rows(board: Dashboard) -> list[list[str]]:
         rows.append([figure, key, _cell(str(label)), measure, "" if value is None else str(value)])
 
     def ratio(part: int, whole: int) -> str | None:
-        if not whole or whole < SMALL_COUNT_LIMIT:
-            return None
-        return f"{part / whole:.4f}"
+        value = shown_share(part, whole, True)
+        return None if value is None else f"{value:.4f}"
 
     r = board.reports
     add("reports", "all", _("All reports"), "reports", count(r.total))

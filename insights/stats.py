@@ -26,11 +26,11 @@ Z95 = 1.959963984540054
 
 # Survey results from fewer answers are not shown at all (a class of 6 is a handful of children).
 MIN_SURVEY_ANSWERS = 10
-# Counts from 1 to 4 are shown as "<5" to analysts and in every export.
+# What analysts and every export see of a count (``published_count``): 0 stays 0, 1 to 4 are "<5",
+# and from 5 up a count is rounded to the nearest multiple of ROUNDING_BASE.
 SMALL_COUNT_LIMIT = 5
+ROUNDING_BASE = 5
 SUPPRESSED = "<5"
-# A count hidden only so that a "<5" beside it cannot be worked out from the total.
-WITHHELD = "x"
 
 
 @dataclass(frozen=True)
@@ -94,34 +94,32 @@ def is_small(count: int) -> bool:
     return 0 < count < SMALL_COUNT_LIMIT
 
 
-class Withheld(int):
-    """A count that is not small but is hidden too (secondary suppression, see
-    ``secondary_cells``); it keeps its value, so that totals still add up."""
+def published_count(count: int) -> int | str:
+    """A count as analysts and exports see it: 0; "<5" for 1 to 4; else the nearest multiple of 5.
 
-
-def secondary_cells(values: list[int]) -> set[int]:
-    """Which further cells of a group that adds up to a shown total must be hidden as well.
-
-    One hidden cell could be worked out as the total minus the others, and hidden cells that add
-    up to less than 5 give each other away; so while only one cell is hidden, or the hidden ones
-    add up to less than 5, the smallest cell still shown (not 0) is hidden too."""
-    hidden = {i for i, value in enumerate(values) if is_small(value)}
-    extra: set[int] = set()
-    while hidden and (len(hidden) == 1 or sum(values[i] for i in hidden) < SMALL_COUNT_LIMIT):
-        shown = [i for i, value in enumerate(values) if value > 0 and i not in hidden]
-        if not shown:
-            break
-        smallest = min(shown, key=lambda i: (values[i], i))
-        hidden.add(smallest)
-        extra.add(smallest)
-    return extra
+    Every count is published this way, totals included (each rounded from its own exact count,
+    not added up from rounded parts), and the same exact count always gives the same published
+    value on every page and in every export. So subtracting published parts from a published
+    total, on one page or against a drill-down, gives a multiple of 5 give or take the rounding
+    of each term (a range), never the exact value of a "<5" (issue 13, finding 8)."""
+    if count <= 0:
+        return 0
+    if count < SMALL_COUNT_LIMIT:
+        return SUPPRESSED
+    return ROUNDING_BASE * ((count + ROUNDING_BASE // 2) // ROUNDING_BASE)
 
 
 def shown_count(count: int, suppress: bool) -> int | str:
-    """The one rule for small numbers: when ``suppress`` is on, 1-4 become "<5" and a count
-    withheld beside them (``Withheld``) "x"; 0 stays 0."""
-    if suppress and is_small(count):
-        return SUPPRESSED
-    if suppress and isinstance(count, Withheld):
-        return WITHHELD
-    return count
+    """The one rule for counts: ``published_count`` when ``suppress`` is on, else exact."""
+    return published_count(count) if suppress else count
+
+
+def shown_share(part: int, whole: int, suppress: bool) -> float | None:
+    """part / whole, or None when there is no whole. When ``suppress`` is on, the share is worked
+    out from the published counts (an exact share would give the exact counts away) and is not
+    given when either of them is "<5"."""
+    if suppress:
+        part, whole = published_count(part), published_count(whole)
+        if isinstance(part, str) or isinstance(whole, str):
+            return None
+    return part / whole if whole else None

@@ -2,15 +2,7 @@
 
 import pytest
 
-from insights.stats import (
-    SUPPRESSED,
-    WITHHELD,
-    Withheld,
-    newcombe,
-    secondary_cells,
-    shown_count,
-    wilson,
-)
+from insights.stats import SUPPRESSED, newcombe, shown_count, shown_share, wilson
 
 
 @pytest.mark.parametrize(
@@ -46,9 +38,19 @@ def test_newcombe_difference_matches_the_published_examples(first, second, low, 
     assert change.is_clear
 
 
-def test_only_counts_from_one_to_four_are_hidden():
-    assert [shown_count(n, True) for n in (0, 1, 4, 5, 12)] == [0, SUPPRESSED, SUPPRESSED, 5, 12]
-    assert [shown_count(n, False) for n in (0, 1, 4, 5)] == [0, 1, 4, 5]
+def test_counts_are_published_rounded_to_five_with_one_to_four_hidden():
+    shown = [shown_count(n, True) for n in (0, 1, 4, 5, 7, 8, 12, 13, 100)]
+    assert shown == [0, SUPPRESSED, SUPPRESSED, 5, 5, 10, 10, 15, 100]
+    assert [shown_count(n, False) for n in (0, 1, 4, 5, 12)] == [0, 1, 4, 5, 12]
+
+
+def test_shares_are_worked_out_from_the_published_counts():
+    # 3 of 8 exactly would give both counts away; published, "<5" of 10: no share.
+    assert shown_share(3, 8, True) is None
+    assert shown_share(7, 12, True) == 0.5  # 5 of 10, as published
+    assert shown_share(0, 12, True) == 0.0
+    assert shown_share(3, 8, False) == 0.375
+    assert shown_share(0, 0, False) is None
 
 
 def test_an_impossible_proportion_is_refused():
@@ -56,31 +58,3 @@ def test_an_impossible_proportion_is_refused():
         wilson(3, 2)
     with pytest.raises(ValueError):
         wilson(0, 0)
-
-
-@pytest.mark.parametrize(
-    ("values", "extra"),
-    [
-        ([12, 3], {0}),  # 3 = total - 12: the 12 goes too
-        ([20, 9, 3, 0], {1}),  # the smallest count still shown, never a 0
-        ([20, 9, 3, 2], set()),  # two hidden, 5 together: neither can be worked out
-        ([20, 9, 1, 1], {1}),  # 1 + 1 = 2 tells both: one more
-        ([30, 7, 6, 1, 1, 1], {2}),  # 1 + 1 + 1 < 5: the 6 too (9 together)
-        ([3, 0, 0], set()),  # the total is "<5" itself
-        ([10, 20, 30], set()),  # nothing small, nothing withheld
-        ([0, 0, 0], set()),
-    ],
-)
-def test_secondary_suppression_leaves_no_small_count_to_work_out(values, extra):
-    assert secondary_cells(values) == extra
-    hidden = {i for i, v in enumerate(values) if 0 < v < 5} | extra
-    if hidden and any(values[i] > 0 for i in range(len(values)) if i not in hidden):
-        # What a reader can still work out: the hidden cells' sum, which is never below 5
-        # unless it is the whole total, and never a single cell.
-        assert len(hidden) >= 2 and sum(values[i] for i in hidden) >= 5
-
-
-def test_a_withheld_count_shows_as_x_only_where_counts_are_suppressed():
-    assert shown_count(Withheld(12), True) == WITHHELD
-    assert shown_count(Withheld(12), False) == 12
-    assert Withheld(12) + 3 == 15  # totals still add up
