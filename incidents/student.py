@@ -208,13 +208,12 @@ def form(code: str):
     form = ReportForm()
     status = 200
     if form.validate_on_submit():
-        try:
+        try:  # a file refused, or the file store failing: the form again, as typed
             files = clean_uploads(form.files.data or [])
+            return _receipt(school, _report_input(form), files)
         except UploadRefused as refused:
             form.files.errors.append(refused.message)
             status = refused.status
-        else:
-            return _receipt(school, _report_input(form), files)
     else:
         status = 400
     return render_template(
@@ -311,12 +310,8 @@ def conversation():
     form = MessageForm()
     status = 200
     if form.validate_on_submit():
-        try:
+        try:  # a file refused, or the file store failing: the form again, as typed
             files = clean_uploads(form.files.data or [])
-        except UploadRefused as refused:
-            form.files.errors.append(refused.message)
-            status = refused.status
-        else:
             body = (form.body.data or "").strip()
             if body or files:
                 add_reporter_message(report, body, files)
@@ -325,6 +320,9 @@ def conversation():
                 return redirect(url_for(".conversation"), 303)
             form.body.errors.append(_("Write something or add a file."))
             status = 400
+        except UploadRefused as refused:
+            form.files.errors.append(refused.message)
+            status = refused.status
     elif form.is_submitted():
         status = 400
     else:

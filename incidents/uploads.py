@@ -3,7 +3,7 @@
 Accepted, whatever the file is called:
 - images Pillow recognises as JPEG, PNG, WebP or GIF. They are decoded and re-encoded into a new
   image that carries pixels only, so EXIF (with GPS position, phone model, time), XMP, ICC
-  profiles and comments are gone. The EXIF orientation is applied first (the picture stays
+  profiles and comments are gone. The EXIF orientation is applied (the picture stays
   upright), a colour profile is converted to sRGB before it is dropped, and sides longer than
   4096 pixels are scaled down. Photos are stored as JPEG; pictures with transparency, PNGs and
   GIFs (first frame) as PNG.
@@ -14,6 +14,15 @@ Accepted, whatever the file is called:
 
 Anything else is refused with a message in the student's language. At most ``MAX_FILES`` files
 of ``MAX_BYTES`` each.
+
+A small file can unpack into a huge picture (a flat 8000 x 8000 PNG is 200 KB and 256 MB decoded),
+so the work is bounded by the pixels a file decodes into, read from its header (a PDF: from its
+pages' sizes) before anything is decoded: at most ``MAX_PIXELS`` a file (a PDF's pages are drawn
+smaller to fit) and ``MAX_REPORT_PIXELS`` for all files sent together. A JPEG is decoded at a reduced scale when it is
+larger than needed (what counts is the decoded size). Cleaning keeps at most about two full-size
+copies of the decoded picture at once, and frees them as soon as the picture is scaled down
+(``tests/incidents/test_uploads.py::test_cleaning_stays_within_a_memory_bound``: the largest
+accepted picture is cleaned with 450 MB of address space; it needs about 330 MB).
 
 The store keeps bytes under random names in ``<instance>/uploads/``, encrypted with the data key
 (``core.crypto``; the file's name is its associated data, so files cannot be swapped). Everything
@@ -28,6 +37,7 @@ import re
 import secrets
 import warnings
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +51,8 @@ from core import crypto
 
 MAX_FILES = 5
 MAX_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 64_000_000
+MAX_PIXELS = 40_000_000  # decoded, per file: a long screenshot or a 40-megapixel photo
+MAX_REPORT_PIXELS = 100_000_000  # decoded, all files of one report or message together
 MAX_SIDE = 4096
 MAX_PDF_PAGES = 20
 PDF_DPI = 150
@@ -79,6 +90,14 @@ NOT_ALLOWED = _l(
 )
 EMPTY = _l("One of the files is empty.")
 TOO_MANY_PIXELS = _l("This picture is too large. Please send a smaller photo or a screenshot.")
+TOO_MANY_PIXELS_TOGETHER = _l(
+    "These files are too large to add together. Nothing was saved: please add fewer files at "
+    "once, or smaller ones."
+)
+NOT_STORED = _l(
+    "Your files could not be saved just now, so nothing was sent. Please try again in a few "
+    "minutes."
+)
 TOO_MANY_PAGES = lazy_ngettext(
     "This PDF has more than %(num)d page. Please send only the pages that matter, or "
     "screenshots of them.",
@@ -98,17 +117,32 @@ def chosen_files(files: Iterable[FileStorage]) -> list[FileStorage]:
 
 
 def clean_uploads(files: Iterable[FileStorage]) -> list[CleanFile]:
-    """Check and clean every chosen file; raise ``UploadRefused`` for the first bad one."""
+    """Check and clean every chosen file; raise ``UploadRefused`` for the first bad one.
+
+    Every file's size, and the pixels it decodes into, are checked before any file is decoded."""
     files = chosen_files(files)
     if len(files) > MAX_FILES:
         raise UploadRefused(TOO_MANY)
-    cleaned = []
+    contents = []
     for item in files:
         data = item.stream.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise UploadRefused(TOO_LARGE, status=413)
-        cleaned.append(clean_file(data))
-    return cleaned
+        contents.append(data)
+    if sum(decoded_pixels(data) for data in contents) > MAX_REPORT_PIXELS:
+        raise UploadRefused(TOO_MANY_PIXELS_TOGETHER)
+    return [clean_file(data) for data in contents]
+
+
+def decoded_pixels(data: bytes) -> int:
+    """The pixels a file will be decoded into, from its header; refused if over ``MAX_PIXELS``."""
+    if not data:
+        raise UploadRefused(EMPTY)
+    if data.startswith(PDF_MAGIC):
+        with _pdf(data) as document:
+            return _pdf_scale(document)[1]
+    with _refusing_broken_images(), _open_image(data) as image:
+        return image.width * image.height
 
 
 def clean_file(data: bytes) -> CleanFile:
@@ -117,15 +151,18 @@ def clean_file(data: bytes) -> CleanFile:
         raise UploadRefused(EMPTY)
     if data.startswith(PDF_MAGIC):
         return _redraw_pdf(data)
+    with _refusing_broken_images():
+        return _reencode(_open_image(data))
+
+
+@contextmanager
+def _refusing_broken_images() -> Iterator[None]:
+    """Whatever Pillow says of a file it cannot read (or that would unpack into a bomb)
+    becomes the student's "cannot be added"."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in IMAGE_FORMATS:
-                    raise UploadRefused(NOT_ALLOWED)
-                if image.width * image.height > MAX_PIXELS:
-                    raise UploadRefused(TOO_MANY_PIXELS)
-                return _reencode(image)
+            yield
     except UploadRefused:
         raise
     except (
@@ -140,8 +177,35 @@ def clean_file(data: bytes) -> CleanFile:
         raise UploadRefused(NOT_ALLOWED) from error
 
 
-def _redraw_pdf(data: bytes) -> CleanFile:
-    """A new PDF made of pictures of the sent PDF's pages: only what it shows is kept."""
+def _open_image(data: bytes) -> Image.Image:
+    """The image with only its header read, checked: an allowed format, and no more than
+    ``MAX_PIXELS`` once decoded (a JPEG set to decode at the smallest scale still wide enough)."""
+    image = Image.open(io.BytesIO(data))
+    try:
+        if image.format not in IMAGE_FORMATS:
+            raise UploadRefused(NOT_ALLOWED)
+        if image.format == "JPEG":
+            # Its scaled-down side may end up to a quarter under MAX_SIDE: no one sees it.
+            wanted = max(1, MAX_SIDE * 3 // 4)
+            image.draft("RGB", _fitting(image.size, wanted))
+        if image.width * image.height > MAX_PIXELS:
+            raise UploadRefused(TOO_MANY_PIXELS)
+    except BaseException:
+        image.close()
+        raise
+    return image
+
+
+def _fitting(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` scaled down so that its longer side is at most ``side`` (never scaled up)."""
+    width, height = size
+    scale = min(1.0, side / max(width, height, 1))
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+@contextmanager
+def _pdf(data: bytes):
+    """The PDF opened with PDFium, refused if it cannot be read or has too many pages."""
     import pypdfium2 as pdfium
 
     try:
@@ -153,18 +217,38 @@ def _redraw_pdf(data: bytes) -> CleanFile:
             raise UploadRefused(UNREADABLE_PDF)
         if len(document) > MAX_PDF_PAGES:
             raise UploadRefused(TOO_MANY_PAGES)
-        pages = []
-        for index in range(len(document)):
-            page = document[index]
-            width, height = page.get_size()
-            # 150 dpi, but never a side over MAX_SIDE pixels (a page may claim to be huge).
-            scale = min(PDF_DPI / 72, MAX_SIDE / max(width, height, 1))
-            pages.append(page.render(scale=scale).to_pil().convert("RGB"))
-            page.close()
+        yield document
     except pdfium.PdfiumError as error:
         raise UploadRefused(UNREADABLE_PDF) from error
     finally:
         document.close()
+
+
+def _pdf_scale(document) -> tuple[list[float], int]:
+    """The scale each page is drawn at and the pixels they make together: 150 dpi, never a side
+    over ``MAX_SIDE`` pixels (a page may claim to be huge), and all pages together at most
+    ``MAX_PIXELS`` (a long document is drawn smaller rather than refused)."""
+    sizes = [document[index].get_size() for index in range(len(document))]
+    scales = [min(PDF_DPI / 72, MAX_SIDE / max(w, h, 1)) for w, h in sizes]
+    drawn = sum(max(w, 1) * max(h, 1) * s * s for (w, h), s in zip(sizes, scales, strict=True))
+    if drawn > MAX_PIXELS:
+        shrink = (MAX_PIXELS / drawn) ** 0.5 * 0.999  # 0.999: the rounding stays under
+        scales = [scale * shrink for scale in scales]
+    pixels = sum(
+        max(1, round(w * s)) * max(1, round(h * s)) for (w, h), s in zip(sizes, scales, strict=True)
+    )
+    return scales, pixels
+
+
+def _redraw_pdf(data: bytes) -> CleanFile:
+    """A new PDF made of pictures of the sent PDF's pages: only what it shows is kept."""
+    with _pdf(data) as document:
+        scales, _pixels = _pdf_scale(document)
+        pages = []
+        for index, scale in enumerate(scales):
+            page = document[index]
+            pages.append(page.render(scale=scale).to_pil().convert("RGB"))
+            page.close()
     out = io.BytesIO()
     pages[0].save(
         out, "PDF", save_all=True, append_images=pages[1:], resolution=PDF_DPI, quality=85
@@ -173,20 +257,36 @@ def _redraw_pdf(data: bytes) -> CleanFile:
 
 
 def _reencode(image: Image.Image) -> CleanFile:
+    """Decode, scale down first (the full-size pixels are freed), then turn upright, convert
+    the colours and encode a new image from the pixels alone."""
     source_format = image.format
-    if source_format == "JPEG":
-        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode big photos at a reduced scale
-    image.seek(0)
-    image.load()
-    upright = ImageOps.exif_transpose(image)
-    has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
-    pixels = upright.convert("RGBA" if has_alpha else "RGB")
-    icc = image.info.get("icc_profile")
-    if icc and features.check("littlecms2"):
-        pixels = _to_srgb(pixels, icc)
-    pixels.thumbnail((MAX_SIDE, MAX_SIDE))
-    # A new image from the raw pixels: no info dictionary, nothing for an encoder to copy.
-    fresh = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    try:
+        image.seek(0)
+        image.load()
+        icc = image.info.get("icc_profile")
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        # Each step makes a new picture and frees the one before: at most two full-size copies.
+        # A transparent picture is scaled in premultiplied form (RGBa), as Pillow's own resize
+        # does, but without keeping the original next to it.
+        modes = ["RGBA"] if has_alpha else ["RGB"]
+        if has_alpha and max(image.size) > MAX_SIDE:
+            modes.append("RGBa")
+        for mode in modes:
+            if image.mode != mode:
+                converted = image.convert(mode)  # keeps the info, so the orientation below
+                image.close()
+                image = converted
+        image.thumbnail((MAX_SIDE, MAX_SIDE))  # in place: the full-size pixels go now
+        if image.mode == "RGBa":
+            image = image.convert("RGBA")
+        ImageOps.exif_transpose(image, in_place=True)
+        if icc and features.check("littlecms2"):
+            image = _to_srgb(image, icc)
+        # A new image from the raw pixels: no info dictionary, nothing for an encoder to copy.
+        fresh = Image.new(image.mode, image.size)
+        fresh.paste(image)
+    finally:
+        image.close()
     out = io.BytesIO()
     if has_alpha or source_format in ("PNG", "GIF"):
         fresh.save(out, "PNG", optimize=True)
@@ -228,21 +328,43 @@ def _context(key: str) -> str:
 
 
 def save_bytes(data: bytes) -> str:
-    """Store bytes, encrypted, under a new random key and return the key."""
+    """Store bytes, encrypted, under a new random key and return the key.
+
+    Written aside, synced, linked in whole and the folder synced: nobody (a key rotation) ever
+    reads half a file, and a stored file survives a power cut. When the disk refuses (full, an
+    I/O error) nothing is left behind, not even the temporary file, and ``UploadRefused`` says
+    so in the student's language."""
     key = secrets.token_hex(16)
-    path = _path(key)
-    # Written aside and linked in whole: nobody (a key rotation) ever reads half a file.
-    temporary = path.with_name(f".{key}.new")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(crypto.encrypt_bytes(data, _context(key)))
-        handle.flush()
-        os.fsync(handle.fileno())
+    path = None
     try:
-        os.link(temporary, path)
-    finally:
-        temporary.unlink()
+        path = _path(key)
+        temporary = path.with_name(f".{key}.new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(crypto.encrypt_bytes(data, _context(key)))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        _sync_folder(path.parent)
+    except OSError as error:
+        if path is not None:
+            with suppress(OSError):
+                path.unlink(missing_ok=True)
+        current_app.logger.error("An upload could not be stored: %s", error.strerror)
+        raise UploadRefused(NOT_STORED, status=503) from error
     return key
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so that the names just linked or removed in it are on the disk."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def load_bytes(key: str) -> bytes:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask.testing import EnvironBuilder
+from flask_babel import force_locale
+from markupsafe import escape
 from PIL import Image, ImageCms
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
@@ -14,7 +25,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from incidents import uploads
-from incidents.models import Attachment, Report
+from incidents.models import Attachment, Message, Report
 from tests import factories
 from tests.incidents.factories import MINIMAL_PDF, form_data, jpeg_bytes, png_bytes, upload
 
@@ -156,6 +167,17 @@ def test_a_pdf_page_that_claims_to_be_huge_is_drawn_at_most_4096_pixels(app):
     assert max(image.size) == uploads.MAX_SIDE
 
 
+def test_the_pages_of_a_pdf_together_are_drawn_within_the_pixel_bound(app):
+    """20 pages that each claim 14000 x 9000 points would be 216 megapixels at 4096 pixels a
+    side: they are drawn smaller, all pages kept."""
+    cleaned = uploads.clean_file(risky_pdf(pages=uploads.MAX_PDF_PAGES, size=(14000, 9000)))
+    pages = PdfReader(io.BytesIO(cleaned.data)).pages
+    assert len(pages) == uploads.MAX_PDF_PAGES
+    drawn = [page.images[0].image.size for page in pages]
+    assert sum(width * height for width, height in drawn) <= uploads.MAX_PIXELS
+    assert min(width for width, _ in drawn) > 1000  # smaller, still readable
+
+
 def test_a_long_or_unreadable_pdf_is_refused_and_nothing_saved(app, client):
     school = factories.school()
     client.get("/lang/en")
@@ -253,3 +275,217 @@ def test_store_keys_are_random_and_cannot_leave_the_folder(app):
         uploads.load_bytes("../secret_key")
     uploads.delete_bytes(key)
     assert not os.path.exists(os.path.join(app.instance_path, "uploads", key))
+
+
+# --- bounded work: pixels counted from the headers, cleaning in bounded memory (issue 14, 4) --
+
+
+@functools.cache
+def flat_png(width: int, height: int, alpha: bool = False) -> bytes:
+    """A one-colour PNG made row by row (never held decoded here): 8000 x 8000 is about 200 KB
+    and would decode into 256 MB."""
+    channels = 4 if alpha else 3
+    row = b"\x00" + bytes([90, 20, 160, 200][:channels]) * width
+    packer = zlib.compressobj(9)
+    rows = 256
+    stream = b"".join(packer.compress(row * rows) for _ in range(height // rows))
+    stream += packer.compress(row * (height % rows)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6 if alpha else 2, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            png_chunk(b"IHDR", header),
+            png_chunk(b"IDAT", stream),
+            png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+OVER_THE_FILE_BOUND = (8000, 8000)  # 64 megapixels, the issue's pictures
+# Each under the file bound, three of them over the report bound.
+UNDER_THE_FILE_BOUND = (6000, 6000)
+AT_THE_FILE_BOUND = (6324, 6324)  # the largest accepted square, just under 40 megapixels
+
+
+def test_the_bounds_of_these_tests_are_the_modules():
+    assert OVER_THE_FILE_BOUND[0] * OVER_THE_FILE_BOUND[1] > uploads.MAX_PIXELS
+    one = UNDER_THE_FILE_BOUND[0] * UNDER_THE_FILE_BOUND[1]
+    assert one <= uploads.MAX_PIXELS and 3 * one > uploads.MAX_REPORT_PIXELS
+    assert AT_THE_FILE_BOUND[0] * AT_THE_FILE_BOUND[1] <= uploads.MAX_PIXELS
+
+
+def post_closing_the_body(client, path: str, data: dict):
+    """A POST whose request body (a temporary file once it is large) is closed after."""
+    request = EnvironBuilder(client.application, path, method="POST", data=data).get_request()
+    try:
+        return client.open(request)
+    finally:
+        request.environ["wsgi.input"].close()
+
+
+def shown(app, message, locale: str) -> str:
+    """A message as the page shows it in a language (escaped as the template escapes it)."""
+    with app.test_request_context(), force_locale(locale):
+        return str(escape(str(message)))
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+@pytest.mark.parametrize(
+    ("pictures", "refusal"),
+    [
+        ([OVER_THE_FILE_BOUND] * 5, "TOO_MANY_PIXELS"),
+        ([UNDER_THE_FILE_BOUND] * 3, "TOO_MANY_PIXELS_TOGETHER"),
+    ],
+    ids=["five pictures over the file bound", "three under it, over the report bound"],
+)
+def test_small_files_of_too_many_pixels_get_the_form_again_with_a_message_and_nothing_saved(
+    app, client, locale, pictures, refusal
+):
+    school = factories.school()
+    client.get(f"/lang/{locale}")
+    files = [upload(flat_png(*size), f"{n}.png", "image/png") for n, size in enumerate(pictures)]
+    assert sum(len(f[0].getvalue()) for f in files) < 1_500_000  # well under the size limits
+    data = form_data(files=files, description="Мені мазақтайды, көмектесіңіз")
+    response = post_closing_the_body(client, f"/r/{school.code}", data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert shown(app, getattr(uploads, refusal), locale) in page
+    assert "Мені мазақтайды, көмектесіңіз" in page  # what the child typed is still there
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 0
+    assert stored_files(app) == []
+
+
+MEASURE_CLEANING = """
+import resource, sys
+from werkzeug.datastructures import FileStorage
+from incidents import uploads
+
+def vm_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1])
+
+budget = int(sys.argv[1])
+limit = vm_kib() * 1024 + budget
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+for group in sys.argv[2:]:
+    files = [FileStorage(open(path, "rb"), path) for path in group.split(",")]
+    try:
+        cleaned = uploads.clean_uploads(files)
+    except uploads.UploadRefused as refused:
+        names = [name for name in dir(uploads) if getattr(uploads, name) is refused.message]
+        print("refused", *names)
+    else:
+        print("cleaned", *(f"{c.content_type}:{max(c.size, 1)}" for c in cleaned))
+"""
+
+
+def test_cleaning_stays_within_a_memory_bound(tmp_path):
+    """Run in a process whose address space may grow by at most 450 MB over what the imports
+    took: the issue's five pictures, three just within the file bound, and the largest
+    accepted picture (with transparency, the costliest to clean) all get their answer."""
+    paths = {}
+    for name, size, alpha in [
+        ("over", OVER_THE_FILE_BOUND, False),
+        ("under", UNDER_THE_FILE_BOUND, False),
+        ("largest", AT_THE_FILE_BOUND, True),
+    ]:
+        paths[name] = tmp_path / f"{name}.png"
+        paths[name].write_bytes(flat_png(*size, alpha=alpha))
+    groups = [",".join([str(paths["over"])] * 5), ",".join([str(paths["under"])] * 3)]
+    groups.append(str(paths["largest"]))
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", MEASURE_CLEANING, str(450 * 2**20), *groups],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    over, under, largest = result.stdout.splitlines()
+    assert over == "refused TOO_MANY_PIXELS"
+    assert under == "refused TOO_MANY_PIXELS_TOGETHER"
+    assert largest.startswith("cleaned image/png:")
+
+
+# --- the store: nothing left behind when the disk refuses, the folder synced (issue 14, 7) ----
+
+
+@contextmanager
+def files_may_grow_to(size: int):
+    """A real write fault: this process may not make a file larger than ``size`` bytes, so a
+    write past it fails with EFBIG, as on a full disk (SIGXFSZ ignored, as a server would)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def noisy_png() -> bytes:
+    """A picture whose stored form is well over the 16 KB the disk accepts below."""
+    out = io.BytesIO()
+    Image.effect_noise((200, 200), 80).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload_folder(app) -> list[str]:
+    root = os.path.join(app.instance_path, "uploads")
+    return sorted(os.listdir(root)) if os.path.isdir(root) else []
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+def test_a_file_the_disk_refuses_leaves_nothing_and_the_child_keeps_the_form(app, client, locale):
+    school = factories.school()
+    client.get(f"/lang/{locale}")
+    picture = upload(noisy_png(), "photo.png", "image/png")
+    with files_may_grow_to(16_384):
+        response = post_report(client, school, picture, description="Мені мазақтайды")
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert shown(app, uploads.NOT_STORED, locale) in page
+    assert "Мені мазақтайды" in page
+    assert upload_folder(app) == []  # no file, and no ".<key>.new" half-written
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_a_message_whose_file_the_disk_refuses_is_not_sent_and_stays_typed(app, client):
+    school = factories.school()
+    client.get("/lang/ru")
+    assert post_report(client, school).status_code == 200  # the receipt; the conversation opens
+    data = {"body": "Ещё одно фото", "files": [upload(noisy_png(), "photo.png", "image/png")]}
+    with files_may_grow_to(16_384):
+        response = client.post("/r/conversation", data=data, content_type="multipart/form-data")
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert shown(app, uploads.NOT_STORED, "ru") in page and "Ещё одно фото" in page
+    assert upload_folder(app) == []
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_a_stored_file_is_synced_and_then_its_folder(app, monkeypatch):
+    """os.fsync is watched (and still done): the file's data first, then the folder that now
+    holds its name, so a power cut cannot leave the name pointing nowhere."""
+    synced = []
+    real_fsync = os.fsync
+
+    def watched(fd):
+        synced.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", watched)
+    key = uploads.save_bytes(b"one")
+    folder = os.path.realpath(os.path.join(app.instance_path, "uploads"))
+    assert synced[-1] == folder
+    assert [os.path.basename(path) for path in synced[:-1]] == [f".{key}.new"]
+    assert upload_folder(app) == [key]
