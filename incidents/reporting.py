@@ -210,8 +210,16 @@ def note_reporter_visit(report: Report) -> None:
     db.session.commit()
 
 
-def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFile] = ()) -> Message:
-    """The student writes back (with files, if any)."""
+class Written(NamedTuple):
+    """A committed message of the student and the counselors' notice committed with it."""
+
+    message: Message
+    notices: list[OutgoingMail]
+
+
+def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFile] = ()) -> Written:
+    """The student writes back (with files, if any); the counselors' notice is queued in the
+    same transaction, as for a report (``submit_report``): the caller then ``send_notices``."""
     message = Message(report=report, author_kind=AuthorKind.reporter, body=body.strip())
     db.session.add(message)
     report.last_reporter_activity_at = hour(utcnow())
@@ -226,11 +234,12 @@ def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFil
             message_id=message.id,
             attachments=len(keys),
         )
+        notices = queue_notice(report, follow_up=True)
         db.session.commit()
     except Exception:
         _forget(keys)
         raise
-    return message
+    return Written(message, notices)
 
 
 # --- finding the school ----------------------------------------------------------------------
@@ -379,10 +388,3 @@ def send_notices(notices: list[OutgoingMail]) -> None:
     except Exception as error:  # noqa: BLE001 - the notices are committed; cron sends them
         db.session.rollback()
         log.warning("notices left in the outbox for a later round: %s", type(error).__name__)
-
-
-def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
-    """Queue, commit and send the notice on its own, for a change already committed."""
-    notices = queue_notice(report, follow_up=follow_up)
-    db.session.commit()
-    send_notices(notices)

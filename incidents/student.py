@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from contextlib import suppress
 from functools import partial
 from types import SimpleNamespace
@@ -79,7 +80,6 @@ from incidents.reporting import (
     child_status,
     find_by_receipt,
     note_reporter_visit,
-    notify_counselors,
     regions_for_finder,
     search_schools,
     send_notices,
@@ -209,12 +209,18 @@ def _receipt(school: School, data: ReportInput, files, unsaved_page) -> object:
 
 def _not_saved(error: Exception) -> None:
     """Something failed before a report was saved: the session starts over, and the forms opened
-    next say that saving may not work. Only the kind of error is logged: never what the child
-    wrote (an error's text may carry the statement's parameters)."""
+    next say that saving may not work. Only the kind of error and where it was raised are
+    logged: never what the child wrote (an error's text may carry the statement's parameters)."""
     with suppress(SQLAlchemyError):
         db.session.rollback()  # on a lost connection the session starts over on its next use
     saving_failed()
-    log.error("a report could not be saved: %s", type(error).__name__)
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    log.error(
+        "a report could not be saved: %s (%s:%s)",
+        type(error).__name__,
+        where.filename if where else "?",
+        where.lineno if where else "?",
+    )
 
 
 def _school_or_none(code: str) -> School | None:
@@ -249,9 +255,8 @@ def _blank_form(
     )
 
 
-def _form_page() -> object:
+def _form_page(code: str) -> object:
     """The blank form, shared or not, telling up front when a report cannot be saved now."""
-    code = request.view_args["code"]
     notice = "" if saving_possible() else render_template(T + "_not_saved.html", unsaved=False)
     try:
         page = blank_form(partial(_blank_form, code, notice=NOTICE_MARK), new_token, notice)
@@ -265,7 +270,7 @@ def _form_page() -> object:
 @_limit("REPORT_RATE_LIMIT")
 def form(code: str):
     if request.method == "GET":
-        return _form_page()
+        return _form_page(code)
     school = _school_or_none(code)
     form = ReportForm()
 
@@ -404,9 +409,9 @@ def conversation():
         else:
             body = (form.body.data or "").strip()
             if body or files:
-                add_reporter_message(report, body, files)
-                notify_counselors(report, follow_up=True)
+                notices = add_reporter_message(report, body, files).notices
                 flash(_("Sent. The school psychologist will see it."), "success")
+                send_notices(notices)
                 return redirect(url_for(".conversation"), 303)
             form.body.errors.append(_("Write something or add a file."))
             status = 400

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -28,10 +28,10 @@ from bench.common import Gunicorn
 from bench.load_reports import load, verify
 from core.mail import OutgoingMail
 from extensions import db
-from incidents.models import Attachment, Report
+from incidents.models import Attachment, Message, Report
 from school.models import Role
 from tests import factories
-from tests.incidents.factories import form_data, jpeg_bytes, upload
+from tests.incidents.factories import form_data, jpeg_bytes, report, upload
 
 REPORTS = 30
 CONCURRENCY = 8
@@ -91,18 +91,21 @@ def impatient(app):
 
 
 class Lock:
-    """A second connection that takes a write lock when asked and keeps it until released:
-    on PostgreSQL on ``table`` only, on SQLite on the whole database (it has no table locks)."""
+    """A second connection that takes a lock when asked and keeps it until released: on
+    PostgreSQL on ``tables`` only, in ``mode`` (``EXCLUSIVE`` lets others read, ``ACCESS
+    EXCLUSIVE`` does not); on SQLite a write lock on the whole database (it has no table locks;
+    in WAL mode others still read)."""
 
-    def __init__(self, app, table: str) -> None:
-        self.app, self.table, self.held = app, table, None
+    def __init__(self, app, *tables: str, mode: str = "EXCLUSIVE") -> None:
+        self.app, self.tables, self.mode, self.held = app, tables, mode, None
 
     def take(self) -> None:
         url = self.app.config["SQLALCHEMY_DATABASE_URI"]
         if postgresql(self.app):
-            self.engine = create_engine(url, poolclass=None)
+            self.engine = create_engine(url)
             self.held = self.engine.connect()
-            self.held.execute(text(f'LOCK TABLE "{self.table}" IN EXCLUSIVE MODE'))
+            names = ", ".join(f'"{table}"' for table in self.tables)
+            self.held.execute(text(f"LOCK TABLE {names} IN {self.mode} MODE"))
         else:
             self.held = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
             self.held.execute("BEGIN EXCLUSIVE")
@@ -149,12 +152,13 @@ def outbox_refused(app):
 def test_once_the_report_is_committed_the_receipt_is_shown_whatever_fails_after(
     app, client, english, impatient
 ):
-    """Finding 2: the outbox is locked by another connection just after the report's commit;
-    the notice was committed with the report, the receipt is shown, and the notice waits for
-    the next round of ``mail send``."""
+    """Finding 2: another connection locks the outbox just after the report's commit (on
+    PostgreSQL the reports' table too, against reading: the receipt needs nothing from the
+    database any more); the notice was committed with the report, the receipt is shown, and the
+    notice waits for the next round of ``mail send``."""
     school = factories.school()
     counselor = factories.user(Role.counselor, school)
-    lock = Lock(app, "mail_outbox")
+    lock = Lock(app, "mail_outbox", "reports", mode="ACCESS EXCLUSIVE")
     event.listen(Session, "after_commit", lambda session: lock.take(), once=True)
     try:
         response = client.post(f"/r/{school.code}", data=form_data(description=WRITTEN))
@@ -169,6 +173,29 @@ def test_once_the_report_is_committed_the_receipt_is_shown_whatever_fails_after(
     assert report.description == WRITTEN
     result = app.test_cli_runner().invoke(args=["mail", "send"])
     assert "sent 1; waiting for a later try: 0" in result.output
+
+
+def test_a_message_written_back_is_committed_with_its_notice_whatever_fails_after(
+    app, client, impatient
+):
+    """Finding 2, for the student's answers in the conversation: the follow-up notice is
+    committed with the message, and a lock on the outbox after the commit changes nothing."""
+    school = factories.school()
+    factories.user(Role.counselor, school)
+    made, code = report(school)
+    db.session.execute(delete(OutgoingMail))  # the report's own notice
+    db.session.commit()
+    assert client.post("/r/check", data={"code": code}).status_code == 303
+    lock = Lock(app, "mail_outbox")
+    event.listen(Session, "after_commit", lambda session: lock.take(), once=True)
+    try:
+        response = client.post("/r/conversation", data={"body": WRITTEN})
+    finally:
+        lock.release()
+    assert response.status_code == 303
+    assert [m.body for m in db.session.scalars(select(Message))] == [WRITTEN]
+    [notice] = db.session.scalars(select(OutgoingMail)).all()
+    assert notice.due_at is not None and notice.sent_at is None
 
 
 def test_a_notice_that_cannot_be_queued_keeps_nothing_and_gives_the_form_back(
