@@ -95,7 +95,7 @@ def seed_reports() -> None:
         select(User).where(User.school_id == school.id, User.role == Role.counselor).limit(1)
     )
     for data, reply, answer in SAMPLES:
-        report, code = submit_report(school, data)
+        report, code, _notices = submit_report(school, data)  # sent by `mail send`
         click.echo(
             f"Demo report {report.label} ({report.priority.value}): "
             f"receipt {receipts.format_code(code)}"

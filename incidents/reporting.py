@@ -11,6 +11,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,9 +19,9 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
-from core.mail import deliver, queue_for
+from core.mail import OutgoingMail, deliver, queue_for
 from core.public_url import external_url
-from extensions import db
+from extensions import commit_keeping_loaded, db
 from incidents import receipts, uploads
 from incidents.models import (
     Attachment,
@@ -45,6 +46,15 @@ LABEL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 class AlreadySubmitted(Exception):
     """The same form page was sent twice (a reload or a double tap): there is one report."""
+
+
+class Submitted(NamedTuple):
+    """A committed report, its receipt code (never stored) and the counselors' notices, queued
+    in the report's own transaction: the caller shows the code, then ``send_notices``."""
+
+    report: Report
+    code: str
+    notices: list[OutgoingMail]
 
 
 @dataclass
@@ -113,8 +123,14 @@ def _forget(keys: list[str]) -> None:
 
 def submit_report(
     school: School, data: ReportInput, files: list[uploads.CleanFile] = ()
-) -> tuple[Report, str]:
-    """Record a report with its files and return it with its receipt code (never stored)."""
+) -> Submitted:
+    """Record a report with its files and the counselors' notice, all in one transaction.
+
+    Once this returns, nothing about the report needs the database again: the commit keeps
+    what was loaded, so the receipt is shown whatever happens next (issue 14, finding 2). If
+    anything fails before the commit (the database, the upload store, the outbox), nothing is
+    kept: no report, no file, no notice, and the error goes to the caller.
+    """
     if data.submission_token and db.session.scalar(
         select(exists().where(Report.submission_token == data.submission_token))
     ):
@@ -156,7 +172,8 @@ def submit_report(
             forms=[form.value for form in forms],
             attachments=len(keys),
         )
-        db.session.commit()
+        notices = queue_notice(report)
+        commit_keeping_loaded()
     except IntegrityError as error:
         _forget(keys)
         # Only the submission token can clash here: the same form, sent twice at once.
@@ -166,7 +183,7 @@ def submit_report(
     except Exception:
         _forget(keys)
         raise
-    return report, code
+    return Submitted(report, code, notices)
 
 
 def find_by_receipt(typed: str | None) -> Report | None:
@@ -193,8 +210,16 @@ def note_reporter_visit(report: Report) -> None:
     db.session.commit()
 
 
-def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFile] = ()) -> Message:
-    """The student writes back (with files, if any)."""
+class Written(NamedTuple):
+    """A committed message of the student and the counselors' notice committed with it."""
+
+    message: Message
+    notices: list[OutgoingMail]
+
+
+def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFile] = ()) -> Written:
+    """The student writes back (with files, if any); the counselors' notice is queued in the
+    same transaction, as for a report (``submit_report``): the caller then ``send_notices``."""
     message = Message(report=report, author_kind=AuthorKind.reporter, body=body.strip())
     db.session.add(message)
     report.last_reporter_activity_at = hour(utcnow())
@@ -209,11 +234,12 @@ def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFil
             message_id=message.id,
             attachments=len(keys),
         )
+        notices = queue_notice(report, follow_up=True)
         db.session.commit()
     except Exception:
         _forget(keys)
         raise
-    return message
+    return Written(message, notices)
 
 
 # --- finding the school ----------------------------------------------------------------------
@@ -327,12 +353,12 @@ def counselors_of(school_id: int) -> list[User]:
     )
 
 
-def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
+def queue_notice(report: Report, *, follow_up: bool = False) -> list[OutgoingMail]:
     """A mail to each counselor of the school that something arrived: no content, no label.
 
-    Only the urgency is said (so that a critical report is opened at once). Called after the
-    report's commit: the mails are queued, committed and sent at once; one that fails stays in
-    the outbox for a later try (``core.mail``).
+    Only the urgency is said (so that a critical report is opened at once). Queued in the
+    caller's transaction, so the notice is stored exactly when what it announces is; after the
+    commit the caller hands it to ``send_notices``.
     """
     link = external_url("cases.inbox")
 
@@ -350,6 +376,15 @@ def notify_counselors(report: Report, *, follow_up: bool = False) -> None:
         )
         return subject, body
 
-    mails = queue_for(counselors_of(report.school_id), compose)
-    db.session.commit()
-    deliver(mails)
+    return queue_for(counselors_of(report.school_id), compose)
+
+
+def send_notices(notices: list[OutgoingMail]) -> None:
+    """Try to send committed notices now; never fails. What is not sent stays in the outbox for
+    ``flask --app app mail send`` (``core.mail``), whatever went wrong (the mail server or the
+    database)."""
+    try:
+        deliver(notices)
+    except Exception as error:  # noqa: BLE001 - the notices are committed; cron sends them
+        db.session.rollback()
+        log.warning("notices left in the outbox for a later round: %s", type(error).__name__)

@@ -16,8 +16,12 @@ after the exit, and the receipt is never in a URL.
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
+from contextlib import suppress
 from functools import partial
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
@@ -33,13 +37,21 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.security import mark_anonymous
 from extensions import db, limiter
 from incidents import receipts
-from incidents.form_page import blank_form
+from incidents.form_page import (
+    NOTICE_MARK,
+    blank_form,
+    saving_failed,
+    saving_possible,
+    saving_worked,
+)
 from incidents.forms import (
     DESCRIPTION_MAX,
     FORM_EXPLANATIONS,
@@ -68,9 +80,9 @@ from incidents.reporting import (
     child_status,
     find_by_receipt,
     note_reporter_visit,
-    notify_counselors,
     regions_for_finder,
     search_schools,
+    send_notices,
     submit_report,
 )
 from incidents.uploads import MAX_FILES, UploadRefused, clean_uploads
@@ -80,6 +92,7 @@ bp = Blueprint("report", __name__, url_prefix="/r", template_folder="templates")
 
 CONVERSATION_IDLE = 30 * 60
 T = "incidents/student/"
+log = logging.getLogger(__name__)
 
 
 def mark_student_pages(endpoint, values) -> None:
@@ -170,23 +183,63 @@ def _report_input(form: ReportForm) -> ReportInput:
     )
 
 
-def _receipt(school: School, data: ReportInput, files) -> object:
-    """Record the report (committed first), then show its code: the only time it exists."""
+def _receipt(school: School, data: ReportInput, files, unsaved_page) -> object:
+    """Record the report with its notice in one transaction, then show its code: the only time
+    it exists. From the commit on, nothing can stop the receipt (the page is made before the
+    notices are sent, and sending never fails); before it, any failure keeps nothing and gives
+    the child ``unsaved_page()``: their form as they filled it in (issue 14, findings 2 and 6)."""
     try:
-        report, code = submit_report(school, data, files)
+        report, code, notices = submit_report(school, data, files)
     except AlreadySubmitted:
         return render_template(T + "already_sent.html", school=school)
+    except Exception as error:  # noqa: BLE001 - whatever failed, the child keeps what they wrote
+        _not_saved(error)
+        return unsaved_page(), 503
+    saving_worked()
     _open_conversation(report)
-    notify_counselors(report)
-    return render_template(
+    page = render_template(
         T + "receipt.html",
         code=receipts.format_code(code),
         danger=report.is_danger_now,
         school=school,
     )
+    send_notices(notices)
+    return page
 
 
-def _blank_form(code: str, csrf_token: str | None = None, token: str | None = None) -> str:
+def _not_saved(error: Exception) -> None:
+    """Something failed before a report was saved: the session starts over, and the forms opened
+    next say that saving may not work. Only the kind of error and where it was raised are
+    logged: never what the child wrote (an error's text may carry the statement's parameters)."""
+    with suppress(SQLAlchemyError):
+        db.session.rollback()  # on a lost connection the session starts over on its next use
+    saving_failed()
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    log.error(
+        "a report could not be saved: %s (%s:%s)",
+        type(error).__name__,
+        where.filename if where else "?",
+        where.lineno if where else "?",
+    )
+
+
+def _school_or_none(code: str) -> School | None:
+    """The school, or None when the database cannot be asked (then the page says so)."""
+    try:
+        return _school_or_404(code)
+    except SQLAlchemyError as error:
+        _not_saved(error)
+        return None
+
+
+def _unavailable() -> object:
+    """Not even the school can be looked up: say so, with the help numbers."""
+    return render_template(T + "unavailable.html"), 503
+
+
+def _blank_form(
+    code: str, csrf_token: str | None = None, token: str | None = None, notice: str = ""
+) -> str:
     """The form page before anything is typed (``incidents.form_page`` shares it)."""
     school = _school_or_404(code)
     form = ReportForm()
@@ -194,39 +247,76 @@ def _blank_form(code: str, csrf_token: str | None = None, token: str | None = No
         form.csrf_token.current_token = csrf_token
     form.token.data = token or new_token()
     return render_template(
-        T + "form.html", school=school, form=form, explanations=FORM_EXPLANATIONS
+        T + "form.html",
+        school=school,
+        form=form,
+        explanations=FORM_EXPLANATIONS,
+        notice_slot=Markup(notice),  # noqa: S704 - our own marker or our rendered notice
     )
+
+
+def _form_page(code: str) -> object:
+    """The blank form, shared or not, telling up front when a report cannot be saved now."""
+    notice = "" if saving_possible() else render_template(T + "_not_saved.html", unsaved=False)
+    try:
+        page = blank_form(partial(_blank_form, code, notice=NOTICE_MARK), new_token, notice)
+        return page if page is not None else _blank_form(code, notice=notice)
+    except SQLAlchemyError as error:
+        _not_saved(error)
+        return _unavailable()
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
 @_limit("REPORT_RATE_LIMIT")
 def form(code: str):
     if request.method == "GET":
-        page = blank_form(partial(_blank_form, code), new_token)
-        return page if page is not None else _blank_form(code)
-    school = _school_or_404(code)
+        return _form_page(code)
+    school = _school_or_none(code)
     form = ReportForm()
+
+    def page(unsaved: bool = False) -> str:
+        return render_template(
+            T + "form.html",
+            school=school or SimpleNamespace(name="", code=code),
+            form=form,
+            explanations=FORM_EXPLANATIONS,
+            unsaved=unsaved,
+        )
+
+    if school is None:
+        return page(unsaved=True), 503
     status = 200
     if form.validate_on_submit():
         try:  # a file refused, or the file store failing: the form again, as typed
             files = clean_uploads(form.files.data or [])
-            return _receipt(school, _report_input(form), files)
+            return _receipt(school, _report_input(form), files, partial(page, unsaved=True))
         except UploadRefused as refused:
             form.files.errors.append(refused.message)
             status = refused.status
     else:
         status = 400
-    return render_template(
-        T + "form.html", school=school, form=form, explanations=FORM_EXPLANATIONS
-    ), status
+    return page(), status
 
 
 @bp.route("/<code>/danger", methods=["GET", "POST"])
 @_limit("REPORT_RATE_LIMIT")
 def danger(code: str):
     """Help at once; and, if the student can, a report in one step, at top priority."""
-    school = _school_or_404(code)
+    school = _school_or_none(code)
+    if school is None and request.method == "GET":
+        return _unavailable()
     form = DangerForm()
+
+    def page(unsaved: bool = False) -> str:
+        return render_template(
+            T + "danger.html",
+            school=school or SimpleNamespace(name="", code=code),
+            form=form,
+            unsaved=unsaved,
+        )
+
+    if school is None:
+        return page(unsaved=True), 503
     if request.method == "GET":
         form.token.data = new_token()
     elif form.validate_on_submit():
@@ -237,10 +327,10 @@ def danger(code: str):
             description=form.description.data or "",
             submission_token=(form.token.data or "")[:32] or None,
         )
-        return _receipt(school, data, [])
+        return _receipt(school, data, [], partial(page, unsaved=True))
     # The help on this page is shown whatever was sent; input that cannot be kept is a 400.
     status = 400 if request.method == "POST" else 200
-    return render_template(T + "danger.html", school=school, form=form), status
+    return page(), status
 
 
 # --- coming back with the code ----------------------------------------------------------------
@@ -314,9 +404,9 @@ def conversation():
             files = clean_uploads(form.files.data or [])
             body = (form.body.data or "").strip()
             if body or files:
-                add_reporter_message(report, body, files)
-                notify_counselors(report, follow_up=True)
+                notices = add_reporter_message(report, body, files).notices
                 flash(_("Sent. The school psychologist will see it."), "success")
+                send_notices(notices)
                 return redirect(url_for(".conversation"), 303)
             form.body.errors.append(_("Write something or add a file."))
             status = 400

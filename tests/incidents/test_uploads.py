@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import EnvironBuilder
-from flask_babel import force_locale
+from flask_babel import force_locale, lazy_gettext
 from markupsafe import escape
 from PIL import Image, ImageCms
 from pypdf import PdfReader, PdfWriter
@@ -452,7 +452,9 @@ def test_a_file_the_disk_refuses_leaves_nothing_and_the_child_keeps_the_form(app
         response = post_report(client, school, picture, description="Мені мазақтайды")
     assert response.status_code == 503
     page = response.get_data(as_text=True)
-    assert shown(app, uploads.NOT_STORED, locale) in page
+    # A report's files are stored with it: the report was not saved, and the page says so as for
+    # any failed save (try again in a minute, call 150), what was typed kept.
+    assert shown(app, lazy_gettext("We could not save your report."), locale) in page
     assert "Мені мазақтайды" in page
     assert upload_folder(app) == []  # no file, and no ".<key>.new" half-written
     assert db.session.scalar(select(func.count()).select_from(Report)) == 0
