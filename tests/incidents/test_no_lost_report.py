@@ -287,4 +287,6 @@ def test_an_upload_store_that_cannot_be_written_gives_the_form_back(app, client,
     assert response.status_code == 503 and NOT_SAVED in page and WRITTEN in page
     assert "If you had chosen files, please choose them again." in page
     assert count(Report) == 0 and count(Attachment) == 0
-    assert WRITTEN not in caplog.text and "a report could not be saved: UploadRefused" in caplog.text
+    assert (
+        WRITTEN not in caplog.text and "a report could not be saved: UploadRefused" in caplog.text
+    )
