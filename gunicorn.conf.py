@@ -2,8 +2,9 @@
 
 The access log is on for staff pages but never records a request to the anonymous pages: the
 student pages under /r, the public front door, language switches and static files (see
-``incidents.privacy.is_quiet_path``). For those, no line is written at all: no address, no user
-agent, no path. Everything else uses gunicorn's defaults.
+``incidents.privacy.is_quiet_path``, which reads the path as the router does: ``//r/demo01`` is
+``/r/demo01``), nor for any page that marked itself anonymous (``QUIET_ENVIRON_KEY``). For those,
+no line is written at all: no address, no user agent, no path. Everything else uses gunicorn's defaults.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 
 from gunicorn.glogging import Logger
 
+from core.security import QUIET_ENVIRON_KEY
 from incidents.privacy import is_quiet_path
 
 wsgi_app = "app:create_app()"
@@ -24,7 +26,7 @@ class QuietAccessLogger(Logger):
     """gunicorn's logger, minus the access lines of the anonymous pages."""
 
     def access(self, resp, req, environ, request_time):
-        if is_quiet_path(environ.get("PATH_INFO") or "/"):
+        if environ.get(QUIET_ENVIRON_KEY) or is_quiet_path(environ.get("PATH_INFO") or "/"):
             return
         super().access(resp, req, environ, request_time)
 

@@ -2,26 +2,65 @@
 
 Each entry carries the hash of the previous one, so that a changed or deleted row breaks the
 chain; ``flask --app app audit verify`` finds the first broken link.
+
+Two things live outside the database, in the instance folder, so that a copy of the database
+alone is not enough to rewrite the log unnoticed:
+
+- the chain's key (``AUDIT_KEY``, or ``<instance>/audit_key`` generated once): each entry's hash
+  is an HMAC-SHA256 with it, so a row deleted or changed cannot be hidden by recomputing the
+  hashes that follow without the key;
+- the anchor (``<instance>/audit_head``): the sequence number and hash of the newest entry this
+  installation committed, written after each commit that added entries (under a file lock, only
+  ever forward, so that two workers committing one after the other leave the later head). The
+  newest entries deleted, the log ends before the anchor: ``verify`` says so.
+
+Chains written before the key (plain SHA-256) are re-keyed once by the migration
+``0009_audit_keyed`` (``rekey_chain``), which first checks them as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import hmac
 import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Integer, String, Text, event, func, select, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from extensions import db
 from school.models import UTCDateTime, utcnow
 
 GENESIS = "0" * 64
+KEY_FILE = "audit_key"
+ANCHOR_FILE = "audit_head"
+# The fields each hash covers, in this order.
+HASHED = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_kind",
+    "action",
+    "object_type",
+    "object_id",
+    "school_id",
+    "detail",
+    "prev_hash",
+)
+
+log = logging.getLogger(__name__)
 
 # Entries that the audit page spells out (the others show their action's code): who was given
 # the right to read the cases of a school, and who confirmed it.
@@ -57,24 +96,93 @@ class AuditEntry(db.Model):
         title = ACTION_TITLES.get(self.action)
         return str(title) if title is not None else None
 
-    def compute_hash(self) -> str:
-        payload = json.dumps(
-            [
-                self.seq,
-                self.at.isoformat(timespec="microseconds"),
-                self.actor_id,
-                self.actor_kind,
-                self.action,
-                self.object_type,
-                self.object_id,
-                self.school_id,
-                self.detail,
-                self.prev_hash,
-            ],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
+    def compute_hash(self, key: bytes | None = None) -> str:
+        """The entry's link: HMAC-SHA256 of its fields with the chain's key."""
+        return _digest({name: getattr(self, name) for name in HASHED}, key)
+
+
+def _payload(values: Mapping) -> bytes:
+    fields = [values[name] for name in HASHED]
+    fields[1] = fields[1].isoformat(timespec="microseconds")
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _digest(values: Mapping, key: bytes | None = None) -> str:
+    key = chain_key() if key is None else key
+    return hmac.new(key, _payload(values), hashlib.sha256).hexdigest()
+
+
+def _plain_digest(values: Mapping) -> str:
+    """The hash of chains written before the key (only ``rekey_chain`` reads it)."""
+    return hashlib.sha256(_payload(values)).hexdigest()
+
+
+# --- what lives outside the database -------------------------------------------------------------
+
+
+def _instance_secret(instance: Path, name: str) -> bytes:
+    """A secret generated once into the instance folder (safe for workers starting together:
+    written aside, then linked into place only if nobody was first), as the receipt pepper."""
+    path = instance / name
+    if not path.exists():
+        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker was first: its key is the one
+        finally:
+            tmp.unlink()
+    return path.read_text().strip().encode()
+
+
+def chain_key() -> bytes:
+    return current_app.extensions["qamqor_audit_key"]
+
+
+def read_anchor(instance: Path) -> tuple[int, str] | None:
+    """The (seq, hash) the anchor names, or None if there is none; ValueError if unreadable."""
+    try:
+        seq, digest = (instance / ANCHOR_FILE).read_text().split()
+    except FileNotFoundError:
+        return None
+    return int(seq), digest
+
+
+def write_anchor(instance: Path, seq: int, digest: str, *, force: bool = False) -> None:
+    """Move the anchor forward to (seq, digest); a later head already written is kept, unless
+    ``force`` (a re-keyed chain: every hash changed)."""
+    fd = os.open(instance / ".audit_head.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed
+        with contextlib.suppress(ValueError):
+            current = read_anchor(instance)
+            if not force and current is not None and current[0] >= seq:
+                return
+        tmp = instance / f".{ANCHOR_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(f"{seq} {digest}\n")
+        os.replace(tmp, instance / ANCHOR_FILE)  # readers see the old head or the new one
+    finally:
+        os.close(fd)
+
+
+@event.listens_for(Session, "after_commit")
+def _anchor_after_commit(session) -> None:
+    head = session.info.pop("audit_head", None)
+    if head is None:
+        return
+    try:
+        write_anchor(*head)
+    except OSError:  # the entries are committed; verify will find the anchor behind, not wrong
+        log.exception("audit: the anchor in the instance folder could not be written")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_head(session) -> None:
+    session.info.pop("audit_head", None)
 
 
 @event.listens_for(AuditEntry, "before_update")
@@ -123,12 +231,26 @@ def record(
     )
     entry.hash = entry.compute_hash()
     session.add(entry)
+    # Anchored outside the database once committed (``_anchor_after_commit``).
+    session.info["audit_head"] = (Path(current_app.instance_path), entry.seq, entry.hash)
     return entry
 
 
 def verify_chain() -> tuple[int, int | None]:
-    """Return (entries checked, seq of the first broken link or None)."""
+    """Return (entries checked, seq of the first entry that cannot be vouched for, or None).
+
+    A link is broken when its seq, its previous hash or its keyed hash is wrong; the log is cut
+    when it ends before the entry the anchor names (then the first missing seq is returned), or
+    when the entry there has another hash; a log without an anchor cannot vouch for its end."""
     expected_prev, expected_seq, checked = GENESIS, 1, 0
+    key = chain_key()
+    # The anchor first: what it names was committed before it was written, so the entries read
+    # next hold it (read the other way round, a commit in between would look like a cut).
+    try:
+        anchor = read_anchor(Path(current_app.instance_path))
+    except ValueError:
+        anchor = (0, "")  # an unreadable anchor vouches for nothing
+    anchored_hash = None
     result = db.session.execute(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
     )
@@ -138,11 +260,51 @@ def verify_chain() -> tuple[int, int | None]:
             if (
                 entry.seq != expected_seq
                 or entry.prev_hash != expected_prev
-                or entry.hash != entry.compute_hash()
+                or entry.hash != entry.compute_hash(key)
             ):
                 return checked, entry.seq if entry.seq == expected_seq else expected_seq
+            if anchor is not None and entry.seq == anchor[0]:
+                anchored_hash = entry.hash
             expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    if anchor is None:
+        return checked, (expected_seq if checked else None)
+    if anchor[0] >= expected_seq:
+        return checked, expected_seq  # the newest entries are gone
+    if anchored_hash != anchor[1]:
+        return checked, anchor[0]
     return checked, None
+
+
+def rekey_chain(connection, key: bytes | None) -> int:
+    """Rewrite every link with ``key`` (None: plain SHA-256, as before the key), after checking
+    the chain as it is (either kind of link). Returns the number of entries; refuses (and
+    changes nothing) if the chain is broken. Used by the migration ``0009_audit_keyed``."""
+    table = AuditEntry.__table__
+    rows = connection.execute(select(table).order_by(table.c.seq)).mappings().all()
+    expected_prev, expected_seq = GENESIS, 1
+    current = chain_key()
+    for row in rows:
+        if (
+            row["seq"] != expected_seq
+            or row["prev_hash"] != expected_prev
+            or row["hash"] not in (_plain_digest(row), _digest(row, current))
+        ):
+            raise RuntimeError(
+                f"The audit log is broken at entry {expected_seq}: it was not re-keyed. "
+                "Find out what happened before upgrading."
+            )
+        expected_prev, expected_seq = row["hash"], expected_seq + 1
+    prev = GENESIS
+    for row in rows:
+        values = {**row, "prev_hash": prev}
+        digest = _plain_digest(values) if key is None else _digest(values, key)
+        connection.execute(
+            table.update().where(table.c.id == row["id"]).values(prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    if key is not None and rows:
+        write_anchor(Path(current_app.instance_path), rows[-1]["seq"], prev, force=True)
+    return len(rows)
 
 
 audit_cli = AppGroup("audit", help="The audit log.")
@@ -150,15 +312,36 @@ audit_cli = AppGroup("audit", help="The audit log.")
 
 @audit_cli.command("verify")
 def verify_command() -> None:
-    """Check the hash chain and report the first broken link."""
+    """Check the hash chain and its anchor; report the first broken link or the cut."""
     checked, broken = verify_chain()
     total = db.session.scalar(select(func.count()).select_from(AuditEntry))
     if broken is None:
         click.echo(f"audit log intact: {checked} entries")
         return
-    click.echo(f"audit log broken at entry {broken} ({checked} of {total} entries intact)")
+    instance = Path(current_app.instance_path)
+    try:
+        anchor = read_anchor(instance)
+    except ValueError:
+        anchor = None
+    last = db.session.scalar(select(func.max(AuditEntry.seq))) or 0
+    if checked == total and anchor is None:
+        click.echo(
+            f"audit log not anchored: no readable {instance / ANCHOR_FILE}, so a cut after "
+            f"entry {last} would go unseen ({checked} entries intact)"
+        )
+    elif checked == total and anchor[0] > last:
+        click.echo(
+            f"audit log cut: broken at entry {broken}; the anchor names entry {anchor[0]}, "
+            f"the log ends at {last} ({checked} of {total} entries intact)"
+        )
+    else:
+        click.echo(f"audit log broken at entry {broken} ({checked} of {total} entries intact)")
     raise SystemExit(1)
 
 
 def init_app(app: Flask) -> None:
+    configured = app.config.get("AUDIT_KEY")
+    app.extensions["qamqor_audit_key"] = (
+        configured.encode() if configured else _instance_secret(Path(app.instance_path), KEY_FILE)
+    )
     app.cli.add_command(audit_cli)

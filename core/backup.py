@@ -24,11 +24,13 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
 
+from core import audit
 from extensions import db
 
 backup_cli = AppGroup("backup", help="Back up and restore the database and the file store.")
-# Files of the instance folder that belong to a backup (keys and the upload store).
-INSTANCE_ITEMS = ("secret_key", "receipt_pepper", "data_key", "uploads")
+# Files of the instance folder that belong to a backup (keys and the upload store). The audit
+# log's anchor is saved too, read before the database is copied (see ``_write_backup``).
+INSTANCE_ITEMS = ("secret_key", "receipt_pepper", "data_key", "audit_key", "uploads")
 
 
 def _libpq_url(url) -> str:
@@ -66,6 +68,10 @@ def create_backup(target: Path) -> Path:
 
 def _write_backup(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=False)
+    instance = Path(current_app.instance_path)
+    # The anchor before the database: it names an entry committed before, so the copy holds it.
+    anchor = instance / audit.ANCHOR_FILE
+    anchor_text = anchor.read_text() if anchor.exists() else None
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite":
         source = sqlite3.connect(url.database)
@@ -84,13 +90,14 @@ def _write_backup(target: Path) -> None:
             _libpq_url(url),
         ]
         subprocess.run(command, check=True)  # noqa: S603 - fixed program, our own URL
-    instance = Path(current_app.instance_path)
+    (target / "instance").mkdir(exist_ok=True)
+    if anchor_text is not None:
+        (target / "instance" / audit.ANCHOR_FILE).write_text(anchor_text)
     for name in INSTANCE_ITEMS:
         item = instance / name
         if item.is_dir():
             shutil.copytree(item, target / "instance" / name)
         elif item.exists():
-            (target / "instance").mkdir(exist_ok=True)
             shutil.copy2(item, target / "instance" / name)
     (target / "CREATED").write_text(datetime.now(UTC).isoformat() + "\n")
 
@@ -127,6 +134,8 @@ def _restore(source: Path) -> None:
         subprocess.run(command, check=True)  # noqa: S603 - fixed program, our own URL
     instance = Path(current_app.instance_path)
     saved = source / "instance"
+    # The restored log ends where the backup's does: the live anchor would call that a cut.
+    (instance / audit.ANCHOR_FILE).unlink(missing_ok=True)
     if saved.is_dir():
         for item in saved.iterdir():
             destination = instance / item.name

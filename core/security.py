@@ -17,9 +17,16 @@ CSP = (
 )
 
 
+# Set in the WSGI environ of a page that marks itself anonymous: gunicorn's access logger
+# (gunicorn.conf.py) reads it and writes no line for that request, whatever its path.
+QUIET_ENVIRON_KEY = "qamqor.quiet"
+
+
 def mark_anonymous() -> None:
-    """Called by the anonymous (student) views: nothing of this response may be kept."""
+    """Called by the anonymous (student) views: nothing of this response may be kept, and no
+    access log may write a line for it."""
     g.anonymous_page = True
+    request.environ[QUIET_ENVIRON_KEY] = True
 
 
 def _headers(response):

@@ -3,9 +3,12 @@
 - ``is_quiet_path`` names the requests that no access log may record (the student pages, the
   public front door, the class survey (/s), the awareness pages (/learn) and their leaflets,
   the certificate check (/verify), language switches and static files, which students'
-  browsers fetch too): every page that marks itself anonymous.
-  ``gunicorn.conf.py`` uses it for gunicorn's access log; ``init_app`` uses it for the
-  development server's request log (the ``werkzeug`` logger).
+  browsers fetch too). It judges the path as routing reads it (``routed_path``: percent-codes
+  decoded, repeated slashes merged, ``.`` and ``..`` resolved), so ``//r/demo01`` or
+  ``/%72/check`` is as quiet as ``/r/demo01``. A page that marks itself anonymous
+  (``core.security.mark_anonymous``) also flags its request (``core.security.QUIET_ENVIRON_KEY``),
+  whatever its path. ``gunicorn.conf.py`` uses both for gunicorn's access log; ``init_app`` uses the
+  path for the development server's request log (the ``werkzeug`` logger).
 - ``client_key`` is what the rate limits and the wrong-code counters are keyed by: a keyed hash of
   the address, so that not even the limiter's storage (Redis) holds an address.
 - Flask-Limiter logs the key of a breached limit; ``init_app`` blanks it.
@@ -17,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import re
+from urllib.parse import unquote
 
 from flask import Flask, current_app, request
 
@@ -26,13 +30,30 @@ _QUIET_EXACT = frozenset({"/", "/r", "/s", "/learn", "/verify", "/favicon.ico"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def routed_path(path: str) -> str:
+    """The path read as generously as any router or proxy might (without the query string):
+    percent-codes decoded, empty and ``.`` segments dropped (Werkzeug merges repeated slashes),
+    ``..`` resolved; a trailing slash is kept."""
+    path = unquote(path.split("?", 1)[0])
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    trailing = "/" if segments and path.endswith(("/", "/.", "/..")) else ""
+    return "/" + "/".join(segments) + trailing
+
+
 def is_student_path(path: str) -> bool:
+    path = routed_path(path)
     return path == STUDENT_PREFIX or path.startswith(STUDENT_PREFIX + "/")
 
 
 def is_quiet_path(path: str) -> bool:
     """True for a request (path, with or without the query string) that must not be logged."""
-    path = path.split("?", 1)[0] or "/"
+    path = routed_path(path)
     return path in _QUIET_EXACT or path.startswith(_QUIET_PREFIXES)
 
 

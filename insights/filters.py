@@ -17,6 +17,10 @@ from school.models import SCHOOL_ROLES, Region, Role, School, User, utcnow
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 60
+# The dates a period may name: the calendar's own ends (0001-01-01, 9999-12-31) cannot be turned
+# into instants of the local day, and nothing the programme counts lies outside these.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 
 
 class Level:
@@ -100,6 +104,9 @@ def from_args(args, user: User) -> tuple[Filters, list[str]]:
     end = _parse_date(args.get("end"))
     if args.get("start") and start is None or args.get("end") and end is None:
         problems.append("date")
+    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
+        problems.append("range")
+        start = end = None
     start, end = start or default_start, end or default_end
     if end < start:
         problems.append("order")

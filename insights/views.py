@@ -17,7 +17,7 @@ from insights import dashboard as boards
 from insights import surveys
 from insights.charts_view import dashboard_charts, survey_chart
 from insights.figures import remember_unit_names
-from insights.filters import Level, from_args
+from insights.filters import FIRST_DAY, LAST_DAY, Level, from_args
 from insights.forms import CloseWaveForm, OpenWaveForm
 from insights.models import MIN_SURVEY_GRADE, SurveyWave, WaveKind
 from insights.questionnaire import questionnaire
@@ -44,6 +44,11 @@ PDF_LOCALES = ("kk", "ru")
 def _filter_messages(problems: list[str]) -> None:
     messages = {
         "date": _("Dates are written as YYYY-MM-DD; the default period is shown."),
+        "range": _(
+            "Dates must lie between %(first)s and %(last)s; the default period is shown.",
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
+        ),
         "order": _("The end of the period is before its start; the default period is shown."),
         "long": _("The period may be at most five years; it was shortened."),
         "form": _("Unknown form of violence; all forms are shown."),

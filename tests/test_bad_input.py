@@ -1067,6 +1067,62 @@ def test_search_and_filter_forms_answer_any_query_without_an_error(
     assert response.status_code < 500, f"{path} {query!r}: {response.status_code}"
 
 
+# The bounds of every date the app reads (issue 13, finding 7): the first and last days Python
+# knows, a year of five digits, a negative number and nothing.
+DATE_BOUNDS = ["0001-01-01", "9999-12-31", "10000-01-01", "-1", ""]
+PERIOD_PAGES = ["/insights/", "/insights/export.csv", "/insights/report.pdf"]
+DATE_FORMS = [
+    (form, name) for form in FORMS for name, kind in form.fields.items() if isinstance(kind, Day)
+]
+
+
+@pytest.mark.parametrize("value", DATE_BOUNDS)
+@pytest.mark.parametrize("name", ["start", "end"])
+@pytest.mark.parametrize("path", PERIOD_PAGES)
+def test_a_period_at_the_bounds_of_the_calendar_gets_the_default_and_a_message(
+    input_app, world, clients, path, name, value
+):
+    client = clients["analyst"]
+    in_language(client, "ru")
+    response = client.get(path, query_string={name: value})
+    label = f"{path}?{name}={value!r}"
+    assert response.status_code == 200, f"{label}: {response.status_code}"
+    if path.endswith(".csv"):  # the export names its period: the default one
+        assert "9999" not in response.headers["Content-Disposition"], label
+        return
+    if path.endswith(".pdf"):
+        return
+    page = response.get_data(as_text=True)
+    warned = re.findall(r'<p class="flash flash-warning"[^>]*>(.*?)</p>', page, re.S)
+    if value:
+        assert warned and all(CYRILLIC.search(text) for text in warned), f"{label}: {warned}"
+    else:
+        assert not warned, f"{label}: an empty date is the default, not a mistake"
+
+
+@pytest.mark.parametrize("value", DATE_BOUNDS)
+@pytest.mark.parametrize(("form", "name"), DATE_FORMS, ids=[f"{f.name}-{n}" for f, n in DATE_FORMS])
+def test_a_date_field_at_the_bounds_of_the_calendar_is_refused_or_kept_without_an_error(
+    input_app, world, clients, form, name, value
+):
+    client = clients[form.role]
+    if form.prepare:
+        form.prepare(client, world)
+    in_language(client, "kk")
+    url, payload = form.url(world), submission(form, world, name, value)  # may make the case
+    before = fingerprint(form.tables)
+    response = client.post(url, data=payload)
+    label = f"{form.name}: {name}={value!r}"
+    assert response.status_code < 500, f"{label}: {response.status_code}"
+    if value != "9999-12-31":  # not a date, or before any school year of the programme
+        assert response.status_code in form.refused, f"{label}: {response.status_code}"
+        assert fingerprint(form.tables) == before, f"{label}: something was written"
+        assert error_messages(response.get_data(as_text=True)), f"{label}: refused silently"
+    elif response.status_code == 302:  # a far due date or plan is kept: its page still shows
+        shown = client.get(response.headers["Location"])
+        assert shown.status_code == 200, f"{label}: the page after it: {shown.status_code}"
+
+
 def int_rules():
     """Every rule with an id in its address (a number, or a core.opaque token), with a role
     that may use it."""

@@ -5,6 +5,7 @@ so their own sessions and connections) play the two workers.
 """
 
 import threading
+from pathlib import Path
 
 from core import audit
 from core.audit import AuditEntry, verify_chain
@@ -51,3 +52,5 @@ def test_a_second_writer_waits_for_the_first_and_extends_its_link(app):
     assert [entry.action for entry in entries] == ["probe.first", "probe.second"]
     assert entries[1].prev_hash == entries[0].hash
     assert verify_chain() == (2, None)
+    # The anchor outside the database names the later of the two heads.
+    assert audit.read_anchor(Path(app.instance_path)) == (2, entries[1].hash)

@@ -75,3 +75,54 @@ def test_gunicorn_logs_staff_requests_but_not_student_ones(tmp_path):
     assert "/r/" not in output and "/static/" not in output and "/lang/" not in output
     assert "GET /s" not in output and "/learn" not in output  # survey and awareness pages
     assert output.count("QuietCheck/1.0") == 1  # of seven requests, only /healthz?after
+
+
+# Ways of writing an anonymous page's address that the router still serves (or redirects to
+# it), and their neighbours: none may leave a line with the address or the agent (issue 13,
+# finding 6).
+VARIANTS = [
+    "//r/{code}",
+    "//r/check",
+    "/r//check",
+    "//s",
+    "//learn",
+    "//r",
+    "/./r/check",
+    "/r/./check",
+    "/r/check/",
+    "/%72/check",
+    "/%2Fr/check",
+    "/%2f%72/{code}",
+    "//static/css/qamqor.css",
+    "//lang/ru?next=//r/exit",
+]
+
+
+def test_no_spelling_of_an_anonymous_address_is_logged(app):
+    from bench.common import Browser, Gunicorn
+    from tests import factories
+
+    code = factories.school().code
+    with Gunicorn(
+        app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path), workers=1
+    ) as server:
+        served = {}
+        for variant in VARIANTS:
+            path = variant.format(code=code)
+            reply = Browser(server.base).request("GET", path, headers={"User-Agent": AGENT})
+            served[path] = reply.status
+            if reply.status == 200 and "/static/" not in path:
+                # A student page served under another spelling is still marked anonymous.
+                assert reply.headers["Referrer-Policy"] == "no-referrer", path
+                assert reply.headers["Cache-Control"] == "no-store", path
+        Browser(server.base).request("GET", "/healthz?after", headers={"User-Agent": AGENT})
+        time.sleep(0.5)
+    output = server.log.read_text()
+    # The spellings that reach a page do reach it: the test is not vacuous.
+    assert served[f"//r/{code}"] == served["//r/check"] == served["//s"] == 200, served
+    assert served["/%72/check"] == served["/%2Fr/check"] == 200, served
+    assert "GET /healthz?after" in output  # the access log is on
+    assert output.count(AGENT) == 1, [line for line in output.splitlines() if AGENT in line]
+
+
+AGENT = "QuietVariant/2.0"

@@ -140,7 +140,14 @@ def test_the_session_holds_only_the_report_id_and_the_last_request_time(client):
 
 def test_the_dev_server_writes_no_request_line_for_student_pages():
     quiet = QuietRequestLogFilter()
-    for path, kept in [("/r/demo01", False), ("/static/css/q.css", False), ("/login", True)]:
+    for path, kept in [
+        ("/r/demo01", False),
+        ("//r/demo01", False),
+        ("/%72/check", False),
+        ("/./s", False),
+        ("/static/css/q.css", False),
+        ("/login", True),
+    ]:
         record = logging.LogRecord(
             "werkzeug",
             logging.INFO,
