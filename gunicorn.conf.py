@@ -3,7 +3,11 @@
 The access log is on for staff pages but never records a request to the anonymous pages: the
 student pages under /r, the public front door, language switches and static files (see
 ``incidents.privacy.is_quiet_path``). For those, no line is written at all: no address, no user
-agent, no path. Everything else uses gunicorn's defaults.
+agent, no path.
+
+The workers are gunicorn's sync workers whose own error pages (a request gunicorn cannot read, a
+worker stopped at its time-out) are in Kazakh, Russian and English (``core.server_pages``).
+Everything else uses gunicorn's defaults.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ wsgi_app = "app:create_app()"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 accesslog = "-"
+worker_class = "core.server_pages.LocalizedSyncWorker"
 
 
 class QuietAccessLogger(Logger):
