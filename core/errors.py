@@ -1,10 +1,15 @@
-"""Error pages in the user's language."""
+"""Error pages in the user's language.
+
+Each status of ``ERRORS`` has its own texts; any other error status (405 for a method a page
+does not take, say) gets the texts of 400 or 500 with its own status and headers (``Allow``).
+The pages gunicorn itself writes are in ``core.server_pages``."""
 
 from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 ERRORS = {
     400: (_l("Something went wrong with the request"), _l("Please go back and try again.")),
@@ -44,9 +49,19 @@ def render_error(code: int, title=None, message=None):
     )
 
 
+def other_error(error: HTTPException):
+    """An error status without texts of its own: those of 400 or 500, and its own headers."""
+    if error.code is None or error.code < 400:
+        return error  # not an error page (a redirect of the routing, say)
+    page, code = render_error(400 if error.code < 500 else 500)
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+    return page, error.code, headers
+
+
 def init_app(app: Flask) -> None:
     for code in ERRORS:
         app.register_error_handler(code, lambda error, code=code: render_error(code))
+    app.register_error_handler(HTTPException, other_error)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

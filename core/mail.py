@@ -5,8 +5,14 @@ adds a message to the ``mail_outbox`` table with the caller's change, and ``deli
 is queued and due (the caller calls it just after its commit; ``flask --app app mail send``, run
 every few minutes from cron, sends what failed then). A message that cannot be sent is tried
 again after 1, 5, 15, 30 and 60 minutes and then every hour, for a day; then it is given up and
-logged as an error. The first failure ends a round: the other messages wait for the next one, so
-a request never waits for more than one time-out (``SMTP_TIMEOUT``).
+logged as an error. The first failure ends a round: the other messages wait for the next one.
+
+No request waits on the mail server: in a request, ``deliver`` only notes what to send, and the
+messages are sent just after the answer has been written to the client (``response.call_on_close``:
+the child has the receipt, the worker is still busy). Each SMTP connection and answer may take
+``MAIL_TIMEOUT`` seconds (5), so a server that accepts and never answers holds the worker once
+for that long; after a failure the worker sends nothing after its answers for a minute (the first
+retry) and leaves the outbox to the job.
 
 ``send_mail(to, subject, body)`` sends plain text over SMTP with the settings ``MAIL_SERVER``,
 ``MAIL_PORT``, ``MAIL_SENDER`` and, when set, ``MAIL_USE_TLS`` (STARTTLS), ``MAIL_USERNAME`` and
@@ -19,26 +25,30 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 import click
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, g, has_request_context
 from flask.cli import AppGroup
 from flask_babel import force_locale
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import DEFAULT_LOCALE
 from extensions import db
 from school.models import UTCDateTime, utcnow
 
-SMTP_TIMEOUT = 10
+# Seconds for the connection and for each answer of the mail server (``MAIL_TIMEOUT``).
+SMTP_TIMEOUT = 5
 # Minutes to wait before each new try; then every hour until a day has passed.
 RETRY_MINUTES = (1, 5, 15, 30, 60)
 GIVE_UP_AFTER = timedelta(days=1)
+# After a failure, a worker sends nothing after its answers for this long (the first retry).
+PAUSE_AFTER_FAILURE = RETRY_MINUTES[0] * 60
 # Sent and given-up messages are kept this long (a record of what was notified), then deleted.
 KEEP_DONE = timedelta(days=90)
 log = logging.getLogger(__name__)
@@ -81,7 +91,56 @@ def queue_for(users, compose: Callable[[], tuple[str, str]]) -> list[OutgoingMai
 
 def deliver(mails: Sequence[OutgoingMail] | None = None, now: datetime | None = None) -> int:
     """Send ``mails`` (default: every queued message that is due) and commit after each one;
-    returns how many were sent. A failure is kept for a later try (see the module's text)."""
+    returns how many were sent. A failure is kept for a later try (see the module's text).
+
+    In a request nothing is sent now (returns 0): the messages go out after the answer."""
+    if has_request_context():
+        _send_after_response(mails)
+        return 0
+    return _send(mails, now)
+
+
+def _send_after_response(mails: Sequence[OutgoingMail] | None) -> None:
+    """Note ``mails`` (None: every due message) for ``_after_request``."""
+    pending = g.setdefault("mail_after_response", set())
+    if mails is None:
+        g.mail_all_due = True
+    else:
+        # The identity, not ``mail.id``: the caller's commit expired it (no query for it).
+        pending.update(inspect(mail).identity[0] for mail in mails)
+
+
+def _after_request(response: Response) -> Response:
+    ids = g.pop("mail_after_response", None)
+    if ids is not None:
+        every_due = g.pop("mail_all_due", False)
+        app = current_app._get_current_object()
+        response.call_on_close(lambda: _send_pending(app, None if every_due else ids))
+    return response
+
+
+def _send_pending(app: Flask, ids: set[int] | None) -> None:
+    """After the answer (its context is gone): send what the request queued, unless this worker
+    failed less than ``PAUSE_AFTER_FAILURE`` ago; then the job sends it."""
+    state = app.extensions["qamqor_mail"]
+    if time.monotonic() < state["paused_until"]:
+        return
+    with app.app_context():
+        try:
+            mails = None
+            if ids is not None:
+                mails = db.session.scalars(
+                    select(OutgoingMail).where(OutgoingMail.id.in_(ids)).order_by(OutgoingMail.id)
+                ).all()
+            _send(mails, utcnow())
+        except Exception:  # noqa: BLE001 - the answer is out; the outbox keeps them for the job
+            log.exception("mail: sending after the answer failed")
+            _pause()
+        finally:
+            db.session.remove()
+
+
+def _send(mails: Sequence[OutgoingMail] | None, now: datetime | None) -> int:
     now = now or utcnow()
     if mails is None:
         mails = db.session.scalars(
@@ -97,14 +156,18 @@ def deliver(mails: Sequence[OutgoingMail] | None = None, now: datetime | None = 
             _failed(mail, error, now)
             mail.attempts += 1
             db.session.commit()
-            # The server is most likely away for the others too: they wait for the next round
-            # rather than keep this request (a student's, say) waiting for each time-out.
+            _pause()
+            # The server is most likely away for the others too: they wait for the next round.
             break
         mail.sent_at, mail.due_at = now, None
         mail.attempts += 1
         sent += 1
         db.session.commit()
     return sent
+
+
+def _pause() -> None:
+    current_app.extensions["qamqor_mail"]["paused_until"] = time.monotonic() + PAUSE_AFTER_FAILURE
 
 
 def _failed(mail: OutgoingMail, error: OSError, now: datetime) -> None:
@@ -143,9 +206,8 @@ def send_mail(to: str | Sequence[str], subject: str, body: str) -> None:
                 "Mail not sent (no MAIL_SERVER) to %s\nSubject: %s\n\n%s", address, subject, body
             )
         return
-    with smtplib.SMTP(
-        config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=SMTP_TIMEOUT
-    ) as smtp:
+    timeout = float(config.get("MAIL_TIMEOUT") or SMTP_TIMEOUT)
+    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout) as smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls(context=ssl.create_default_context())
         if config.get("MAIL_USERNAME"):
@@ -180,3 +242,6 @@ def send_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(mail_cli)
+    # Per process (each gunicorn worker has its own): until when it leaves mail to the job.
+    app.extensions["qamqor_mail"] = {"paused_until": 0.0}
+    app.after_request(_after_request)

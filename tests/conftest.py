@@ -29,9 +29,12 @@ PASSWORD = "correct horse battery"
 
 class RequestClient(FlaskClient):
     """Each request runs in an app context of its own, as in production (its own ``g`` and
-    database session); afterwards the test's session forgets what it had loaded."""
+    database session); afterwards the test's session forgets what it had loaded. The answer is
+    read and closed, as a server does once it has written it (what runs then, such as the mail
+    of ``core.mail``, has run); ``buffered=False`` leaves that to the test."""
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         db.session.expire_all()

@@ -14,6 +14,16 @@ def test_404_page_is_localized(client):
     assert "Страница не найдена" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_a_method_a_page_does_not_take_gets_a_localized_405(client, method):
+    """Statuses without texts of their own (405 here) are localized too, with their headers."""
+    response = client.open("/r/check", method=method, headers={"Accept-Language": "ru"})
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    page = response.get_data(as_text=True)
+    assert "С запросом что-то не так" in page and "Method Not Allowed" not in page
+
+
 def test_security_headers_on_every_page(client):
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]

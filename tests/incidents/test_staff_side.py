@@ -7,7 +7,6 @@ import io
 import logging
 import re
 import socket
-import threading
 from datetime import timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from incidents.models import Priority, ViolenceForm
 from school.models import Role
 from tests import factories
 from tests.incidents.factories import form_data, report
+from tests.smtp_servers import SMTPSink
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -118,52 +118,6 @@ def test_teacher_cannot_print_the_poster_and_admin_needs_a_school_in_scope(clien
     login(factories.user(Role.admin))
     assert client.get("/school/poster").status_code == 404
     assert client.get(f"/school/poster?school={school.id}").status_code == 200
-
-
-class SMTPSink:
-    """A minimal SMTP server on localhost that keeps what it receives (one session at a time)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.port = self.sock.getsockname()[1]
-        self.received: list[tuple[list[str], str]] = []
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self) -> None:
-        connection, _ = self.sock.accept()
-        with connection, connection.makefile("rb") as reader:
-            send = lambda line: connection.sendall(line.encode() + b"\r\n")  # noqa: E731
-            send("220 sink")
-            recipients: list[str] = []
-            while line := reader.readline().decode():
-                verb = line[:4].upper()
-                if verb in ("EHLO", "HELO"):
-                    send("250 sink")
-                elif verb == "MAIL":
-                    recipients = []
-                    send("250 ok")
-                elif verb == "RCPT":
-                    recipients.append(line.split(":", 1)[1].strip(" <>\r\n"))
-                    send("250 ok")
-                elif verb == "DATA":
-                    send("354 go on")
-                    body = []
-                    while (data := reader.readline().decode()) != ".\r\n":
-                        body.append(data)
-                    self.received.append((recipients, "".join(body)))
-                    send("250 queued")
-                elif verb == "QUIT":
-                    send("221 bye")
-                    return
-                else:
-                    send("250 ok")
-
-    def close(self) -> None:
-        self.thread.join(timeout=5)
-        self.sock.close()
 
 
 def test_send_mail_speaks_smtp_to_the_configured_server(app):
