@@ -165,7 +165,7 @@ def test_a_downgrade_asks_first_and_takes_a_backup_before_it_runs(
             copy.dispose()
         else:
             listing = subprocess.run(  # noqa: S603 - a fixed program, our own file
-                ["pg_restore", "--list", str(backup / "database.dump")],  # noqa: S607
+                ["pg_restore", "--list", str(backup / "database.dump")],  # noqa: S607 - pg_restore from PATH, as core.backup runs it
                 check=True,
                 capture_output=True,
                 text=True,
