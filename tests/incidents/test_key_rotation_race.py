@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, select, text
 
 from app import create_app
 from core import crypto
@@ -87,6 +89,75 @@ def test_a_report_encrypted_before_a_rotation_and_committed_after_it_stays_reada
     assert old not in crypto.keyring().key_ids
     db.session.expire_all()
     assert db.session.get(Report, made["id"]).description == SLOW
+
+
+def test_a_report_waiting_on_the_audit_lock_through_a_rotation_stays_readable(app, runner):
+    """The review's ordering on PostgreSQL: a second connection holds the audit log's lock; the
+    child's report is encrypted and flushed, then waits for it; the rotation runs to its own
+    wait for that lock; only then is the lock let go."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the audit log's advisory lock is PostgreSQL's (SQLite: the test above)")
+    school_id = factories.school().id
+    old = crypto.keyring().key_ids[0]
+    db.session.commit()
+    made, failed = {}, []
+
+    def waiting_for_the_audit_lock() -> int:
+        with db.engine.connect() as connection:
+            return connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND objid = 7214"
+                )
+            )
+
+    def until(condition) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert time.monotonic() < deadline, "timed out"
+            time.sleep(0.05)
+
+    def submit() -> None:
+        with app.app_context():
+            try:
+                report, _code = student_report(db.session.get(School, school_id), description=SLOW)
+                made["id"] = report.id
+            except Exception as error:  # noqa: BLE001 - reported to the test below
+                failed.append(error)
+            finally:
+                db.session.remove()
+
+    def rotate() -> None:
+        with app.app_context():
+            result = app.test_cli_runner().invoke(args=["crypto", "rotate", "--grace", "0"])
+            made["rotation"] = result
+            db.session.remove()
+
+    holder = db.engine.connect()
+    holder.execute(text("SELECT pg_advisory_xact_lock(7214)"))
+    child, rotation_thread = threading.Thread(target=submit), threading.Thread(target=rotate)
+    try:
+        child.start()
+        until(lambda: waiting_for_the_audit_lock() == 1)  # encrypted, flushed, waiting
+        rotation_thread.start()
+        until(lambda: waiting_for_the_audit_lock() == 2)  # the rotation's passes are over
+    finally:
+        holder.rollback()
+        holder.close()
+        child.join(60)
+        rotation_thread.join(60)
+    assert not failed, failed
+    assert made["rotation"].exit_code == 0, made["rotation"].output
+    assert crypto.keyring().key_ids[0] != old
+    assert raw_value("reports", "description", made["id"]).startswith(crypto.text_prefix(old))
+    db.session.expire_all()
+    assert db.session.get(Report, made["id"]).description == SLOW
+    status = runner.invoke(args=["crypto", "status"])
+    assert status.exit_code == 0 and "unreadable" not in status.output
+    with fresh_app(app).app_context():  # a restart
+        assert db.session.get(Report, made["id"]).description == SLOW
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_a_value_under_an_unknown_key_does_not_stop_the_app(app, runner, caplog):
