@@ -86,6 +86,7 @@ class RotationReport:
     unreadable: set[str] = field(default_factory=set)
     retired: int = 0  # old keys kept for reading only, from this rotation on
     dropped: int = 0  # keys retired long enough ago, removed from the ring
+    kept: int = 0  # keys retired before, kept for now (too recently, or an older transaction)
     passes: int = 0
 
 
@@ -288,6 +289,7 @@ def finish_rotation(report: RotationReport, drop_after: timedelta) -> None:
             report.dropped += 1
             continue
         else:
+            report.kept += 1
             notes[kid] = retired[kid]
         keep.append(key)
     db.session.rollback()  # no transaction of ours left open
@@ -441,6 +443,11 @@ def rotate_command(batch_size: int, grace: float, drop_after: float) -> None:
     else:
         click.echo(f"old keys retired (still read): {report.retired}")
         click.echo(f"retired keys dropped: {report.dropped}")
+        if report.kept:
+            click.echo(
+                f"retired keys kept for now: {report.kept} (retired less than {drop_after:g} "
+                "hours ago, or a transaction begun before is still open)"
+            )
 
 
 def init_app(app: Flask) -> None:
