@@ -31,6 +31,7 @@ from extensions import db
 from incidents.case_enums import CaseState, Outcome
 from incidents.cases import Case
 from incidents.models import Perpetrator, Place, Priority, ViolenceForm
+from insights.stats import ROUNDING_BASE, SMALL_COUNT_LIMIT
 from school.models import Region, Role, School, utcnow
 from tests import factories
 from tests.insights import factories as f
@@ -216,8 +217,10 @@ def _worked_out(pages: dict, relations: list[tuple]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("seed", [None, 1, 2, 3, 4, 5])
-def test_no_hidden_count_can_be_worked_out_from_totals_and_drill_downs(client, login, seed):
+def _every_view(client, login, seed) -> tuple[dict, dict, dict, dict]:
+    """A national analyst fetches every page and CSV of one period (and checks they agree):
+    the published cells of each view, the drill-downs of each, the level of each, and the
+    query strings."""
     start, end = _period()
     _world(seed, start)
     user = factories.user(Role.analyst, region_=None)
@@ -245,6 +248,12 @@ def test_no_hidden_count_can_be_worked_out_from_totals_and_drill_downs(client, l
         data = client.get(f"/insights/export.csv?{args}").data
         _same_as_the_page(html.get_data(as_text=True), data)
         pages[page] = _published(data)
+    return pages, children, unit_of, views
+
+
+@pytest.mark.parametrize("seed", [None, 1, 2, 3, 4, 5])
+def test_no_hidden_count_can_be_worked_out_from_totals_and_drill_downs(client, login, seed):
+    pages, children, unit_of, views = _every_view(client, login, seed)
 
     # The PDF of a region says what the page and the CSV say of its schools.
     region_page = next(p for p in views if p[0] == "region" and children[p])
@@ -261,3 +270,79 @@ def test_no_hidden_count_can_be_worked_out_from_totals_and_drill_downs(client, l
     relations = _relations(pages, children, unit_of)
     found = _worked_out(pages, relations)
     assert not found, found
+
+
+def _interval(value: str) -> tuple[int, int]:
+    """What a published count tells a reader of the exact one: "<5" is 1 to 4, 0 is 0, and a
+    rounded n is n - 2 to n + 2 (5 is 5 to 7)."""
+    if value in HIDDEN:
+        low, high = HIDDEN[value]
+        return low, high if high is not None else 10**9
+    n = int(value)
+    half = ROUNDING_BASE // 2
+    return (n, n) if n == 0 else (max(SMALL_COUNT_LIMIT, n - half), n + half)
+
+
+def _pinned(pages: dict, relations: list[tuple]) -> list[str]:
+    """Reason with bounds as a reader would: every cell starts with the interval its published
+    value allows (a row not published is 0), and each "total = sum of parts" narrows the total to
+    the sum of its parts' intervals and each part to the total's interval less the others', until
+    nothing narrows. The counts then known exactly to be 1 to 4."""
+    bounds: dict[tuple, list[int]] = {}
+    for page, cells in pages.items():
+        for key, value in cells.items():
+            if value in HIDDEN or value.isdigit():
+                bounds[(page, *key)] = list(_interval(value))
+    for total, parts in relations:
+        for cell in (total, *parts):
+            bounds.setdefault(cell, [0, 0])
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in relations:
+            low = sum(bounds[p][0] for p in parts)
+            high = sum(bounds[p][1] for p in parts)
+            narrowed = {total: (low, high)}
+            for p in parts:
+                narrowed[p] = (
+                    bounds[total][0] - (high - bounds[p][1]),
+                    bounds[total][1] - (low - bounds[p][0]),
+                )
+            for cell, (lo, hi) in narrowed.items():
+                was = bounds[cell]
+                new = [max(was[0], lo), min(was[1], hi)]
+                assert new[0] <= new[1], (cell, was, (lo, hi))  # the reader's model holds
+                if new != was:
+                    bounds[cell] = new
+                    changed = True
+    return [
+        f"{cell} = {lo} (shown {value})"
+        for page, cells in pages.items()
+        for key, value in cells.items()
+        if value in HIDDEN or value.isdigit()
+        for cell in [(page, *key)]
+        for lo, hi in [bounds.get(cell, (None, None))]
+        if lo is not None and lo == hi and 1 <= lo < SMALL_COUNT_LIMIT
+    ]
+
+
+# The data sets in which bounds pin a "<5" while each count is rounded on its own (529a24d):
+# a known hole (SECURITY.md, "What Qamqor does not promise"), to be closed by controlled
+# rounding. strict: once it is closed these pass, fail as XPASS, and the marks must go.
+PINNED_BY_BOUNDS = {1, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14}
+BOUNDS_HOLE = pytest.mark.xfail(
+    strict=True, reason="counts are rounded one by one, not by controlled rounding"
+)
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [pytest.param(s, marks=BOUNDS_HOLE) if s in PINNED_BY_BOUNDS else s for s in range(1, 16)],
+)
+def test_no_small_count_is_pinned_by_reasoning_with_the_bounds_of_the_rounding(client, login, seed):
+    """The same kind of data as the differencing test (fifteen seeds), every page and CSV of one
+    period as a national analyst fetches them: no count may be known exactly to be 1 to 4 once
+    every published relation has been reasoned through with intervals (``_pinned``)."""
+    pages, children, unit_of, _views = _every_view(client, login, seed)
+    pinned = _pinned(pages, _relations(pages, children, unit_of))
+    assert not pinned, pinned
