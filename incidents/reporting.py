@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -358,7 +359,7 @@ def queue_notice(report: Report, *, follow_up: bool = False) -> list[OutgoingMai
 
     Only the urgency is said (so that a critical report is opened at once). Queued in the
     caller's transaction, so the notice is stored exactly when what it announces is; after the
-    commit the caller hands it to ``send_notices``.
+    commit the caller hands it to ``send_notices`` (sent just after the answer).
     """
     link = external_url("cases.inbox")
 
@@ -380,11 +381,26 @@ def queue_notice(report: Report, *, follow_up: bool = False) -> list[OutgoingMai
 
 
 def send_notices(notices: list[OutgoingMail]) -> None:
-    """Try to send committed notices now; never fails. What is not sent stays in the outbox for
-    ``flask --app app mail send`` (``core.mail``), whatever went wrong (the mail server or the
+    """Hand committed notices to ``core.mail.deliver``; never fails. In a request they go out
+    just after the answer (no page waits on the mail server); what is not sent then stays in the
+    outbox for ``flask --app app mail send``, whatever went wrong (the mail server or the
     database)."""
     try:
         deliver(notices)
     except Exception as error:  # noqa: BLE001 - the notices are committed; cron sends them
         db.session.rollback()
         log.warning("notices left in the outbox for a later round: %s", type(error).__name__)
+
+
+def log_failed_save(what: str, error: BaseException) -> None:
+    """Something could not be saved (``what``: "a report", "a message"...): only the kind of
+    error and where it was raised are logged, never what was written (an error's text may carry
+    the statement's parameters)."""
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    log.error(
+        "%s could not be saved: %s (%s:%s)",
+        what,
+        type(error).__name__,
+        where.filename if where else "?",
+        where.lineno if where else "?",
+    )

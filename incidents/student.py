@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from contextlib import suppress
 from functools import partial
 from types import SimpleNamespace
@@ -79,6 +78,7 @@ from incidents.reporting import (
     add_reporter_message,
     child_status,
     find_by_receipt,
+    log_failed_save,
     note_reporter_visit,
     regions_for_finder,
     search_schools,
@@ -207,20 +207,14 @@ def _receipt(school: School, data: ReportInput, files, unsaved_page) -> object:
     return page
 
 
-def _not_saved(error: Exception) -> None:
-    """Something failed before a report was saved: the session starts over, and the forms opened
-    next say that saving may not work. Only the kind of error and where it was raised are
-    logged: never what the child wrote (an error's text may carry the statement's parameters)."""
+def _not_saved(error: Exception, what: str = "a report") -> None:
+    """Something failed before a report (or a message) was saved: the session starts over, and
+    the forms opened next say that saving may not work. Only the kind of error is logged, never
+    what the child wrote (``log_failed_save``)."""
     with suppress(SQLAlchemyError):
         db.session.rollback()  # on a lost connection the session starts over on its next use
     saving_failed()
-    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-    log.error(
-        "a report could not be saved: %s (%s:%s)",
-        type(error).__name__,
-        where.filename if where else "?",
-        where.lineno if where else "?",
-    )
+    log_failed_save(what, error)
 
 
 def _school_or_none(code: str) -> School | None:
@@ -386,7 +380,14 @@ def check():
 @bp.route("/conversation", methods=["GET", "POST"])
 @_limit("MESSAGE_RATE_LIMIT")
 def conversation():
-    report, expired = _open_report()
+    form = MessageForm()
+    try:
+        report, expired = _open_report()
+    except SQLAlchemyError as error:  # the database is away: what was written comes back
+        _not_saved(error, "a message")
+        if form.is_submitted():
+            return _conversation_page(None, form, unsaved=True), 503
+        return _unavailable()
     if report is None:
         if expired:
             flash(
@@ -397,35 +398,69 @@ def conversation():
                 "info",
             )
         return redirect(url_for(".check"), 303)
-    form = MessageForm()
     status = 200
     if form.validate_on_submit():
-        try:  # a file refused, or the file store failing: the form again, as typed
-            files = clean_uploads(form.files.data or [])
-            body = (form.body.data or "").strip()
-            if body or files:
-                notices = add_reporter_message(report, body, files).notices
-                flash(_("Sent. The school psychologist will see it."), "success")
-                send_notices(notices)
-                return redirect(url_for(".conversation"), 303)
-            form.body.errors.append(_("Write something or add a file."))
-            status = 400
-        except UploadRefused as refused:
-            form.files.errors.append(refused.message)
-            status = refused.status
+        answer = _write_back(report, form)
+        if not isinstance(answer, int):
+            return answer
+        status = answer
     elif form.is_submitted():
         status = 400
     else:
         note_reporter_visit(report)
+    return _conversation_page(report, form), status
+
+
+def _write_back(report: Report, form: MessageForm) -> object:
+    """Save what the child wrote back, then send them to the conversation; or the status of the
+    form shown again as typed (a file refused, nothing written). When the message cannot be
+    saved (the database, the outbox), nothing is kept and the child gets the conversation back
+    with what they wrote, a 503 and the notice, as for a report; when the file store fails, the
+    upload's own message (``UploadRefused``)."""
+    body = (form.body.data or "").strip()
+    try:
+        files = clean_uploads(form.files.data or [])
+        if not (body or files):
+            form.body.errors.append(_("Write something or add a file."))
+            return 400
+        notices = add_reporter_message(report, body, files).notices
+    except UploadRefused as refused:
+        form.files.errors.append(refused.message)
+        return refused.status
+    except Exception as error:  # noqa: BLE001 - whatever failed, the child keeps what they wrote
+        _not_saved(error, "a message")
+        return _conversation_page(report, form, unsaved=True), 503
+    flash(_("Sent. The school psychologist will see it."), "success")
+    send_notices(notices)
+    return redirect(url_for(".conversation"), 303)
+
+
+def _conversation_page(report: Report | None, form: MessageForm, unsaved: bool = False) -> str:
+    """The conversation with the form. When a message could not be saved and the database
+    cannot give the conversation any more (or could not find it at all), only the form with
+    what was written and the notice."""
+    if report is not None:
+        try:
+            return _render_conversation(report, form, unsaved)
+        except SQLAlchemyError:
+            if not unsaved:
+                raise
+            with suppress(SQLAlchemyError):
+                db.session.rollback()
+    return _render_conversation(None, form, unsaved)
+
+
+def _render_conversation(report: Report | None, form: MessageForm, unsaved: bool) -> str:
     return render_template(
         T + "conversation.html",
         report=report,
-        status=child_status(report),
-        messages=report.messages,
+        status=child_status(report) if report is not None else None,
+        messages=report.messages if report is not None else [],
         form=form,
         staff=AuthorKind.staff,
         idle_minutes=CONVERSATION_IDLE // 60,
-    ), status
+        unsaved=unsaved,
+    )
 
 
 @bp.get("/exit")

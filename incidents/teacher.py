@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import enum
 import logging
+from contextlib import suppress
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from core import audit
-from extensions import db
+from core.mail import OutgoingMail, queue_for
+from core.public_url import external_url
+from extensions import commit_keeping_loaded, db
 from incidents.case_enums import CaseState
 from incidents.case_forms import NONE, TeacherReportForm, options
 from incidents.cases import TeacherReport
 from incidents.cases import TeacherReportForm as ReportedForm
 from incidents.models import Perpetrator, Place, ViolenceForm, WhenHappened
 from incidents.priority import compute_priority
+from incidents.reporting import counselors_of, log_failed_save, send_notices
 from incidents.staff import bp, now
 from school.access import roles_required, teacher_report_scope
 from school.models import Classroom, Role, User
@@ -94,12 +99,9 @@ def file_teacher_report(
     return report
 
 
-def notify_counselors_of(report: TeacherReport) -> None:
-    """A mail without content to each counselor of the school (through the outbox)."""
-    from core.mail import deliver, queue_for
-    from core.public_url import external_url
-    from incidents.reporting import counselors_of
-
+def queue_teacher_notice(report: TeacherReport) -> list[OutgoingMail]:
+    """A mail without content to each counselor of the school, queued in the caller's
+    transaction (``incidents.reporting.queue_notice`` does the same for a student's report)."""
     link = external_url("cases.inbox")
 
     def compose() -> tuple[str, str]:
@@ -111,9 +113,19 @@ def notify_counselors_of(report: TeacherReport) -> None:
         )
         return subject, body
 
-    mails = queue_for(counselors_of(report.school_id), compose)
-    db.session.commit()
-    deliver(mails)
+    return queue_for(counselors_of(report.school_id), compose)
+
+
+def submit_teacher_report(author: User, **fields) -> tuple[TeacherReport, list[OutgoingMail]]:
+    """File the report (``file_teacher_report``) and queue the counselors' notice in one
+    transaction, as ``incidents.reporting.submit_report`` does: once committed, nothing can lose
+    the notice (the caller then ``send_notices``, just after the answer); if anything fails
+    before the commit, nothing is committed and the error goes to the caller, who rolls back.
+    The commit keeps what was loaded: the caller reads the report without the database."""
+    report = file_teacher_report(author, **fields)
+    notices = queue_teacher_notice(report)
+    commit_keeping_loaded()
+    return report, notices
 
 
 @bp.get("/staff/my-reports")
@@ -140,19 +152,24 @@ def teacher_report_new():
         .order_by(Classroom.grade, Classroom.letter)
     ).all()
     form.classroom_id.choices = options([(NONE, "—")] + [(c.id, c.label) for c in classes])
+    status = 200
     if form.validate_on_submit():
-        report = file_teacher_report(
-            current_user,
-            forms=[ViolenceForm(v) for v in form.forms.data],
-            perpetrator=Perpetrator(form.perpetrator.data),
-            place=Place(form.place.data),
-            happened=WhenHappened(form.happened.data),
-            classroom=db.session.get(Classroom, form.classroom_id.data or 0),
-            is_danger_now=form.is_danger_now.data,
-            description=form.description.data,
-        )
-        db.session.commit()
-        notify_counselors_of(report)
+        try:
+            report, notices = submit_teacher_report(
+                current_user,
+                forms=[ViolenceForm(v) for v in form.forms.data],
+                perpetrator=Perpetrator(form.perpetrator.data),
+                place=Place(form.place.data),
+                happened=WhenHappened(form.happened.data),
+                classroom=db.session.get(Classroom, form.classroom_id.data or 0),
+                is_danger_now=form.is_danger_now.data,
+                description=form.description.data,
+            )
+        except Exception as error:  # noqa: BLE001 - whatever failed, the teacher keeps the form
+            with suppress(SQLAlchemyError):
+                db.session.rollback()  # nothing kept; on a lost connection it starts over
+            log_failed_save("a teacher's report", error)
+            return render_template("incidents/teacher/new.html", form=form, unsaved=True), 503
         flash(_("Thank you. Your report has been sent to the school psychologist."), "success")
         if report.is_danger_now:
             flash(
@@ -162,6 +179,8 @@ def teacher_report_new():
                 ),
                 "error",
             )
+        send_notices(notices)
         return redirect(url_for("cases.teacher_reports"))
-    status = 400 if form.errors else 200
+    if form.errors:
+        status = 400
     return render_template("incidents/teacher/new.html", form=form), status

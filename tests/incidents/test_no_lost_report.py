@@ -9,6 +9,8 @@
   seconds. Before the commit, nothing is kept and the child gets their form back as they filled
   it in; after it, the receipt is shown whatever fails (issue 14, findings 2 and 6).
 - A database where nothing listens, and an upload store that cannot be written.
+- The same for a child's message written back in the conversation, and for a teacher's report
+  (its notice queued in its own transaction, the form given back when it cannot be saved).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 import socket
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,9 +31,11 @@ from bench.common import Gunicorn
 from bench.load_reports import load, verify
 from core.mail import OutgoingMail
 from extensions import db
+from incidents.cases import TeacherReport
 from incidents.models import Attachment, Message, Report
 from school.models import Role
 from tests import factories
+from tests.incidents.case_factories import staffed_school
 from tests.incidents.factories import form_data, jpeg_bytes, report, upload
 
 REPORTS = 30
@@ -39,6 +44,8 @@ CODE = re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b")
 WRITTEN = "Мені үзілісте итеріп жіберді, ешкімге айтпаңыз"
 NOT_SAVED = "We could not save your report."
 MAY_NOT_SAVE = "Right now we may not be able to save reports."
+NOT_SENT = "We could not send your message."
+TEACHER_NOT_SAVED = "Your report could not be saved."
 
 
 @pytest.mark.load
@@ -247,12 +254,12 @@ def test_a_locked_database_gives_the_child_the_form_back_and_the_next_form_says_
     assert MAY_NOT_SAVE not in client.get(f"/r/{school.code}").get_data(as_text=True)
 
 
-def test_with_no_database_the_form_says_so_and_keeps_what_was_typed(tmp_path, caplog):
-    """Finding 6: the database URL leads where nothing listens."""
+def app_without_database(tmp_path):
+    """The app with a database URL that leads where nothing listens."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    app = create_app(
+    return create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://qamqor@127.0.0.1:{closed_port}/x",
@@ -262,6 +269,11 @@ def test_with_no_database_the_form_says_so_and_keeps_what_was_typed(tmp_path, ca
             "INSTANCE_PATH": str(tmp_path / "instance"),
         }
     )
+
+
+def test_with_no_database_the_form_says_so_and_keeps_what_was_typed(tmp_path, caplog):
+    """Finding 6: the database URL leads where nothing listens."""
+    app = app_without_database(tmp_path)
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     for path in ("/r/demo01", "/r/demo01/danger"):
@@ -273,6 +285,23 @@ def test_with_no_database_the_form_says_so_and_keeps_what_was_typed(tmp_path, ca
     page = response.get_data(as_text=True)
     assert response.status_code == 503 and NOT_SAVED in page and WRITTEN in page
     assert 'action="/r/demo01"' in page
+    assert WRITTEN not in caplog.text
+
+
+def test_with_no_database_the_danger_page_reads_correctly_without_the_school_name(tmp_path, caplog):
+    """The school cannot be looked up: its sentence is said without the name, in every
+    language (not "the school psychologist of  will see")."""
+    client = app_without_database(tmp_path).test_client()
+    for language, sentence in (
+        ("en", "The school psychologist will see at once that it is urgent."),
+        ("ru", "Психолог твоей школы сразу увидит, что это срочно."),
+        ("kk", "Мектебіңнің психологы мұның шұғыл екенін бірден көреді."),
+    ):
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        response = client.post("/r/demo01/danger", data={"description": WRITTEN, "token": "c" * 32})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 503 and WRITTEN in page
+        assert sentence in page, language
     assert WRITTEN not in caplog.text
 
 
@@ -290,3 +319,95 @@ def test_an_upload_store_that_cannot_be_written_gives_the_form_back(app, client,
     assert (
         WRITTEN not in caplog.text and "a report could not be saved: UploadRefused" in caplog.text
     )
+
+
+# --- the conversation, and a teacher's report (the same promise) --------------------------------
+
+
+def test_a_message_that_cannot_be_saved_is_given_back_with_the_notice(
+    app, client, english, impatient, caplog
+):
+    """The child writes back while another connection holds the messages' table: 503, the
+    conversation with what they wrote and the notice; nothing kept, nothing of it logged; once
+    the lock is gone the same message is sent."""
+    school = factories.school()
+    factories.user(Role.counselor, school)
+    made, code = report(school)
+    db.session.execute(delete(OutgoingMail))  # the report's own notice
+    db.session.commit()
+    assert client.post("/r/check", data={"code": code}).status_code == 303
+    with Lock(app, "messages")():
+        response = client.post("/r/conversation", data={"body": WRITTEN})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and NOT_SENT in page and WRITTEN in page
+    assert "150" in page and made.description in page  # the conversation is still there
+    assert count(Message) == 0 and count(OutgoingMail) == 0
+    assert WRITTEN not in caplog.text and "could not be saved: OperationalError" in caplog.text
+    assert client.post("/r/conversation", data={"body": WRITTEN}).status_code == 303
+    assert [m.body for m in db.session.scalars(select(Message))] == [WRITTEN]
+
+
+def test_with_no_database_a_message_written_back_is_given_back(tmp_path, caplog):
+    """The database is away while the conversation is open: what the child wrote comes back."""
+    client = app_without_database(tmp_path).test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with client.session_transaction() as session:
+        session["report"] = {"id": 1, "seen": int(time.time())}
+    response = client.post("/r/conversation", data={"body": WRITTEN})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and NOT_SENT in page and WRITTEN in page
+    assert "150" in page and 'action="/r/conversation"' in page
+    assert WRITTEN not in caplog.text
+
+
+def test_a_teacher_report_is_committed_with_its_notice_whatever_fails_after(
+    app, client, login, impatient
+):
+    """The notice is queued in the report's own transaction: a lock taken on the outbox just
+    after the commit cannot lose it; the teacher is thanked and ``mail send`` sends it."""
+    staff = staffed_school()
+    login(staff.teacher)
+    db.session.execute(delete(OutgoingMail))
+    db.session.commit()
+    lock = Lock(app, "mail_outbox")
+    event.listen(Session, "after_commit", lambda session: lock.take(), once=True)
+    try:
+        response = client.post("/staff/my-reports/new", data=TEACHER_REPORT)
+    finally:
+        lock.release()
+    assert response.status_code == 302
+    assert count(TeacherReport) == 1
+    [notice] = db.session.scalars(select(OutgoingMail)).all()
+    assert notice.to == staff.counselor.email and notice.sent_at is None
+
+
+def test_a_teacher_report_that_cannot_be_saved_gives_the_form_back(
+    app, client, login, impatient, caplog
+):
+    """Another connection holds the teachers' reports: 503, the form as typed and a message for
+    the teacher; nothing kept, nothing of it logged; then the same form is saved."""
+    staff = staffed_school()
+    login(staff.teacher)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    db.session.execute(delete(OutgoingMail))
+    db.session.commit()
+    with Lock(app, "teacher_reports")():
+        response = client.post("/staff/my-reports/new", data=TEACHER_REPORT)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and TEACHER_NOT_SAVED in page
+    assert TEACHER_REPORT["description"] in page
+    assert re.search(r'<input checked[^>]*value="physical"', page)
+    assert count(TeacherReport) == 0 and count(OutgoingMail) == 0
+    assert TEACHER_REPORT["description"] not in caplog.text
+    assert "could not be saved: OperationalError" in caplog.text
+    assert client.post("/staff/my-reports/new", data=TEACHER_REPORT).status_code == 302
+    assert count(TeacherReport) == 1 and count(OutgoingMail) == 1
+
+
+TEACHER_REPORT = {
+    "forms": ["physical"],
+    "perpetrator": "students",
+    "place": "yard",
+    "happened": "today",
+    "description": "Ерлан итеріп жіберді, балалар күлді.",
+}
