@@ -185,6 +185,14 @@ def _forget_head(session) -> None:
     session.info.pop("audit_head", None)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head_at_the_end(session, transaction) -> None:
+    """A transaction ended without its commit (``close``, not ``rollback``): what it recorded
+    was never committed, so it must not be anchored by the session's next commit."""
+    if transaction.parent is None:
+        session.info.pop("audit_head", None)
+
+
 @event.listens_for(AuditEntry, "before_update")
 @event.listens_for(AuditEntry, "before_delete")
 def _refuse_change(mapper, connection, target):  # noqa: ARG001
