@@ -72,6 +72,22 @@ ACTION_TITLES = {
 }
 
 
+# Detail keys that hold a running number of the whole platform (shown as tokens).
+OPAQUE_DETAIL = frozenset(
+    {
+        "case_id",
+        "referral_id",
+        "report_id",
+        "action_id",
+        "person_id",
+        "message_id",
+        "attachment_id",
+        "request_id",
+        "before",
+    }
+)
+
+
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
 
@@ -95,6 +111,23 @@ class AuditEntry(db.Model):
     def title(self) -> str | None:
         title = ACTION_TITLES.get(self.action)
         return str(title) if title is not None else None
+
+    @property
+    def shown_detail(self) -> str:
+        """The details as the audit page shows them: running numbers (ids of what hangs under
+        a case, a place in the chain) as ``core.opaque`` tokens, like the addresses."""
+        from core.opaque import opaque
+
+        try:
+            detail = json.loads(self.detail)
+        except ValueError:
+            return self.detail
+        if not isinstance(detail, dict):
+            return self.detail
+        for key in OPAQUE_DETAIL.intersection(detail):
+            if isinstance(detail[key], int) and not isinstance(detail[key], bool):
+                detail[key] = opaque(detail[key])
+        return json.dumps(detail, ensure_ascii=False, sort_keys=True)
 
     def compute_hash(self, key: bytes | None = None) -> str:
         """The entry's link: HMAC-SHA256 of its fields with the chain's key."""
@@ -183,6 +216,14 @@ def _anchor_after_commit(session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_head(session) -> None:
     session.info.pop("audit_head", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head_at_the_end(session, transaction) -> None:
+    """A transaction ended without its commit (``close``, not ``rollback``): what it recorded
+    was never committed, so it must not be anchored by the session's next commit."""
+    if transaction.parent is None:
+        session.info.pop("audit_head", None)
 
 
 @event.listens_for(AuditEntry, "before_update")

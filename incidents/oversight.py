@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.audit import AuditEntry
+from core.opaque import opaque, plain
 from core.paging import paginate
 from extensions import db
 from incidents import workflow
@@ -114,7 +115,7 @@ def approval_decide(request_id: int):
 @bp.get("/staff/audit")
 @roles_required(Role.school_admin, Role.admin)
 def audit_log():
-    before = request.args.get("before", type=int)
+    before = plain(request.args.get("before") or "")  # a token: the chain's place counts
     stmt = (
         select(AuditEntry, User.full_name)
         .outerjoin(User, User.id == AuditEntry.actor_id)
@@ -132,7 +133,7 @@ def audit_log():
     return render_template(
         "incidents/cases/audit_log.html",
         rows=rows,
-        next_before=rows[-1][0].seq if more and rows else None,
+        next_before=opaque(rows[-1][0].seq) if more and rows else None,
     )
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import audit
+from core.opaque import opaque
 from core.paging import paginate
 from core.pdf import pdf_response
 from extensions import db
@@ -160,7 +161,7 @@ def _letter(referral: Referral):
         "referral.letter_pdf", referral, case_id=referral.case_id, language=referral.language
     )
     db.session.commit()
-    return pdf_response(data, f"referral-{referral.case.label}-{referral.id}.pdf")
+    return pdf_response(data, f"referral-{referral.case.label}-{opaque(referral.id)}.pdf")
 
 
 # --- the partner's side -----------------------------------------------------------------------

@@ -17,7 +17,13 @@ from core import audit
 from core.i18n import safe_next
 from extensions import db, limiter
 from school import lockout, login_flow, security, services
-from school.forms import ChangePasswordForm, CodeForm, LoginForm, SimpleForm, TwoFactorSetupForm
+from school.forms import (
+    ChangePasswordForm,
+    CodeForm,
+    CurrentFactorForm,
+    LoginForm,
+    TwoFactorSetupForm,
+)
 from school.login_flow import State, Step
 from school.models import User, utcnow
 from school.views import bp
@@ -152,10 +158,21 @@ def two_factor_setup():
 @bp.route("/account/security", methods=["GET", "POST"])
 @login_required
 def account_security():
-    form = SimpleForm()
+    form = CurrentFactorForm()
     if form.validate_on_submit():
         action = request.form.get("action")
-        if action == "recovery" and current_user.has_two_factor:
+        # Like replacing the authenticator (``two_factor_setup``): a session alone is not enough.
+        user = current_user._get_current_object()
+        if not (
+            user.has_two_factor
+            and lockout.may_try(user)
+            and security.verify_second_factor(user, form.current.data or "")
+        ):
+            if user.has_two_factor:
+                lockout.record_failure(user)
+            db.session.commit()
+            form.current.errors.append(_("This is not a code of your current authenticator."))
+        elif action == "recovery":
             codes = security.new_recovery_codes(current_user)
             audit.record(
                 "user.recovery_codes",
@@ -165,7 +182,7 @@ def account_security():
             )
             db.session.commit()
             return render_template("school/recovery_codes.html", codes=codes)
-        if action == "disable" and not security.two_factor_required(current_user):
+        elif action == "disable" and not security.two_factor_required(current_user):
             security.disable_two_factor(current_user)
             audit.record(
                 "user.two_factor_disabled",

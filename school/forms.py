@@ -63,6 +63,17 @@ class TwoFactorSetupForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
+class CurrentFactorForm(FlaskForm):
+    """New recovery codes, or the factor turned off: only with a code of the current one."""
+
+    current = StringField(
+        _l("Code from your current authenticator"),
+        validators=[Optional(), max_length(20)],
+        description=_l("Or one of your recovery codes."),
+        render_kw={"autocomplete": "one-time-code"},
+    )
+
+
 class SimpleForm(FlaskForm):
     """A form with only its CSRF token, for buttons that act."""
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pyotp
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from extensions import db
 from school import services
 from school.models import RecoveryCode, Role, User, utcnow
 
@@ -73,18 +76,40 @@ def check_totp(secret: str, code: str, last_step: int | None, now: datetime | No
     return None
 
 
+def _claim(model, ident: int, unclaimed, **values) -> bool:
+    """Write ``values`` to one row only while ``unclaimed`` still holds in the database: two
+    workers checking the same code at once both read it unused, but only one update finds it
+    so (the other waits for the row, then matches nothing)."""
+    statement = (
+        update(model)
+        .where(model.id == ident, unclaimed)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
 def verify_second_factor(user: User, code: str, now: datetime | None = None) -> bool:
-    """A TOTP code, or an unused recovery code (spent on use)."""
+    """A TOTP code, or an unused recovery code (spent on use); each accepted once, also when
+    two requests bring it at the same moment."""
     step = check_totp(user.totp_secret or "", code, user.totp_last_step, now)
     if step is not None:
-        user.totp_last_step = step
+        earlier = or_(User.totp_last_step.is_(None), User.totp_last_step < step)
+        if not _claim(User, user.id, earlier, totp_last_step=step):
+            return False
+        set_committed_value(user, "totp_last_step", step)
         return True
     cleaned = code.strip().lower()
     if len(cleaned) < 9:
         return False
     for recovery in user.recovery_codes:
         if recovery.used_at is None and services.verify_hash(recovery.code_hash, cleaned):
-            recovery.used_at = utcnow()
+            used_at = utcnow()
+            if not _claim(
+                RecoveryCode, recovery.id, RecoveryCode.used_at.is_(None), used_at=used_at
+            ):
+                return False
+            set_committed_value(recovery, "used_at", used_at)
             return True
     return False
 

@@ -653,3 +653,50 @@ def test_a_password_without_its_second_factor_reaches_no_staff_page(
         assert response.headers["Location"].startswith("/login"), f"{label}: not a log-in step"
         assert fingerprint() == before, f"{label}: a refused request wrote to the database"
         assert client.get("/staff").status_code == 302, f"{label}: logged in"
+
+
+# --- a counselor account nobody has confirmed yet (issue 13, finding 4) --------------------------
+
+ALL_RULES = [(rule, variant) for rule, variant in variants() if not variant.drops_session]
+
+
+@pytest.fixture(scope="module")
+def unconfirmed_counselor(matrix_app, world) -> str:
+    """A counselor of school A made by its school administrator and not yet confirmed: the
+    Flask-Login session id of the account."""
+    director = db.session.get(User, world.own.users[Role.school_admin])
+    made = factories.user(
+        Role.counselor, db.session.get(User, world.own.users[Role.counselor]).school
+    )
+    made.case_access_confirmed_at = None
+    made.case_access_granted_by_id = director.id
+    db.session.commit()
+    session_id = made.get_id()
+    db.session.rollback()
+    return session_id
+
+
+@pytest.mark.parametrize(("rule", "expect"), ALL_RULES, ids=[e.endpoint + r for r, e in ALL_RULES])
+def test_an_unconfirmed_counselor_reads_nothing_of_a_case_anywhere(
+    matrix_app, world, unconfirmed_counselor, rule, expect
+):
+    """Every route, as the counselor a school administrator just made: no child's words, no case
+    data (labels, aliases, referral facts and numbers, closing notes) in any page, PDF, CSV or
+    header, and nothing written to a case."""
+    flask_rule = next(r for r in matrix_app.url_map.iter_rules() if r.rule == rule)
+    method = "GET" if "GET" in flask_rule.methods else "POST"
+    url = fill(rule, expect, world.own, world)
+    client = matrix_app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = unconfirmed_counselor, True
+    before = fingerprint()
+    response = client.get(url) if method == "GET" else client.post(url, data={})
+    label = f"{method} {url} as an unconfirmed counselor ({response.status_code})"
+    text = response_text(response)
+    secrets = world.own.narrative | world.own.case_data
+    for what, secret in secrets.items():
+        assert secret not in text, f"{label}: shows the own school's {what}"
+    if expect.endpoint.startswith("cases."):
+        assert response.status_code in REFUSED | {302}, label
+        assert fingerprint() == before, f"{label}: wrote to the database"

@@ -179,6 +179,21 @@ def test_the_key_and_the_anchor_live_in_the_instance_folder(app, runner, tmp_pat
     assert not (tmp_path / "other" / audit.KEY_FILE).exists()
 
 
+def test_an_entry_never_committed_never_reaches_the_anchor(app, runner):
+    """Found by the second review: an entry whose transaction ended without a commit or a
+    rollback (the session closed, as a job or command that goes on with the same session does)
+    stayed the pending head, and the next commit, with no entry of its own, anchored a head the
+    log never held: ``verify`` then cried "cut" over an intact log."""
+    _entries(2)
+    committed = db.session.scalar(db.select(db.func.count()).select_from(AuditEntry))
+    audit.record("probe.dropped", actor_kind="system")
+    db.session.close()
+    db.session.execute(text("SELECT 1"))
+    db.session.commit()
+    assert verify_chain() == (committed, None)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
 def test_a_log_without_its_anchor_cannot_vouch_for_its_end(app, runner):
     _entries(2)
     (Path(app.instance_path) / audit.ANCHOR_FILE).unlink()

@@ -13,6 +13,7 @@ from extensions import db
 from incidents.models import Perpetrator, Place, ViolenceForm, WhenHappened
 from incidents.teacher import file_teacher_report
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
+    case_in_progress,
     english_messages,
     staffed_school,
     triaged_case,
@@ -90,3 +91,29 @@ def test_a_teacher_sees_a_token_for_their_report_not_its_number(client, login):
     html = client.get("/staff/my-reports").get_data(as_text=True)
     assert f"<td>{opaque(report.id)}</td>" in html
     assert f"<td>{report.id}</td>" not in html
+
+
+def test_the_case_page_names_its_actions_by_token_not_by_number(client, login):
+    """Found by the second review: the form of each open action carried ``id="note-<Action.id>"``,
+    the platform's running number of actions, in the page's source."""
+    staff = staffed_school()
+    case = case_in_progress(staff)
+    action = next(a for a in case.actions if not a.is_done and a.kind.value != "referral")
+    login(staff.counselor)
+    body = client.get(f"/staff/cases/{opaque(case.id)}").get_data(as_text=True)
+    assert f"note-{opaque(action.id)}" in body
+    assert not re.search(rf'"note-{action.id}"', body)
+
+
+def test_the_referral_letters_file_name_carries_no_running_number(client, login):
+    """Found by the second review: the letter's PDF was named ``referral-<label>-<Referral.id>``,
+    a running number of every school's referrals, seen by the counselor and the partner."""
+    staff = staffed_school()
+    case = case_in_progress(staff, forms=[ViolenceForm.sexual])
+    referral = next(r for r in case.referrals if r.body is not None)
+    login(staff.counselor)
+    response = client.get(f"/staff/referrals/{opaque(referral.id)}/letter.pdf")
+    assert response.status_code == 200
+    name = response.headers["Content-Disposition"]
+    assert opaque(referral.id) in name
+    assert not re.search(rf"-{referral.id}\.pdf", name)

@@ -126,10 +126,10 @@ def test_the_school_admin_reads_the_log_page_by_page(worked_case, login, monkeyp
     login(staff.admin, using=client)
     first = client.get("/staff/audit").get_data(as_text=True)
     assert "Older entries" in first and staff.admin.full_name in first
-    older = re.search(r'href="(/staff/audit\?before=\d+)"', first).group(1)
+    older = re.search(r'href="(/staff/audit\?before=[0-9a-z]{7})"', first).group(1)
     second = client.get(older).get_data(as_text=True)
-    seqs_first = set(re.findall(r"<tr>\s*<td>(\d+)</td>", first))
-    seqs_second = set(re.findall(r"<tr>\s*<td>(\d+)</td>", second))
+    seqs_first = set(re.findall(r"<tr>\s*<td>([0-9a-z]{7})</td>", first))
+    seqs_second = set(re.findall(r"<tr>\s*<td>([0-9a-z]{7})</td>", second))
     assert len(seqs_first) == 5 and seqs_second and not seqs_first & seqs_second
     assert entries("audit.view")[-1].actor_id == staff.admin.id
 
@@ -138,3 +138,23 @@ def _client():
     from flask import current_app
 
     return current_app.test_client()
+
+
+def test_the_log_page_shows_no_running_number(worked_case, login, monkeypatch):
+    """Found by the second review: the school administrator's audit page showed each entry's
+    place in the platform's chain (``seq``: the gap between two entries of one's school counts
+    what happened at every other school) and the plain ids in the details (``"case_id": 41``),
+    the running numbers that addresses no longer carry (issue 13, finding 10)."""
+    import html
+
+    from incidents import oversight
+
+    staff, case = worked_case
+    monkeypatch.setattr(oversight, "AUDIT_PAGE", 5)
+    client = _client()
+    login(staff.admin, using=client)
+    page = html.unescape(client.get("/staff/audit").get_data(as_text=True))
+    assert f'"case_id": "{opaque(case.id)}"' in page
+    assert not re.search(r'"(?:case|message|action|person|attachment|request)_id": \d', page)
+    assert not re.search(r"<tr>\s*<td>\d+</td>", page)
+    assert re.search(r'href="/staff/audit\?before=[0-9a-z]{7}"', page)

@@ -133,3 +133,51 @@ def test_weak_passwords_are_refused(client, login, password):
 
 def test_a_good_password_is_accepted():
     assert security.password_problem("жылы көктем 2026 келді", "a@b.kz") is None
+
+
+def _at_once(app, user_id: int, code: str) -> list[bool]:
+    """Two workers check the same code for the same account at the same moment: each with its
+    own connection, the first one commits only after the second has checked."""
+    import threading
+
+    from school.models import User
+
+    first_checked = threading.Event()
+    answers: dict[str, bool] = {}
+    failures: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        if name == "second":
+            first_checked.wait(5)
+        with app.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                answers[name] = security.verify_second_factor(user, code)
+                if name == "first":
+                    first_checked.set()
+                    threading.Event().wait(0.5)  # still uncommitted while the second checks
+                db.session.commit()
+            except BaseException as error:  # reported below
+                failures.append(error)
+                first_checked.set()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    return [answers["first"], answers["second"]]
+
+
+def test_a_code_sent_twice_at_once_is_accepted_once(app):
+    """Found by the second review: a code (or a recovery code) checked by two workers at the same
+    moment, as a phishing relay would send the one it just took, was accepted by both; the
+    replay check read the last step before either had written it."""
+    user = factories.user(Role.counselor)
+    codes = security.new_recovery_codes(user)
+    db.session.commit()
+    assert _at_once(app, user.id, totp_code(user)) == [True, False]
+    assert _at_once(app, user.id, codes[0]) == [True, False]

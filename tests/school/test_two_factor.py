@@ -104,7 +104,7 @@ def test_an_account_that_turned_its_authenticator_off_cannot_link_one_after_a_pa
     login(user)
     secret = _shown_secret(client.get("/login/two-factor"))
     client.post("/login/two-factor", data={"code": pyotp.TOTP(secret).now()})
-    client.post("/account/security", data={"action": "disable"})
+    client.post("/account/security", data={"action": "disable", "current": totp_code(user)})
     db.session.refresh(user)
     assert user.totp_secret is None
     client.post("/logout")
@@ -113,3 +113,33 @@ def test_an_account_that_turned_its_authenticator_off_cannot_link_one_after_a_pa
     assert response.status_code == 200
     assert client.get("/login/two-factor").headers["Location"] == "/login"
     assert client.get("/staff").status_code == 302
+
+
+def test_a_session_alone_neither_makes_recovery_codes_nor_turns_the_factor_off(client, login):
+    """Found by the second review: a logged-in session without the factor (a staff-room computer
+    left open) made new recovery codes, and one of them then "proved" the current factor to link
+    the taker's own authenticator; a teacher's factor could be turned off the same way. Both now
+    need a code of the current authenticator (or a recovery code), like replacing it."""
+    counselor = factories.user(Role.counselor)
+    login(counselor)
+    refused = client.post("/account/security", data={"action": "recovery"})
+    assert "recovery-codes" not in refused.get_data(as_text=True)
+    wrong = client.post("/account/security", data={"action": "recovery", "current": "123456"})
+    assert "recovery-codes" not in wrong.get_data(as_text=True)
+    assert not _entries("user.recovery_codes")
+    done = client.post(
+        "/account/security", data={"action": "recovery", "current": totp_code(counselor)}
+    )
+    assert "recovery-codes" in done.get_data(as_text=True)
+    client.post("/logout")
+
+    teacher = factories.user(Role.teacher)
+    login(teacher)
+    secret = _shown_secret(client.get("/login/two-factor"))
+    client.post("/login/two-factor", data={"code": pyotp.TOTP(secret).now()})
+    client.post("/account/security", data={"action": "disable"})
+    db.session.refresh(teacher)
+    assert teacher.totp_secret == secret
+    client.post("/account/security", data={"action": "disable", "current": totp_code(teacher)})
+    db.session.refresh(teacher)
+    assert teacher.totp_secret is None
