@@ -11,6 +11,7 @@ from core import (
     catalogs,
     counters,
     crypto,
+    downgrade,
     errors,
     i18n,
     mail,
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     mail.init_app(app)
     catalogs.init_app(app)
     backup.init_app(app)
+    downgrade.init_app(app)
     crypto.init_app(app)
     rotation.init_app(app)
     counters.init_app(app)

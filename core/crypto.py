@@ -32,7 +32,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
-from sqlalchemy import Column, MetaData, Text, select, type_coerce
+from flask_babel import gettext
+from sqlalchemy import Column, MetaData, Text, func, literal, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
@@ -58,6 +59,17 @@ class DataKeyError(RuntimeError):
 
 class DecryptionError(Exception):
     """A stored value could not be decrypted: changed, moved, or under a key not in the ring."""
+
+
+class UnknownKeyError(DecryptionError):
+    """A stored value is under a data key that is not in the ring (lost, or dropped too soon)."""
+
+
+class Unreadable(str):
+    """What an ``EncryptedText`` column reads for a value under an unknown key: a message for
+    the reader in place of the text, so that one such value does not stop the page or the app.
+    It is never written back (that would destroy the value that the right key could still read).
+    """
 
 
 def key_id(key: bytes) -> bytes:
@@ -94,13 +106,18 @@ def parse_keys(text: str, source: str) -> list[bytes]:
     return keys
 
 
-def write_key_file(path: Path, keys: list[bytes]) -> None:
-    """Replace the key file atomically (0600): a reader sees the old ring or the new one."""
+def write_key_file(path: Path, keys: list[bytes], notes: dict[bytes, str] | None = None) -> None:
+    """Replace the key file atomically (0600): a reader sees the old ring or the new one.
+    ``notes`` (by key id) are written as a comment after their key (``core.rotation`` marks
+    retired keys so)."""
+    notes = notes or {}
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write("# Qamqor data keys, newest first. Keep a copy apart from the database.\n")
-        handle.write("".join(encode_key(key) + "\n" for key in keys))
+        for key in keys:
+            note = notes.get(key_id(key))
+            handle.write(encode_key(key) + (f"  # {note}" if note else "") + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
@@ -110,6 +127,16 @@ def write_key_file(path: Path, keys: list[bytes]) -> None:
 class Header:
     version: int
     key_id: bytes
+
+
+def key_notes(path: Path) -> dict[bytes, str]:
+    """The comments written after the keys of a key file, by key id."""
+    notes = {}
+    for line in path.read_text().splitlines():
+        item, _hash, note = line.partition("#")
+        if item.strip() and note.strip():
+            notes[key_id(parse_keys(item, str(path))[0])] = note.strip()
+    return notes
 
 
 def read_header(blob: bytes) -> Header | None:
@@ -228,7 +255,7 @@ class Keyring:
             raise DecryptionError(f"{context}: the stored value is not encrypted")
         cipher = self.cipher(header.key_id)
         if cipher is None:
-            raise DecryptionError(
+            raise UnknownKeyError(
                 f"{context}: encrypted with data key {header.key_id.hex()}, which is not in the "
                 "key ring (a lost key file or a wrong QAMQOR_DATA_KEY)"
             )
@@ -285,12 +312,25 @@ class EncryptedText(TypeDecorator):
     def process_bind_param(self, value, dialect):  # noqa: ARG002
         if value is None:
             return None
+        if isinstance(value, Unreadable):
+            raise DecryptionError(f"{self.context}: an unreadable value cannot be saved again")
         return encrypt_text(str(value), self.context)
 
     def process_result_value(self, value, dialect):  # noqa: ARG002
         if value is None:
             return None
-        return decrypt_text(value, self.context)
+        try:
+            return decrypt_text(value, self.context)
+        except UnknownKeyError as error:
+            # One value lost to a key the ring lacks: say so in its place, keep serving.
+            log.error("%s; shown as unreadable (see `flask --app app crypto status`)", error)
+            return Unreadable(
+                gettext(
+                    "This text cannot be shown: it was saved with an encryption key that this "
+                    "server does not have. The problem is recorded for the administrators, who "
+                    "can restore the key from a backup."
+                )
+            )
 
     def coerce_compared_value(self, op, value):
         # Each value has its own nonce, so SQL can compare an encrypted column only with "" (an
@@ -313,7 +353,11 @@ def encrypted_columns(metadata: MetaData) -> list[Column]:
 def check_database(app: Flask) -> None:
     """At start-up, once every package's models are known: refuse to run with a key ring that
     cannot read the database (a lost key file, a wrong ``DATA_KEY``), rather than fail on
-    every page later; generate the first key when the database holds nothing encrypted."""
+    every page later; generate the first key when the database holds nothing encrypted.
+
+    Only a ring that reads nothing of the database stops the app. Values under an unknown key
+    next to values the ring reads (one value lost to a key dropped too soon) are logged and
+    shown as unreadable in their place (``Unreadable``); ``crypto status`` counts them."""
     from extensions import db
 
     ring: Keyring = app.extensions[EXTENSION]
@@ -323,10 +367,12 @@ def check_database(app: Flask) -> None:
         return
     unknown: list[str] = []
     plain: list[str] = []
+    readable = False
     with app.app_context():
         try:
             with db.engine.connect() as connection:
-                for column in encrypted_columns(db.metadata):
+                columns = encrypted_columns(db.metadata)
+                for column in columns:
                     raw = type_coerce(column, Text)
                     # The newest value, found through the primary key's index.
                     newest = [key.desc() for key in column.table.primary_key.columns]
@@ -342,12 +388,25 @@ def check_database(app: Flask) -> None:
                         unknown.append(
                             f"{column.type.context} (key {read_header(blob).key_id.hex()})"
                         )
+                    else:
+                        readable = True
+                if unknown and not readable and ring.key_ids:
+                    # Is anything at all under a key of the ring? (Stops at the first found.)
+                    prefixes = [text_prefix(kid) for kid in ring.key_ids]
+                    for column in columns:
+                        start = func.substr(type_coerce(column, Text), 1, TEXT_PREFIX_CHARS)
+                        found = connection.scalar(
+                            select(literal(1)).where(start.in_(prefixes)).limit(1)
+                        )
+                        if found:
+                            readable = True
+                            break
         except SQLAlchemyError:
             # No database yet, or an older schema before ``flask db upgrade``: nothing to check.
             pass
         finally:
             db.engine.dispose()
-    if unknown:
+    if unknown and not readable:
         where = f"the file {ring.path}" if ring.path else "QAMQOR_DATA_KEY"
         raise DataKeyError(
             "The database holds encrypted data that the data keys cannot read: "
@@ -355,6 +414,13 @@ def check_database(app: Flask) -> None:
             + f". Keys were looked for in {where}. Restore the key file from the backup (a backup "
             "folder keeps it as instance/data_key) or set QAMQOR_DATA_KEY to the right key. "
             "Set QAMQOR_DATA_KEY_CHECK=false only to run a command such as `backup restore`."
+        )
+    if unknown:
+        log.error(
+            "values under a data key that is not in the key ring: %s. They are shown as "
+            "unreadable; everything else is served. Restore the key from a backup "
+            "(`flask --app app crypto status` counts them).",
+            ", ".join(unknown),
         )
     if plain:
         log.warning(

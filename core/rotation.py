@@ -9,11 +9,17 @@
    during the rotation is never overwritten (it is picked up by the next pass instead). Values
    stored in clear before encryption at rest are encrypted on the way.
 3. After a pause for the writes already under way, passes repeat until one finds nothing left;
-   then the old keys are dropped from the file. If a value cannot be decrypted, the old keys stay
-   and the command says where.
+   then the old key is *retired*, not dropped: it stays in the file (marked ``# retired <time>``)
+   and keeps decrypting. A transaction that encrypted under it before it saw the new key may
+   still commit after the last pass (a slow commit, a wait on the audit log's lock); its value
+   stays readable, and the next rotation re-encrypts it. If a value cannot be decrypted, the old
+   keys stay unretired and the command says where.
+4. A key retired at least ``--drop-after`` hours ago (default 24) is dropped by a later rotation,
+   once that rotation's passes found nothing left under it and (on PostgreSQL) no transaction
+   begun before its retirement is still open: no value can then still arrive under it.
 
-Interrupted, the command can simply be run again: a ring of several keys means a rotation that did
-not finish, and it completes that one instead of making another key.
+Interrupted, the command can simply be run again: a key after the first that is not retired means
+a rotation that did not finish, and it completes that one instead of making another key.
 """
 
 from __future__ import annotations
@@ -24,12 +30,24 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import Table, Text, and_, bindparam, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 
 from core import audit
 from core.crypto import (
@@ -45,6 +63,8 @@ from core.crypto import (
     encrypt_text,
     encrypted_columns,
     file_stores,
+    key_id,
+    key_notes,
     keyring,
     new_key,
     read_header,
@@ -64,8 +84,28 @@ class RotationReport:
     files: int = 0
     plaintext: int = 0  # values and files stored in clear before, now encrypted
     unreadable: set[str] = field(default_factory=set)
-    dropped: int = 0  # old keys removed from the ring
+    retired: int = 0  # old keys kept for reading only, from this rotation on
+    dropped: int = 0  # keys retired long enough ago, removed from the ring
+    kept: int = 0  # keys retired before, kept for now (too recently, or an older transaction)
     passes: int = 0
+
+
+RETIRED = "retired "
+
+
+def retired_keys() -> dict[bytes, datetime]:
+    """The keys of the key file marked retired, with the time they were retired."""
+    path = keyring().path
+    if path is None or not path.exists():
+        return {}
+    found = {}
+    for kid, note in key_notes(path).items():
+        if note.startswith(RETIRED):
+            try:
+                found[kid] = datetime.fromisoformat(note.removeprefix(RETIRED).strip())
+            except ValueError:
+                found[kid] = datetime.now(UTC)  # an unreadable time: count it as retired now
+    return found
 
 
 def start_rotation() -> bool:
@@ -80,11 +120,16 @@ def start_rotation() -> bool:
                 "followed by the old one, restart the app, then run this command again."
             )
         return False
-    if len(ring.keys) > 1:
+    retired = retired_keys()
+    if any(kid not in retired for kid in ring.key_ids[1:]):
         return False  # an earlier rotation was interrupted: finish it
-    write_key_file(ring.path, [new_key(), *ring.keys])
+    write_key_file(ring.path, [new_key(), *ring.keys], _notes(retired))
     ring.refresh()
     return True
+
+
+def _notes(retired: dict[bytes, datetime]) -> dict[bytes, str]:
+    return {kid: RETIRED + when.isoformat(timespec="seconds") for kid, when in retired.items()}
 
 
 def _plaintext_of(value: str, context: str, report: RotationReport, where: str) -> str | None:
@@ -211,17 +256,51 @@ def _replace_file(path: Path, blob: bytes) -> bool:
     return True
 
 
-def finish_rotation(report: RotationReport) -> None:
-    """Drop the old keys, once nothing is left under them."""
+def _open_since(when: datetime) -> int:
+    """How many other transactions of this database began before ``when`` and are still open
+    (PostgreSQL; SQLite cannot tell, and relies on the time alone)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return 0
+    return db.session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND xact_start < :when"
+        ),
+        {"when": when},
+    )
+
+
+def finish_rotation(report: RotationReport, drop_after: timedelta) -> None:
+    """Retire the old keys, once nothing committed is left under them; drop the keys retired
+    ``drop_after`` ago or earlier (nothing is under them either: the passes just proved it)."""
     ring = keyring()
     ring.refresh()
-    report.dropped = len(ring.keys) - 1
-    if ring.path is not None and report.dropped:
-        write_key_file(ring.path, ring.keys[:1])
+    if ring.path is None:
+        return
+    now = datetime.now(UTC)
+    retired = retired_keys()
+    keep, notes = [ring.keys[0]], {}
+    for key in ring.keys[1:]:
+        kid = key_id(key)
+        if kid not in retired:
+            report.retired += 1
+            notes[kid] = now
+        elif now - retired[kid] >= drop_after and not _open_since(retired[kid]):
+            report.dropped += 1
+            continue
+        else:
+            report.kept += 1
+            notes[kid] = retired[kid]
+        keep.append(key)
+    db.session.rollback()  # no transaction of ours left open
+    if report.retired or report.dropped:
+        write_key_file(ring.path, keep, _notes(notes))
         ring.refresh()
 
 
-def rotate(batch_size: int = 500, grace: float = 2.0, max_passes: int = 6) -> RotationReport:
+def rotate(
+    batch_size: int = 500, grace: float = 2.0, max_passes: int = 6, drop_after: float = 24.0
+) -> RotationReport:
     """Rotate the data key (see the module's description) and report what was done."""
     report = RotationReport(new_key=start_rotation())
     report.key_id = keyring().key_ids[0].hex()
@@ -239,7 +318,7 @@ def rotate(batch_size: int = 500, grace: float = 2.0, max_passes: int = 6) -> Ro
         time.sleep(grace)  # writes begun before the new key was read finish meanwhile
     if report.unreadable:
         return report  # the old keys stay: nothing may become unreadable by this command
-    finish_rotation(report)
+    finish_rotation(report, timedelta(hours=drop_after))
     audit.record(
         "crypto.rotate",
         actor_kind="system",
@@ -247,6 +326,7 @@ def rotate(batch_size: int = 500, grace: float = 2.0, max_passes: int = 6) -> Ro
         values=sum(report.values.values()),
         files=report.files,
         plaintext=report.plaintext,
+        retired=report.retired,
         dropped=report.dropped,
     )
     db.session.commit()
@@ -297,13 +377,27 @@ def status_command() -> None:
     """Count the stored values and files under each data key."""
     ring = keyring()
     ring.refresh()
-    ids = [kid.hex() for kid in ring.key_ids]
+    retired = retired_keys()
+    ids = [
+        kid.hex() + (f" (retired {retired[kid]:%Y-%m-%d %H:%M} UTC)" if kid in retired else "")
+        for kid in ring.key_ids
+    ]
     click.echo(f"key ring: {', '.join(ids)} (current {ids[0] if ids else 'none'})")
+    known = {kid.hex() for kid in ring.key_ids} | {"clear"}
     columns, files = key_usage()
+    lost = 0
     for context, counts in columns.items():
         if counts:
             click.echo(f"{context}: " + ", ".join(f"{n} under {k}" for k, n in counts.items()))
+        lost += sum(n for k, n in counts.items() if k not in known)
     click.echo("files: " + (", ".join(f"{n} under {k}" for k, n in files.items()) or "none"))
+    lost += sum(n for k, n in files.items() if k not in known)
+    if lost:
+        click.echo(
+            f"unreadable: {lost} under keys not in the key ring (shown as unreadable; restore "
+            "the key from a backup to read them)",
+            err=True,
+        )
 
 
 @crypto_cli.command("rotate")
@@ -314,9 +408,16 @@ def status_command() -> None:
     show_default=True,
     help="Seconds to wait for writes begun under the old key before the last pass.",
 )
-def rotate_command(batch_size: int, grace: float) -> None:
-    """Make a new data key, re-encrypt every value and file under it, drop the old key."""
-    report = rotate(batch_size=batch_size, grace=grace)
+@click.option(
+    "--drop-after",
+    default=24.0,
+    show_default=True,
+    help="Hours a key stays retired (readable) before a later rotation may drop it.",
+)
+def rotate_command(batch_size: int, grace: float, drop_after: float) -> None:
+    """Make a new data key, re-encrypt every value and file under it, retire the old key, and
+    drop the keys retired long enough ago."""
+    report = rotate(batch_size=batch_size, grace=grace, drop_after=drop_after)
     click.echo(
         f"data key {report.key_id}: " + ("new" if report.new_key else "finishing a rotation")
     )
@@ -334,9 +435,19 @@ def rotate_command(batch_size: int, grace: float) -> None:
         )
         raise SystemExit(1)
     if keyring().path is None:
-        click.echo("now remove the old keys from QAMQOR_DATA_KEY and restart the app")
+        click.echo(
+            "keep the old keys after the new one in QAMQOR_DATA_KEY: a write begun before the "
+            "restart may still be under them. Remove them at the next rotation, a day or more "
+            "later, once `crypto status` shows nothing under them."
+        )
     else:
-        click.echo(f"old keys dropped: {report.dropped}")
+        click.echo(f"old keys retired (still read): {report.retired}")
+        click.echo(f"retired keys dropped: {report.dropped}")
+        if report.kept:
+            click.echo(
+                f"retired keys kept for now: {report.kept} (retired less than {drop_after:g} "
+                "hours ago, or a transaction begun before is still open)"
+            )
 
 
 def init_app(app: Flask) -> None:

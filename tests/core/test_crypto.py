@@ -131,3 +131,17 @@ def test_a_key_written_by_another_process_is_picked_up(app):
     with pytest.raises(DecryptionError, match="not in the key ring"):
         crypto.decrypt_text(before, "t.c")
     assert crypto.decrypt_text(after, "t.c") == "Кейінгі"
+
+
+def test_a_value_under_an_unknown_key_reads_as_unreadable_and_is_never_written_back(app):
+    column = EncryptedText("cases.narrative")
+    foreign = crypto.Keyring([crypto.new_key()])
+    stored = base64.b64encode(foreign.encrypt(b"lost", "cases.narrative")).decode()
+    value = column.process_result_value(stored, None)
+    assert isinstance(value, crypto.Unreadable) and "көрсету мүмкін емес" in value  # kk by default
+    with pytest.raises(DecryptionError, match="cannot be saved"):
+        column.process_bind_param(value, None)  # it would destroy what the right key could read
+    mine = column.process_bind_param("kept", None)
+    changed = mine[:-4] + ("AAAA" if not mine.endswith("AAAA") else "BBBB")
+    with pytest.raises(DecryptionError):  # a changed value is still an error, not a message
+        column.process_result_value(changed, None)

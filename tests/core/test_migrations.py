@@ -1,5 +1,7 @@
 """The migrations build exactly the models' schema, and run down and up again."""
 
+import subprocess
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -98,4 +100,79 @@ def test_authenticator_secrets_set_before_0005_are_encrypted_and_keep_working(
         downgrade(revision="0004_case_totals")
         with db.engine.connect() as connection:
             assert connection.scalar(text("SELECT totp_secret FROM users")) == secret
+        db.engine.dispose()
+
+
+def test_a_downgrade_asks_first_and_takes_a_backup_before_it_runs(
+    empty_database, tmp_path, monkeypatch
+):
+    """Issue 14, finding 9: `flask db downgrade` dropped the outbox, or every report, unasked."""
+    import incidents.receipts
+    from core import mail
+    from tests import factories
+    from tests.incidents.factories import report
+
+    monkeypatch.setattr(
+        incidents.receipts, "ARGON2", {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    )
+    instance = tmp_path / "instance"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(instance),
+        }
+    )
+    runner = app.test_cli_runner()
+
+    def state() -> tuple:
+        with db.engine.connect() as connection:
+            return (
+                connection.scalar(text("SELECT version_num FROM alembic_version")),
+                connection.scalar(text("SELECT count(*) FROM reports")),
+                connection.scalar(text("SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL")),
+            )
+
+    with app.app_context():
+        upgrade()
+        report(factories.school(), description="Жоғалмауы керек")
+        mail.queue_mail("counselor@school.kz", "A new report", "Open Qamqor to read it.")
+        db.session.commit()
+        before = state()
+        assert before[1:] == (1, 1)
+
+        # No answer (no terminal), "no", and the default answer; the default revision is -1.
+        for args, answer in [(["base"], None), ([], "n\n"), (["0001_directory"], "\n")]:
+            result = runner.invoke(args=["db", "downgrade", *args], input=answer)
+            assert result.exit_code != 0, result.output
+            assert "1 reports" in result.output and "1 notices not yet sent" in result.output
+            assert state() == before  # nothing changed
+            assert not (instance / "backups").exists()  # and nothing was written
+
+        result = runner.invoke(args=["db", "downgrade", "--yes"])
+        assert result.exit_code == 0, result.output
+        [backup] = (instance / "backups").iterdir()
+        assert f"backup written to {backup}" in result.output
+        # The backup was taken before the downgrade: it holds the report and the unsent notice.
+        if db.engine.dialect.name == "sqlite":
+            copy = create_engine(f"sqlite:///{backup / 'database.sqlite3'}")
+            with copy.connect() as connection:
+                assert connection.scalar(text("SELECT count(*) FROM reports")) == 1
+                assert connection.scalar(text("SELECT count(*) FROM mail_outbox")) == 1
+                assert (
+                    connection.scalar(text("SELECT version_num FROM alembic_version")) == before[0]
+                )
+            copy.dispose()
+        else:
+            listing = subprocess.run(  # noqa: S603 - a fixed program, our own file
+                ["pg_restore", "--list", str(backup / "database.dump")],  # noqa: S607 - pg_restore from PATH, as core.backup runs it
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            assert "TABLE DATA public reports" in listing
+            assert "TABLE DATA public mail_outbox" in listing
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) != before[0]
+        db.session.remove()
         db.engine.dispose()

@@ -201,16 +201,28 @@ def test_rotation_re_encrypts_every_value_and_file_and_drops_the_old_key(app, lo
     new = crypto.keyring().key_ids[0].hex()
     assert new != old and f"data key {new}: new" in result.output
     assert f"values re-encrypted: {values}" in result.output
-    assert "files re-encrypted: 2" in result.output and "old keys dropped: 1" in result.output
+    assert "files re-encrypted: 2" in result.output
+    assert "old keys retired (still read): 1" in result.output
+    assert "retired keys dropped: 0" in result.output
     key_file = Path(app.instance_path) / crypto.KEY_FILE
-    lines = [line for line in key_file.read_text().splitlines() if not line.startswith("#")]
-    assert len(lines) == 1 and crypto.key_id(crypto.parse_keys(lines[0], "test")[0]).hex() == new
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert [kid.hex() for kid in crypto.keyring().key_ids] == [new, old]  # the old one reads on
+    assert list(rotation.retired_keys()) == [bytes.fromhex(old)]
     assert key_usage_ids() == {new}
     every_text_reads_back(written)
     status = runner.invoke(args=["crypto", "status"])
-    assert f"current {new}" in status.output and old not in status.output
+    assert f"current {new}" in status.output and f"{old} (retired " in status.output
     assert "crypto.rotate" in set(db.session.scalars(select(AuditEntry.action)))
+
+    # A later rotation drops the key retired long enough ago (here: at once) and retires this one.
+    result = runner.invoke(args=["crypto", "rotate", "--grace", "0", "--drop-after", "0"])
+    assert result.exit_code == 0, result.output
+    assert "retired keys dropped: 1" in result.output
+    newest = crypto.keyring().key_ids[0].hex()
+    assert [kid.hex() for kid in crypto.keyring().key_ids] == [newest, new]
+    lines = [line for line in key_file.read_text().splitlines() if not line.startswith("#")]
+    assert len(lines) == 2 and old not in runner.invoke(args=["crypto", "status"]).output
+    every_text_reads_back(written)
 
 
 def test_an_interrupted_rotation_keeps_everything_readable_and_finishes_on_the_next_run(
@@ -244,7 +256,7 @@ def test_an_interrupted_rotation_keeps_everything_readable_and_finishes_on_the_n
     result = runner.invoke(args=["crypto", "rotate", "--grace", "0"])
     assert result.exit_code == 0, result.output
     assert f"data key {new.hex()}: finishing a rotation" in result.output
-    assert crypto.keyring().key_ids == [new]
+    assert crypto.keyring().key_ids == [new, old] and list(rotation.retired_keys()) == [old]
     assert key_usage_ids() == {new.hex()}
     every_text_reads_back(written)
 
@@ -358,7 +370,7 @@ def test_with_configured_keys_the_operator_puts_the_new_key_first_and_rotates(ap
         result = both.test_cli_runner().invoke(args=["crypto", "rotate", "--grace", "0"])
         assert result.exit_code == 0, result.output
         assert "values re-encrypted: 1" in result.output
-        assert "remove the old keys from QAMQOR_DATA_KEY" in result.output
+        assert "keep the old keys after the new one in QAMQOR_DATA_KEY" in result.output
         moved = raw_value("reports", "description", made.id)
         assert moved != stored and moved.startswith(crypto.text_prefix(crypto.key_id(new)))
         assert crypto.decrypt_text(moved, "reports.description") == "Бапталған кілт"
