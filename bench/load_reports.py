@@ -506,6 +506,7 @@ def restored(app, school_code, run, backup: Path, folder: Path, concurrency, res
         forget(copy)
     result.facts.update(
         {
+            "backup seconds": f"{run.fault_seconds:.1f}",
             "shown before the backup": len(before),
             "of them open in the copy": sum(opened),
             "reports in the copy": len(tokens),
