@@ -66,6 +66,8 @@ def test_every_receipt_shown_while_a_worker_is_killed_opens_its_own_stored_repor
     # Stored = receipts shown + at most one report whose answer died with its worker.
     assert check.stored_not_delivered <= len(run.killed)
     assert check.stored == check.shown + check.stored_not_delivered
+    # Every stored report's text and photo (one report in three sends one) read back as sent.
+    assert check.bad == [] and check.files > 0
     assert check.holds
 
 
