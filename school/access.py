@@ -70,8 +70,13 @@ def reads_narrative(user: User) -> bool:
 
 def refuse_unconfirmed_counselor():
     """``before_request`` of the case pages: a counselor waiting for confirmation is told why
-    they see nothing (403); the scopes above return nothing to them anyway."""
-    if current_user.is_authenticated and current_user.awaits_confirmation:
+    they see nothing (403); the scopes above return nothing to them anyway. (A platform
+    administrator waiting for confirmation reads no case in any event.)"""
+    if (
+        current_user.is_authenticated
+        and current_user.role == Role.counselor
+        and current_user.awaits_confirmation
+    ):
         from core.errors import render_error
 
         return render_error(

@@ -85,6 +85,9 @@ ROLE_TITLES = {
     Role.partner: _l("Authorized body"),
 }
 SCHOOL_ROLES = frozenset({Role.school_admin, Role.counselor, Role.teacher})
+# Roles given in the app only with a second person's confirmation (``school.services``): a
+# counselor reads children's words; a platform administrator makes accounts and confirms them.
+CONFIRMED_ROLES = frozenset({Role.counselor, Role.admin})
 
 
 class BodyKind(enum.StrEnum):
@@ -282,9 +285,10 @@ class User(UserMixin, db.Model):
     # Set when someone else issued the password (a new account, a reset): it must be changed
     # before any other staff page opens (``school.views.require_own_password``).
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    # A counselor reads the cases of their school only once a second person has confirmed the
-    # account (``school.access.case_scope``): who gave the role (None: the operator's
-    # commands), and who confirmed it and when (None: waiting for confirmation).
+    # A counselor reads the cases of their school, and a platform administrator manages the
+    # platform, only once a second person has confirmed the account (``school.access.case_scope``,
+    # ``school.services.may_confirm``): who gave the role (None: the operator's commands), and
+    # who confirmed it and when (None: waiting for confirmation).
     case_access_granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case_access_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case_access_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -320,8 +324,9 @@ class User(UserMixin, db.Model):
 
     @property
     def awaits_confirmation(self) -> bool:
-        """A counselor whose reading of cases no second person has confirmed yet."""
-        return self.role == Role.counselor and self.case_access_confirmed_at is None
+        """A counselor whose reading of cases, or a platform administrator whose account, no
+        second person has confirmed yet (``CONFIRMED_ROLES``)."""
+        return self.role in CONFIRMED_ROLES and self.case_access_confirmed_at is None
 
     @property
     def has_two_factor(self) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from core import audit
 from extensions import db
 from school.models import (
+    CONFIRMED_ROLES,
     AuthorizedBody,
     Classroom,
     Region,
@@ -109,8 +110,8 @@ def create_user(
     by: User | None = None,
 ) -> User:
     """A new account. ``by``: the person who creates it in the app; then ``password`` is a
-    temporary one they saw (it must be changed at the first log-in) and a counselor account
-    waits for a second person's confirmation. Without ``by`` (the operator's commands, the
+    temporary one they saw (it must be changed at the first log-in) and a counselor or platform
+    administrator account waits for a second person's confirmation. Without ``by`` (the operator's commands, the
     demo) the account is ready as it is."""
     user = User(
         email=normalize_email(email),
@@ -127,13 +128,14 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", user, school_id=user.school_id, role=role.value)
-    if by is not None and role == Role.counselor:
+    if by is not None and role in CONFIRMED_ROLES:
         grant_case_access(user, by=by, reason="created")
     return user
 
 
-# What makes a counselor's reading of cases wait for confirmation again: someone else may now
-# be the person behind the account (or the account reads another school's cases).
+# What makes a counselor's reading of cases (or a platform administrator's account) wait for
+# confirmation again: someone else may now be the person behind the account (or the account
+# reads another school's cases).
 REGRANTING_FIELDS = {"role", "school_id", "email"}
 
 
@@ -145,31 +147,33 @@ def update_user(user: User, by: User | None = None, **changes) -> None:
         user.end_sessions()
     if changed:
         audit.record("user.update", user, school_id=user.school_id, fields=changed)
-    if by is not None and user.role == Role.counselor and REGRANTING_FIELDS & set(changed):
+    if by is not None and user.role in CONFIRMED_ROLES and REGRANTING_FIELDS & set(changed):
         reason = "role" if "role" in changed else "school" if "school_id" in changed else "email"
         grant_case_access(user, by=by, reason=reason)
 
 
 def reset_password(user: User, by: User | None = None) -> str:
     """A temporary password for ``user``, shown to ``by``: it must be changed at the next
-    log-in, and a counselor's reading of cases waits for confirmation again (``by`` saw it)."""
+    log-in, and a counselor's reading of cases (or an administrator's account) waits for
+    confirmation again (``by`` saw it)."""
     password = temporary_password()
     set_password(user, password)
     user.must_change_password = True
     audit.record("user.reset_password", user, school_id=user.school_id)
-    if by is not None and by.id != user.id and user.role == Role.counselor:
+    if by is not None and by.id != user.id and user.role in CONFIRMED_ROLES:
         grant_case_access(user, by=by, reason="password")
     return password
 
 
-# --- who reads the cases: a second person confirms every counselor ----------------------------
+# --- who reads the cases: a second person confirms every counselor and platform administrator --
 
 
 def grant_case_access(user: User, *, by: User, reason: str) -> None:
-    """``user`` is a counselor now (again, or of another school, or someone else may hold the
-    account): their reading of cases waits for confirmation by a second person. Audited with
-    the role and the school, and announced to the school's other counselors and to the
-    platform administrators. The caller commits, then ``core.mail.deliver``s."""
+    """``user`` is a counselor or a platform administrator now (again, or of another school, or
+    someone else may hold the account): their reading of cases, or their managing of the
+    platform, waits for confirmation by a second person. Audited with the role and the school,
+    and announced to the school's other counselors and to the platform administrators. The
+    caller commits, then ``core.mail.deliver``s."""
     user.case_access_granted_by_id = by.id
     user.case_access_confirmed_by_id = None
     user.case_access_confirmed_at = None
@@ -211,6 +215,18 @@ def announce_case_access(user: User, by: User) -> None:
     school = user.school.name if user.school else ""
 
     def compose() -> tuple[str, str]:
+        if user.role == Role.admin:
+            return _("Qamqor: a new platform administrator account"), _(
+                "%(by)s has made %(name)s (%(email)s) a platform administrator. This account"
+                " will create accounts, give roles and confirm new accounts once another"
+                " platform administrator confirms it.\n\n"
+                "If you do not know this person or did not expect this, do not confirm it. The"
+                " list of accounts to confirm:\n%(link)s",
+                by=by.full_name,
+                name=user.full_name,
+                email=user.email,
+                link=link,
+            )
         subject = _("Qamqor: a new school psychologist account at %(school)s", school=school)
         body = _(
             "%(by)s has made %(name)s (%(email)s) a school psychologist of %(school)s. This"
@@ -231,16 +247,17 @@ def announce_case_access(user: User, by: User) -> None:
 
 def may_confirm(actor: User, user: User) -> bool:
     """A second person confirms a counselor: another confirmed counselor of the same school, or
-    a platform administrator; never the account itself nor whoever gave it the role."""
+    a confirmed platform administrator; and a platform administrator: another confirmed
+    platform administrator. Never the account itself nor whoever gave it the role; an account
+    waiting for confirmation confirms nobody (else one administrator could make a second
+    administrator account and confirm with it)."""
     if not user.awaits_confirmation or actor.id in (user.id, user.case_access_granted_by_id):
         return False
-    if actor.role == Role.admin:
-        return True
-    return (
-        actor.role == Role.counselor
-        and not actor.awaits_confirmation
-        and actor.school_id == user.school_id
-    )
+    if actor.awaits_confirmation:
+        return False
+    if user.role == Role.admin or actor.role == Role.admin:
+        return actor.role == Role.admin
+    return actor.role == Role.counselor and actor.school_id == user.school_id
 
 
 def confirm_case_access(user: User, *, by: User) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core import audit
+from core.errors import render_error
 from core.mail import deliver
 from core.paging import paginate
 from extensions import db
@@ -30,6 +33,7 @@ from school.forms import (
     StaffForm,
 )
 from school.models import (
+    CONFIRMED_ROLES,
     SCHOOL_ROLES,
     AuthorizedBody,
     BodyKind,
@@ -134,8 +138,31 @@ def staff_list():
     return render_template("school/staff_list.html", users=db.session.scalars(stmt).all())
 
 
+def confirmed_manager_required(view):
+    """Account changes that give rights (a new account, a role, an address, a password, an
+    authenticator): not by a platform administrator waiting for confirmation, else one
+    administrator could make a second administrator account and, with it, a third."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.awaits_confirmation:
+            return render_error(
+                403,
+                _("Your account is waiting for confirmation"),
+                _(
+                    "A new platform administrator makes and changes accounts once another"
+                    " platform administrator has confirmed the account. They have been told by"
+                    " e-mail: ask one of them to confirm it."
+                ),
+            )
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 @bp.route("/staff/accounts/new", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
+@confirmed_manager_required
 def staff_new():
     form = StaffForm()
     fill_staff_choices(form, current_user)
@@ -176,6 +203,7 @@ def managed_user_or_404(user_id: int) -> User:
 
 @bp.route("/staff/accounts/<int:user_id>", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
+@confirmed_manager_required
 def staff_edit(user_id: int):
     user = managed_user_or_404(user_id)
     form = StaffForm(obj=user)
@@ -221,6 +249,7 @@ def staff_edit(user_id: int):
 
 @bp.post("/staff/accounts/<int:user_id>/reset-password")
 @roles_required(*MANAGERS)
+@confirmed_manager_required
 def staff_reset_password(user_id: int):
     user = managed_user_or_404(user_id)
     form = ResetPasswordForm()
@@ -234,6 +263,7 @@ def staff_reset_password(user_id: int):
 
 @bp.post("/staff/accounts/<int:user_id>/reset-two-factor")
 @roles_required(*MANAGERS)
+@confirmed_manager_required
 def staff_reset_two_factor(user_id: int):
     """A lost phone: the account's authenticator and recovery codes go, its sessions end, and
     its next log-in links a new authenticator (``school.login_flow``). Not one's own: that
@@ -259,15 +289,16 @@ def staff_reset_two_factor(user_id: int):
 
 # --- counselors waiting for a second person's confirmation ----------------------------------
 
-CONFIRMERS = (Role.counselor, Role.admin)
+CONFIRMERS = tuple(CONFIRMED_ROLES)
 
 
 def awaiting_confirmation():
-    """Counselor accounts of the user's scope that read no case yet."""
+    """Counselor accounts of the user's scope that read no case yet, and (for a platform
+    administrator) administrator accounts not confirmed yet."""
     return (
         select(User)
         .where(
-            User.role == Role.counselor,
+            User.role.in_(list(CONFIRMED_ROLES)),
             User.case_access_confirmed_at.is_(None),
             User.active.is_(True),
             school_scope(current_user, User.school_id),
@@ -298,7 +329,12 @@ def confirm(user_id: int):
         abort(403)
     services.confirm_case_access(user, by=current_user)
     db.session.commit()
-    flash(_("%(name)s now reads the cases of the school.", name=user.full_name), "success")
+    if user.role == Role.admin:
+        flash(
+            _("%(name)s is now a confirmed platform administrator.", name=user.full_name), "success"
+        )
+    else:
+        flash(_("%(name)s now reads the cases of the school.", name=user.full_name), "success")
     return redirect(url_for("school.confirmations"))
 
 

@@ -176,3 +176,41 @@ def test_a_downgrade_asks_first_and_takes_a_backup_before_it_runs(
             assert connection.scalar(text("SELECT version_num FROM alembic_version")) != before[0]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_administrators_made_before_0010_stay_confirmed(empty_database, tmp_path):
+    """Issue 15: 0008 confirmed only the counselors; an administrator that exists already must
+    not wait for confirmation (and so not lose the right to make and confirm accounts)."""
+    from school.models import User
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    with app.app_context():
+        upgrade(revision="0009_audit_keyed")
+        with db.engine.begin() as connection:
+            for email, role in (("a@platform.kz", "admin"), ("t@region.kz", "analyst")):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (email, full_name, role, password_hash, locale,"
+                        " active, session_nonce, created_at, must_change_password)"
+                        " VALUES (:email, 'A', :role, 'x', 'kk', true, 'n',"
+                        " '2026-01-01 00:00:00', false)"
+                    ),
+                    {"email": email, "role": role},
+                )
+        upgrade()
+        users = {user.email: user for user in db.session.scalars(db.select(User))}
+        assert not users["a@platform.kz"].awaits_confirmation
+        assert users["a@platform.kz"].case_access_confirmed_at is not None
+        assert users["t@region.kz"].case_access_confirmed_at is None  # not a confirmed role
+        db.session.remove()
+        downgrade(revision="0009_audit_keyed")  # keeps the mark: it means nothing there
+        with db.engine.connect() as connection:
+            stamp = text("SELECT case_access_confirmed_at FROM users WHERE role = 'admin'")
+            assert connection.scalar(stamp) is not None
+        db.engine.dispose()

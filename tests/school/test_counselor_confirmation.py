@@ -222,3 +222,134 @@ def test_a_temporary_password_opens_only_the_page_that_changes_it(app, client, l
     assert not db.session.scalar(
         select(User).where(User.email == "t@example.kz")
     ).must_change_password
+
+
+# --- platform administrators: the same two-person rule (issue 15, admin confirmation) ---------
+
+
+@pytest.fixture
+def passwords_only(app):
+    """Every account logs in with its password alone here (no authenticator to set up)."""
+    app.config["TWO_FACTOR_ROLES"] = ""
+
+
+def create_admin(client, email: str) -> str:
+    data = {"full_name": "Second Admin", "email": email, "role": "admin", "locale": "en"}
+    data.update(school_id="0", region_id="0", body_id="0")  # as the form sends them
+    response = client.post("/staff/accounts/new", data=data)
+    assert response.status_code == 200
+    return shown_password(response)
+
+
+def account(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def test_one_admin_cannot_confirm_their_counselor_with_a_second_admin_account_they_made(
+    app, client, login, passwords_only
+):
+    school = factories.school()
+    first = factories.user(Role.admin)  # made by the operator's commands: confirmed
+    other = factories.user(Role.admin)
+    login(first)
+    password = create_admin(client, "second@platform.kz")
+    second = account("second@platform.kz")
+    assert second.awaits_confirmation and second.case_access_granted_by_id == first.id
+    create_counselor(client, "planted@example.kz", school_id=school.id)
+    planted = account("planted@example.kz")
+
+    # The attack: the second account confirms the first one's counselor, or makes a third admin.
+    browser = log_in_first_time(app, "second@platform.kz", password)
+    assert browser.post(f"/staff/confirmations/{planted.id}").status_code == 403
+    third = {"full_name": "Third", "email": "third@platform.kz", "role": "admin", "locale": "en"}
+    third.update(school_id="0", region_id="0", body_id="0")
+    assert browser.post("/staff/accounts/new", data=third).status_code == 403
+    assert account("third@platform.kz") is None
+    assert browser.post(f"/staff/accounts/{first.id}/reset-password").status_code == 403
+    # Nor does its maker confirm it.
+    assert client.post(f"/staff/confirmations/{second.id}").status_code == 403
+    db.session.refresh(planted)
+    db.session.refresh(second)
+    assert planted.awaits_confirmation and second.awaits_confirmation
+
+    # Another confirmed administrator confirms the second account; then it may confirm.
+    confirmer = app.test_client()
+    login(other, using=confirmer)
+    assert "second@platform.kz" in confirmer.get("/staff/confirmations").get_data(as_text=True)
+    assert confirmer.post(f"/staff/confirmations/{second.id}").status_code == 302
+    db.session.refresh(second)
+    assert not second.awaits_confirmation and second.case_access_confirmed_by_id == other.id
+    assert browser.post(f"/staff/confirmations/{planted.id}").status_code == 302
+    db.session.refresh(planted)
+    assert not planted.awaits_confirmation and planted.case_access_confirmed_by_id == second.id
+
+
+def test_a_waiting_admin_confirms_nobody_and_a_counselor_never_confirms_an_admin(
+    client, login, passwords_only
+):
+    from school import services
+
+    staff = staffed_school()
+    maker = factories.user(Role.admin)
+    login(staff.admin)
+    create_counselor(client, "new-counselor@example.kz")
+    counselor = account("new-counselor@example.kz")
+    platform = client.application.test_client()
+    login(maker, using=platform)
+    create_admin(platform, "waiting@platform.kz")
+    waiting = account("waiting@platform.kz")
+
+    assert not services.may_confirm(waiting, counselor)  # not its granter, but not confirmed
+    assert services.may_confirm(maker, counselor)
+    assert not services.may_confirm(staff.counselor, waiting)  # a counselor: never an admin
+    assert not services.may_confirm(waiting, waiting)
+
+    listed = client.application.test_client()
+    login(staff.counselor, using=listed)
+    assert "waiting@platform.kz" not in listed.get("/staff/confirmations").get_data(as_text=True)
+    assert listed.post(f"/staff/confirmations/{waiting.id}").status_code == 404
+
+
+def test_making_a_platform_admin_is_audited_and_announced_to_the_other_admins(
+    client, login, passwords_only
+):
+    staff = staffed_school()
+    maker = factories.user(Role.admin)
+    reader = factories.user(Role.admin, locale="kk")
+    login(maker)
+    response = client.post(
+        f"/staff/accounts/{staff.teacher.id}",
+        data={
+            "full_name": staff.teacher.full_name,
+            "email": staff.teacher.email,
+            "role": "admin",
+            "locale": "en",
+            "active": "y",
+        },
+    )
+    assert response.status_code == 302
+    db.session.refresh(staff.teacher)
+    assert staff.teacher.awaits_confirmation
+
+    [granted] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "user.case_access_granted")
+    ).all()
+    detail = json.loads(granted.detail)
+    assert (detail["role"], detail["reason"], detail["by"]) == ("admin", "role", maker.id)
+    mails = {mail.to: mail for mail in db.session.scalars(select(OutgoingMail))}
+    assert set(mails) == {maker.email, reader.email}  # the platform administrators only
+    body = mails[reader.email].body
+    assert staff.teacher.email in body and "платформа әкімшісі" in body
+    assert staff.school.name not in body and "психолог" not in body
+
+    # A password someone else issued makes a confirmed administrator wait again.
+    confirmer = client.application.test_client()
+    login(reader, using=confirmer)
+    assert confirmer.post(f"/staff/confirmations/{staff.teacher.id}").status_code == 302
+    [confirmed] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "user.case_access_confirmed")
+    ).all()
+    assert json.loads(confirmed.detail)["role"] == "admin" and confirmed.actor_id == reader.id
+    assert client.post(f"/staff/accounts/{staff.teacher.id}/reset-password").status_code == 200
+    db.session.refresh(staff.teacher)
+    assert staff.teacher.awaits_confirmation
