@@ -255,9 +255,50 @@ def may_confirm(actor: User, user: User) -> bool:
         return False
     if actor.awaits_confirmation:
         return False
+    if actor.id in controllers(user.case_access_granted_by_id):
+        return False  # e.g. an administrator who made the school administrator who made it
     if user.role == Role.admin or actor.role == Role.admin:
         return actor.role == Role.admin
     return actor.role == Role.counselor and actor.school_id == user.school_id
+
+
+# What put an account in someone's hands: they made it, gave it a password, or changed its role,
+# school or address (``update_user``'s audit entry lists the fields it changed).
+CONTROL_ACTIONS = ("user.create", "user.reset_password")
+CONTROL_FIELDS = ("email", "role", "school_id")
+
+
+def controllers(user_id: int | None, depth: int = 20) -> set[int]:
+    """Everyone who, in the app, could have taken the account ``user_id`` in hand, and whoever
+    could have taken theirs, up the chain (read from the audit log; the operator's commands act
+    as nobody). A confirmer must not be among them for the account that granted the role: else
+    one administrator makes a school administrator for themselves, makes a counselor with it
+    and confirms that counselor."""
+    from core.audit import AuditEntry
+
+    seen: set[int] = set()
+    wave = {user_id} if user_id is not None else set()
+    for _level in range(depth):
+        if not wave:
+            break
+        seen |= wave
+        field_changed = or_(*(AuditEntry.detail.contains(f'"{f}"') for f in CONTROL_FIELDS))
+        actors = db.session.scalars(
+            select(AuditEntry.actor_id)
+            .where(
+                AuditEntry.object_type == "User",
+                AuditEntry.object_id.in_(wave),
+                AuditEntry.actor_id.is_not(None),
+                or_(
+                    AuditEntry.action.in_(CONTROL_ACTIONS),
+                    and_(AuditEntry.action == "user.update", field_changed),
+                ),
+            )
+            .distinct()
+        )
+        wave = set(actors) - seen
+    seen.discard(user_id)
+    return seen | ({user_id} if user_id is not None else set())
 
 
 def confirm_case_access(user: User, *, by: User) -> None:

@@ -353,3 +353,37 @@ def test_making_a_platform_admin_is_audited_and_announced_to_the_other_admins(
     assert client.post(f"/staff/accounts/{staff.teacher.id}/reset-password").status_code == 200
     db.session.refresh(staff.teacher)
     assert staff.teacher.awaits_confirmation
+
+
+def test_an_admin_cannot_confirm_a_counselor_made_by_a_school_admin_they_made(
+    app, client, login, passwords_only
+):
+    """Before: one platform administrator made a school administrator account for themselves,
+    made a counselor with it, and confirmed that counselor (they were not its granter)."""
+    staff = staffed_school()
+    maker = factories.user(Role.admin)
+    other = factories.user(Role.admin)
+    login(maker)
+    data = {"full_name": "Planted Director", "email": "director@example.kz"}
+    data.update(role="school_admin", locale="en", school_id=str(staff.school.id))
+    data.update(region_id="0", body_id="0")
+    response = client.post("/staff/accounts/new", data=data)
+    assert response.status_code == 200
+    director = log_in_first_time(app, "director@example.kz", shown_password(response))
+    create_counselor(director, "planted@example.kz")
+    planted = account("planted@example.kz")
+    assert planted.case_access_granted_by_id == account("director@example.kz").id
+
+    # The maker of the maker may not confirm; nor may a school administrator made further down.
+    assert client.post(f"/staff/confirmations/{planted.id}").status_code == 403
+    db.session.refresh(planted)
+    assert planted.awaits_confirmation
+    # The school's own counselor, or another administrator, may.
+    from school import services
+
+    assert services.may_confirm(staff.counselor, planted)
+    confirmer = app.test_client()
+    login(other, using=confirmer)
+    assert confirmer.post(f"/staff/confirmations/{planted.id}").status_code == 302
+    db.session.refresh(planted)
+    assert not planted.awaits_confirmation and planted.case_access_confirmed_by_id == other.id
