@@ -121,12 +121,65 @@ def _limit(setting: str):
     return limiter.limit(lambda: current_app.config[setting], key_func=client_key, methods=["POST"])
 
 
+def _saved(response) -> bool:
+    """Only a report that was saved (or shown again as already saved) counts toward a limit: a
+    form sent back with mistakes, or not saved, costs the child nothing."""
+    return response.status_code < 400
+
+
+def _school_key() -> str:
+    return "school:" + str((request.view_args or {}).get("code", "")).strip().lower()
+
+
+def _report_limits(view):
+    """The limits on reports, shared by the form and the danger page (issue 20): a whole school
+    often sends from one address (one Wi-Fi, one NAT), so the address has a ceiling sized for a
+    school (``REPORT_RATE_LIMIT``) and each school one for its volume of reports
+    (``SCHOOL_REPORT_RATE_LIMIT``, whatever the address), both counting saved reports only. A
+    child's own repeats are not a third counter: the form's one-time token already makes the same
+    form sent twice one report. Only a POST is limited: the help on the danger page always
+    answers, and a POST over a limit gets its page back with the text kept (``_too_many``)."""
+    for setting, key, scope in (
+        ("SCHOOL_REPORT_RATE_LIMIT", _school_key, "school-reports"),
+        ("REPORT_RATE_LIMIT", client_key, "address-reports"),
+    ):
+        view = limiter.shared_limit(
+            partial(lambda name: current_app.config[name], setting),
+            scope,
+            key_func=key,
+            methods=["POST"],
+            deduct_when=_saved,
+        )(view)
+    return view
+
+
 def _school_or_404(code: str) -> School:
     school = db.session.scalar(select(School).where(School.code == code.strip().lower()))
     if school is None:
         regions = regions_for_finder()
         abort(make_response(render_template(T + "school_not_found.html", regions=regions), 404))
     return school
+
+
+@bp.errorhandler(429)
+def _too_many(error):
+    """Over a limit: the child's page again with what they typed (from this request only, never
+    stored), a kind word, the help numbers and the quick exit (the student layout); a 429."""
+    code = str((request.view_args or {}).get("code", ""))
+    school = (_school_or_none(code) if code else None) or SimpleNamespace(name="", code=code)
+    if request.endpoint == "report.form":
+        page = render_template(
+            T + "form.html",
+            school=school,
+            form=ReportForm(),
+            explanations=FORM_EXPLANATIONS,
+            limited=True,
+        )
+    elif request.endpoint == "report.danger":
+        page = render_template(T + "danger.html", school=school, form=DangerForm(), limited=True)
+    else:
+        page = render_template(T + "busy.html")
+    return page, 429
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -261,7 +314,7 @@ def _form_page(code: str) -> object:
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
-@_limit("REPORT_RATE_LIMIT")
+@_report_limits
 def form(code: str):
     if request.method == "GET":
         return _form_page(code)
@@ -293,7 +346,7 @@ def form(code: str):
 
 
 @bp.route("/<code>/danger", methods=["GET", "POST"])
-@_limit("REPORT_RATE_LIMIT")
+@_report_limits
 def danger(code: str):
     """Help at once; and, if the student can, a report in one step, at top priority."""
     school = _school_or_none(code)
@@ -473,7 +526,8 @@ def quick_exit():
 
 
 def init_app(app) -> None:
-    app.config.setdefault("REPORT_RATE_LIMIT", "10 per 10 minutes;60 per day")
+    app.config.setdefault("REPORT_RATE_LIMIT", "200 per hour")  # one address: a whole school
+    app.config.setdefault("SCHOOL_REPORT_RATE_LIMIT", "300 per hour")
     app.config.setdefault("RECEIPT_RATE_LIMIT", "10 per minute;100 per day")
     app.config.setdefault("MESSAGE_RATE_LIMIT", "30 per 10 minutes")
     app.config.setdefault("QUICK_EXIT_URL", "")
