@@ -177,6 +177,16 @@ def _too_many(error):
         )
     elif request.endpoint == "report.danger":
         page = render_template(T + "danger.html", school=school, form=DangerForm(), limited=True)
+    elif request.endpoint == "report.conversation" and request.method == "POST":
+        # The message as written, with the notice (the thread is not read for a refused send).
+        page = render_template(
+            T + "conversation.html",
+            report=None,
+            form=MessageForm(),
+            staff=AuthorKind.staff,
+            idle_minutes=CONVERSATION_IDLE // 60,
+            limited=True,
+        )
     else:
         page = render_template(T + "busy.html")
     return page, 429

@@ -16,6 +16,7 @@ from extensions import db, limiter
 from incidents.models import Report
 from tests import factories
 from tests.incidents.factories import form_data
+from tests.incidents.factories import report as made_report
 
 CODE = re.compile(r"\b\d{4} \d{4} \d{4} \d{4}\b")
 TYPED = "Мені сыныпта үш бала ұрады"
@@ -128,3 +129,20 @@ def test_the_school_volume_ceiling_holds_whatever_the_address(limited):
     ]
     assert statuses == [200, 200, 200, 429, 429]
     assert report(limited, other, 99).status_code == 200  # another school is not held back
+
+
+def test_a_message_over_the_limit_comes_back_as_written_with_help_and_quick_exit(limited):
+    limited.config["MESSAGE_RATE_LIMIT"] = "1 per hour"
+    school = factories.school()
+    _, code = made_report(school)
+    child = limited.test_client()
+    child.get("/lang/ru")
+    child.post("/r/check", data={"code": code})
+    assert child.post("/r/conversation", data={"body": "Первое"}).status_code == 303
+    refused = child.post("/r/conversation", data={"body": TYPED})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429
+    assert TYPED in page and "Ты ни в чём не виноват" in page
+    assert not re.search(r"(?i)(?<!\w)(вы|вас|вам)(?!\w)", page)
+    assert all(f'href="tel:{number}"' in page for number in ("112", "102", "150"))
+    assert 'href="/r/exit"' in page
