@@ -139,16 +139,19 @@ def _report_limits(view):
     child's own repeats are not a third counter: the form's one-time token already makes the same
     form sent twice one report. Only a POST is limited: the help on the danger page always
     answers, and a POST over a limit gets its page back with the text kept (``_too_many``)."""
-    for setting, key, scope in (
-        ("SCHOOL_REPORT_RATE_LIMIT", _school_key, "school-reports"),
-        ("REPORT_RATE_LIMIT", client_key, "address-reports"),
+    for setting, key, scope, counted in (
+        ("SCHOOL_REPORT_RATE_LIMIT", _school_key, "school-reports", _saved),
+        ("REPORT_RATE_LIMIT", client_key, "address-reports", _saved),
+        # A backstop for floods of forms that are never saved (each costs a parse, and files a
+        # cleaning): every send from the address counts, with room for a school's mistakes.
+        ("REPORT_ATTEMPT_LIMIT", client_key, "address-attempts", None),
     ):
         view = limiter.shared_limit(
             partial(lambda name: current_app.config[name], setting),
             scope,
             key_func=key,
             methods=["POST"],
-            deduct_when=_saved,
+            deduct_when=counted,
         )(view)
     return view
 
@@ -538,6 +541,7 @@ def quick_exit():
 def init_app(app) -> None:
     app.config.setdefault("REPORT_RATE_LIMIT", "200 per hour")  # one address: a whole school
     app.config.setdefault("SCHOOL_REPORT_RATE_LIMIT", "300 per hour")
+    app.config.setdefault("REPORT_ATTEMPT_LIMIT", "1000 per hour")
     app.config.setdefault("RECEIPT_RATE_LIMIT", "10 per minute;100 per day")
     app.config.setdefault("MESSAGE_RATE_LIMIT", "30 per 10 minutes")
     app.config.setdefault("QUICK_EXIT_URL", "")

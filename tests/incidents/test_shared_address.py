@@ -62,6 +62,18 @@ def test_forms_sent_back_with_mistakes_do_not_count(limited):
     assert reports() == 3
 
 
+def test_a_flood_of_forms_never_saved_meets_the_backstop_with_its_text_kept(limited):
+    """Mistakes do not count toward the report limits, but every send counts toward a much
+    higher backstop per address: a flood of forms that are never saved still ends."""
+    limited.config["REPORT_ATTEMPT_LIMIT"] = "5 per hour"
+    school = factories.school()
+    wrong = [report(limited, school, n, victim=None) for n in range(6)]
+    assert [reply.status_code for reply in wrong] == [400] * 5 + [429]
+    over = report(limited, school, 7, description=TYPED)
+    assert over.status_code == 429 and TYPED in over.get_data(as_text=True)
+    assert reports() == 0
+
+
 @pytest.mark.parametrize(
     ("locale", "kind"),
     [
