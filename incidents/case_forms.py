@@ -235,6 +235,13 @@ class AcknowledgeForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome_note = text_area(_l("Outcome"), 4000, needed=True)
+    confirm = BooleanField(
+        _l(
+            "I confirm the outcome: the referral will be closed and the outcome cannot be"
+            " changed afterwards."
+        ),
+        validators=[InputRequired(_l("Please confirm the outcome by ticking the box."))],
+    )
     submit = SubmitField(_l("Record the outcome"))
 
 

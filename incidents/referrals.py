@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -315,7 +316,7 @@ def send(referral: Referral, *, by: User, reference_number: str, now: datetime) 
         raise WorkflowError(_l("This referral has already been sent."))
     if referral.body is None:
         raise WorkflowError(_l("Choose the body the referral is addressed to."))
-    reference_number = reference_number.strip()
+    reference_number = bare_number(reference_number)
     if not reference_number:
         raise WorkflowError(_l("Please give the outgoing number of the letter."))
     referral.status = ReferralStatus.sent
@@ -341,28 +342,39 @@ def acknowledge(referral: Referral, *, by: User, body_reference: str, now: datet
     if referral.status != ReferralStatus.sent:
         raise WorkflowError(_l("Only a sent referral can be acknowledged."))
     referral.status = ReferralStatus.acknowledged
-    referral.body_reference = body_reference.strip()
+    referral.body_reference = bare_number(body_reference)
     referral.acknowledged_at = now
     referral.acknowledged_by_id = by.id
     audit.record("referral.acknowledge", referral, actor=by, case_id=referral.case_id)
 
 
 def record_outcome(referral: Referral, *, by: User, note: str, now: datetime) -> None:
-    """The body says what it did; the referral closes."""
+    """The body says what it did; the referral closes. Only after the body acknowledged the
+    receipt (with its own registration number), so that no referral closes unregistered."""
     _check_partner(referral, by)
-    if referral.status not in (ReferralStatus.sent, ReferralStatus.acknowledged):
+    if referral.status == ReferralStatus.sent:
+        raise WorkflowError(
+            _l("Please acknowledge the receipt first; then you can record the outcome.")
+        )
+    if referral.status != ReferralStatus.acknowledged:
         raise WorkflowError(_l("The outcome of this referral has already been recorded."))
     note = note.strip()
     if not note:
         raise WorkflowError(_l("Please describe the outcome."))
-    if referral.acknowledged_at is None:
-        referral.acknowledged_at = now
-        referral.acknowledged_by_id = by.id
     referral.status = ReferralStatus.closed
     referral.outcome_note = note
     referral.closed_at = now
     referral.closed_by_id = by.id
     audit.record("referral.outcome", referral, actor=by, case_id=referral.case_id)
+
+
+_NUMBER_SIGN = re.compile(r"^\s*(?:№|No\.|No\s|N\s)\s*", re.IGNORECASE)
+
+
+def bare_number(number: str) -> str:
+    """A letter's number without the «№» a person may type with it: the pages and letters add
+    the sign themselves (issue 20: «№ № 01-15/342»)."""
+    return _NUMBER_SIGN.sub("", number.strip()).strip()
 
 
 def _check_partner(referral: Referral, by: User) -> None:

@@ -359,6 +359,12 @@ def open_conversation(client, world: World) -> None:
     assert response.status_code == 303
 
 
+def acknowledged(client, world: World) -> None:
+    """An outcome is recorded only after the receipt is acknowledged (issue 20)."""
+    url = f"/partner/referrals/{opaque(world.own['sent_referral'])}/acknowledge"
+    assert client.post(url, data={}).status_code in (302, 409)
+
+
 def own_police(world: World) -> int:
     return world.own["body"]
 
@@ -841,9 +847,10 @@ FORMS = [
         "referral outcome",
         "partner",
         lambda w: f"/partner/referrals/{opaque(w.own['sent_referral'])}/outcome",
-        lambda w: {"outcome_note": "Тексерілді."},
+        lambda w: {"outcome_note": "Тексерілді.", "confirm": "y"},
         {"outcome_note": Text(4000, required=True)},
         CASE_TABLES,
+        prepare=acknowledged,
     ),
     Form(
         "teacher's report",

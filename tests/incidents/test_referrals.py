@@ -393,7 +393,7 @@ def test_a_partner_acknowledges_and_records_the_outcome(client, login):
     assert response.status_code == 400
     client.post(
         f"/partner/referrals/{opaque(referral.id)}/outcome",
-        data={"outcome_note": "Case opened, No. 5."},
+        data={"outcome_note": "Case opened, No. 5.", "confirm": "y"},
     )
     db.session.refresh(referral)
     assert (
@@ -401,11 +401,79 @@ def test_a_partner_acknowledges_and_records_the_outcome(client, login):
     )
     # A second outcome is refused.
     response = client.post(
-        f"/partner/referrals/{opaque(referral.id)}/outcome", data={"outcome_note": "again"}
+        f"/partner/referrals/{opaque(referral.id)}/outcome",
+        data={"outcome_note": "again", "confirm": "y"},
     )
     assert response.status_code == 409
     text = text_of(client.get(f"/partner/referrals/{opaque(referral.id)}/letter.pdf").data)
     assert staff.school.name in text
+
+
+def test_an_outcome_is_refused_before_the_receipt_is_acknowledged(client, login):
+    """Issue 20: the outcome closed a referral nobody had acknowledged; now it is refused with a
+    message in the partner's language and nothing changes."""
+    staff = staffed_school()
+    referral = sent_referral(staff)
+    partner = factories.user(Role.partner, body_=staff.police, locale="ru")
+    login(partner)
+    url = f"/partner/referrals/{opaque(referral.id)}/outcome"
+    response = client.post(url, data={"outcome_note": "Возбуждено дело", "confirm": "y"})
+    assert response.status_code == 409
+    assert "Сначала подтвердите получение" in response.get_data(as_text=True)
+    db.session.refresh(referral)
+    assert referral.status == ReferralStatus.sent
+    assert referral.outcome_note in ("", None) and referral.acknowledged_at is None
+    with pytest.raises(referrals.WorkflowError):
+        referrals.record_outcome(referral, by=partner, note="x", now=utcnow())
+    db.session.rollback()
+    # The page offers the acknowledgement only, not the outcome.
+    page = client.get(f"/partner/referrals/{opaque(referral.id)}").get_data(as_text=True)
+    assert "/acknowledge" in page and "/outcome" not in page
+
+
+def test_recording_the_outcome_asks_for_a_confirmation(client, login):
+    staff = staffed_school()
+    referral = sent_referral(staff)
+    partner = factories.user(Role.partner, body_=staff.police, locale="kk")
+    login(partner)
+    client.post(f"/partner/referrals/{opaque(referral.id)}/acknowledge", data={})
+    url = f"/partner/referrals/{opaque(referral.id)}/outcome"
+    page = client.get(f"/partner/referrals/{opaque(referral.id)}").get_data(as_text=True)
+    assert 'name="confirm"' in page and "қайта өзгертілмейді" in page
+    response = client.post(url, data={"outcome_note": "Іс қозғалды"})
+    assert response.status_code == 400
+    db.session.refresh(referral)
+    assert referral.status == ReferralStatus.acknowledged and not referral.outcome_note
+    client.post(url, data={"outcome_note": "Іс қозғалды", "confirm": "y"})
+    db.session.refresh(referral)
+    assert referral.status == ReferralStatus.closed and referral.outcome_note == "Іс қозғалды"
+
+
+@pytest.mark.parametrize("typed", ["№ 01-15/342", "№01-15/342", "No. 01-15/342", " 01-15/342 "])
+def test_a_number_typed_with_its_sign_is_shown_with_one(app, client, login, typed):
+    """«№ № 01-15/342» (issue 20): the sign is the page's, so a number typed with it is stored
+    without it; the body's own registration number is stored and shown to both sides."""
+    staff = staffed_school()
+    case = case_in_progress(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
+    referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
+    referrals.send(referral, by=staff.counselor, reference_number=typed, now=utcnow())
+    db.session.commit()
+    assert referral.reference_number == "01-15/342"
+    partner = factories.user(Role.partner, body_=staff.police, locale="ru")
+    login(partner)
+    client.post(
+        f"/partner/referrals/{opaque(referral.id)}/acknowledge", data={"body_reference": "№ КУИ-7"}
+    )
+    db.session.refresh(referral)
+    assert referral.body_reference == "КУИ-7"
+    page = client.get(f"/partner/referrals/{opaque(referral.id)}").get_data(as_text=True)
+    assert "№ 01-15/342" in page and "ваш № КУИ-7" in page and "№ №" not in page
+    staff.counselor.locale = "ru"
+    db.session.commit()
+    counselor = app.test_client()
+    login(staff.counselor, using=counselor)
+    page = counselor.get(f"/staff/referrals/{opaque(referral.id)}").get_data(as_text=True)
+    assert "их № КУИ-7" in page and "№ №" not in page
 
 
 # --- the rules editor -------------------------------------------------------------------------

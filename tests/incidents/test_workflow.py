@@ -190,7 +190,10 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     )
     police.post(
         f"/partner/referrals/{opaque(police_referral.id)}/outcome",
-        data={"outcome_note": "Profilactic talk held with the older student and his parents."},
+        data={
+            "outcome_note": "Profilactic talk held with the older student and his parents.",
+            "confirm": "y",
+        },
     )
     db.session.refresh(police_referral)
     assert police_referral.status == ReferralStatus.closed

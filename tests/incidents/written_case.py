@@ -150,6 +150,7 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
         referrals.send(referral, by=staff.counselor, reference_number="01-15", now=utcnow())
     db.session.commit()
     police = next(r for r in case.referrals if r.body_id == staff.police.id)
+    referrals.acknowledge(police, by=partner, body_reference="", now=utcnow())
     referrals.record_outcome(police, by=partner, note=TEXTS["outcome"], now=utcnow())
     assert police.status == ReferralStatus.closed
     raised = Priority.critical if report.priority != Priority.critical else Priority.high

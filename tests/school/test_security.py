@@ -41,6 +41,23 @@ def test_teacher_logs_in_with_a_password_only_by_default(client):
     assert response.headers["Location"] == "/staff"
 
 
+@pytest.mark.parametrize("role", [Role.partner, Role.analyst])
+def test_partner_and_analyst_need_a_second_factor_by_default(app, role):
+    """Partners and analysts read sensitive data (referrals, regional figures): with a password
+    only, with or without an authenticator, they reach no page but the second-factor steps
+    (issue 20)."""
+    for secret in (None, pyotp.random_base32()):
+        client = app.test_client()
+        user = factories.user(role, totp_secret=secret)
+        step = _password(client, user).headers["Location"]
+        assert step == ("/login/code" if secret else "/login/two-factor")
+        for url in ("/staff", "/partner/", "/analytics/", "/account/password"):
+            response = client.get(url)
+            assert response.status_code in (302, 404), url
+            if response.status_code == 302:
+                assert response.headers["Location"].startswith("/login"), url
+
+
 def test_required_roles_are_configurable(app, client):
     app.config["TWO_FACTOR_ROLES"] = "teacher"
     user = factories.user(Role.teacher)
