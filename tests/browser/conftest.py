@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 import incidents.receipts
 from app import create_app
-from extensions import db
+from extensions import db, limiter
 from tests.browser.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, DESKTOP, TIMEOUT_MS
 from tests.conftest import _clean
 
@@ -63,7 +63,9 @@ class LiveServer:
 @pytest.fixture(scope="package")
 def live_app(_schema, tmp_path_factory) -> Iterator[Flask]:
     """The app under test: CSRF on as in production, no rate limits (they have their own
-    tests), no wait after a wrong receipt code."""
+    tests), no wait after a wrong receipt code. The limiter is set up (its hooks can only be
+    added before the first request) and switched off; a test of a limit switches it on
+    (``limits_on``)."""
     app = create_app(
         {
             "TESTING": False,
@@ -71,15 +73,27 @@ def live_app(_schema, tmp_path_factory) -> Iterator[Flask]:
             "SECRET_KEY": "browser-tests",
             # The live server's host (its port is chosen when it starts).
             "PUBLIC_URL": "http://127.0.0.1",
-            "RATELIMIT_ENABLED": False,
+            "RATELIMIT_ENABLED": True,
             "RECEIPT_DELAY_UNIT": 0.0,
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("browser-instance")),
         }
     )
+    limiter.enabled = False
     _clean(app)
     (ARTIFACTS / "axe.jsonl").unlink(missing_ok=True)  # this run's findings only
     yield app
     _clean(app)
+
+
+@pytest.fixture
+def limits_on(live_app, monkeypatch) -> Iterator[Flask]:
+    """The rate limits of the app under test, on for one test, counted from nothing."""
+    with live_app.app_context():
+        limiter.reset()
+    monkeypatch.setattr(limiter, "enabled", True)
+    yield live_app
+    with live_app.app_context():
+        limiter.reset()
 
 
 @pytest.fixture(scope="package")
