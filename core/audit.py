@@ -40,6 +40,7 @@ from flask_login import current_user
 from sqlalchemy import ForeignKey, Integer, String, Text, event, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.instance import instance_secret
 from extensions import db
 from school.models import UTCDateTime, utcnow
 
@@ -151,24 +152,6 @@ def _plain_digest(values: Mapping) -> str:
 
 
 # --- what lives outside the database -------------------------------------------------------------
-
-
-def _instance_secret(instance: Path, name: str) -> bytes:
-    """A secret generated once into the instance folder (safe for workers starting together:
-    written aside, then linked into place only if nobody was first), as the receipt pepper."""
-    path = instance / name
-    if not path.exists():
-        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another worker was first: its key is the one
-        finally:
-            tmp.unlink()
-    return path.read_text().strip().encode()
 
 
 def chain_key() -> bytes:
@@ -383,6 +366,6 @@ def verify_command() -> None:
 def init_app(app: Flask) -> None:
     configured = app.config.get("AUDIT_KEY")
     app.extensions["qamqor_audit_key"] = (
-        configured.encode() if configured else _instance_secret(Path(app.instance_path), KEY_FILE)
+        configured.encode() if configured else instance_secret(Path(app.instance_path), KEY_FILE)
     )
     app.cli.add_command(audit_cli)

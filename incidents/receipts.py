@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import os
 import secrets
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from argon2.low_level import Type, hash_secret_raw
 from flask import Flask, current_app
 
 from core.counters import Counters
+from core.instance import instance_secret
 
 CODE_DIGITS = 16
 # RFC 9106's second recommended option, with one lane (the servers are small and shared).
@@ -56,24 +56,6 @@ def normalize_code(text: str | None) -> str | None:
     """The 16 digits of what was typed (spaces and dashes are fine), or None if it cannot be one."""
     digits = "".join(char for char in (text or "") if char in "0123456789")
     return digits if len(digits) == CODE_DIGITS else None
-
-
-def _load_pepper(instance: Path) -> bytes:
-    """The configured pepper, or one generated once into the instance folder (safe for workers
-    starting together: written aside, then linked into place only if nobody was first)."""
-    path = instance / "receipt_pepper"
-    if not path.exists():
-        tmp = instance / f".receipt_pepper.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip().encode()
 
 
 def _keys() -> tuple[bytes, bytes]:
@@ -143,7 +125,11 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RECEIPT_DELAY_UNIT", 0.5)
     app.config.setdefault("RECEIPT_DELAY_MAX", 8.0)
     configured = app.config.get("RECEIPT_PEPPER")
-    pepper = configured.encode() if configured else _load_pepper(Path(app.instance_path))
+    pepper = (
+        configured.encode()
+        if configured
+        else instance_secret(Path(app.instance_path), "receipt_pepper")
+    )
     salt = hashlib.sha256(b"qamqor receipt salt\0" + pepper).digest()[:16]
     app.extensions["qamqor_receipts"] = (pepper, salt)
     app.extensions["qamqor_receipt_failures"] = Counters(
