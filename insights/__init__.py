@@ -7,11 +7,12 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from insights import cli, models, rollup, student, views  # noqa: F401 - tables register
+    from insights import cli, models, rollup, stats, student, views  # noqa: F401 - tables register
     from school.cli import register_demo_seeder
     from school.models import Role
     from school.views import DASHBOARD_LINKS, register_dashboard_link
 
+    stats.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(student.bp)
     cli.init_app(app)

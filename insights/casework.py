@@ -17,6 +17,8 @@ from incidents.models import ReportViolenceForm
 from insights import rollup
 from insights.figures import Count
 from insights.filters import Filters, Level
+from insights.sql import key_sum
+from insights.stats import Public, Tally
 from school.access import region_scope, school_scope
 from school.models import BodyKind, Classroom, School, User, utcnow
 
@@ -82,9 +84,9 @@ def case_figures(user: User, filters: Filters, now: datetime | None = None) -> C
 def _live_cases(user: User, filters: Filters) -> dict[str, int]:
     key = rollup.outcome_key().label("key")
     return {
-        outcome: int(n)
-        for outcome, n in db.session.execute(
-            select(key, func.count())
+        outcome: Tally(n, case_ids)
+        for outcome, n, case_ids in db.session.execute(
+            select(key, func.count(), key_sum(Case.id))
             .select_from(Case)
             .where(*_case_conditions(user, filters))
             .group_by(key)
@@ -129,6 +131,10 @@ def referral_figures(
                 func.count(Referral.sent_at).label("sent"),
                 func.coalesce(func.sum(case((on_time, 1), else_=0)), 0).label("on_time"),
                 func.coalesce(func.sum(case((due, 1), else_=0)), 0).label("due"),
+                key_sum(Referral.id).label("referrals_key"),
+                key_sum(Referral.id, sent).label("sent_key"),
+                key_sum(Referral.id, on_time).label("on_time_key"),
+                key_sum(Referral.id, due).label("due_key"),
             )
             .where(
                 school_scope(user, Referral.school_id),
@@ -150,10 +156,10 @@ def referral_figures(
             ReferralFigure(
                 kind.value,
                 kind.title,
-                int(row.referrals) if row else 0,
-                int(row.sent) if row else 0,
-                int(row.on_time) if row else 0,
-                int(row.due) if row else 0,
+                Tally(row.referrals, row.referrals_key) if row else 0,
+                Tally(row.sent, row.sent_key) if row else 0,
+                Tally(row.on_time, row.on_time_key) if row else 0,
+                Tally(row.due, row.due_key) if row else 0,
             )
         )
     return figures
@@ -175,4 +181,10 @@ def coverage_figure(user: User, filters: Filters) -> CoverageFigure:
     """Programme coverage of the classes in view (all lessons given so far)."""
     where = and_(school_scope(user, Classroom.school_id), *_place(Classroom.school_id, filters))
     result = coverage(where)
-    return CoverageFigure(result.classes, result.classes_started, result.lessons, result.delivered)
+    # Classes and lessons are the programme's, not a child's: shown as they are.
+    return CoverageFigure(
+        Public(result.classes),
+        Public(result.classes_started),
+        Public(result.lessons),
+        Public(result.delivered),
+    )

@@ -25,13 +25,9 @@ HALF = 400  # the width of a chart in one of two columns
 
 def _bars(board: Dashboard, counts: list[Count]) -> list[Bar]:
     return [
-        Bar(
-            c.label,
-            board.bar_value(c.count),
-            board.count(c.count),
-            board.hidden(c.count),
-        )
+        Bar(c.label, board.shown(c.count), board.count(c.count))
         for c in counts
+        if board.shown(c.count)
     ]
 
 
@@ -46,34 +42,26 @@ def dashboard_charts(board: Dashboard) -> dict[str, Markup]:
                 "Reports received each month in %(place)s; the table below has the numbers.",
                 place=place,
             ),
-            [
-                Bar(
-                    c.label,
-                    board.bar_value(c.count),
-                    board.count(c.count),
-                    board.hidden(c.count),
-                )
-                for c in r.by_month
-            ],
+            [Bar(c.label, board.shown(c.count), board.count(c.count)) for c in r.by_month],
         ),
         "by_form": bar_chart(
             "chart-form",
             _("Reports by form of violence"),
             _("A report may name several forms, so the bars add up to more than the reports."),
-            _bars(board, [c for c in r.by_form if c.count]),
+            _bars(board, r.by_form),
         ),
         "by_place": bar_chart(
             "chart-place",
             _("Reports by place"),
             _("Where it happened, as the student told it."),
-            _bars(board, [c for c in r.by_place if c.count]),
+            _bars(board, r.by_place),
             HALF,
         ),
         "by_perpetrator": bar_chart(
             "chart-perpetrator",
             _("Reports by who did it"),
             _("Who did it, as the student told it."),
-            _bars(board, [c for c in r.by_perpetrator if c.count]),
+            _bars(board, r.by_perpetrator),
             HALF,
         ),
     }

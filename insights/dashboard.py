@@ -2,7 +2,7 @@
 
 The page, the CSV export and the PDF report are all drawn from the same ``Dashboard``, so they
 cannot disagree; every count an analyst or an export sees is published by
-``insights.stats.shown_count`` (rounded to 5, 1-4 as "<5"), and every share is worked out from
+``insights.stats.shown_count`` (a multiple of 5, rounded up or down by a keyed draw), and every share is worked out from
 the published counts (``insights.stats.shown_share``).
 """
 
@@ -22,7 +22,7 @@ from insights.figures import Count, ReportFigures, Timeliness, report_figures
 from insights.filters import Filters, Level
 from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
-from insights.stats import SMALL_COUNT_LIMIT, Share, shown_count, shown_share
+from insights.stats import MEDIAN_MIN_ANSWERS, Share, shown_count, shown_share
 from school.models import Region, Role, School, User
 
 
@@ -55,18 +55,13 @@ class Dashboard:
         return self.filters.level
 
     # --- how numbers are shown (one place) ---------------------------------------------------
+    def shown(self, n: int) -> int:
+        """The count as this user sees it (``shown_count``): what a chart's bar shows, and
+        whether a row is listed at all (a row of 0 is left out like a row of nothing)."""
+        return shown_count(n, self.suppress)
+
     def count(self, n: int) -> str:
-        value = shown_count(n, self.suppress)
-        return value if isinstance(value, str) else format_decimal(value)
-
-    def hidden(self, n: int) -> bool:
-        """Shown as "<5" (no bar in a chart)."""
-        return isinstance(shown_count(n, self.suppress), str)
-
-    def bar_value(self, n: int) -> int:
-        """What a chart's bar shows: the count as published (0 when hidden)."""
-        value = shown_count(n, self.suppress)
-        return 0 if isinstance(value, str) else value
+        return format_decimal(self.shown(n))
 
     def share(self, part: int, whole: int) -> str:
         """A share of ``whole`` (``shown_share``); "—" when it is not given."""
@@ -77,7 +72,7 @@ class Dashboard:
         return self.share(t.within, t.due)
 
     def median(self, t: Timeliness) -> str:
-        if t.median_hours is None or (self.suppress and t.answered < SMALL_COUNT_LIMIT):
+        if t.median_hours is None or (self.suppress and t.answered < MEDIAN_MIN_ANSWERS):
             return "—"
         return _("%(hours)s h", hours=format_decimal(t.median_hours, "#,##0.0"))
 
@@ -142,6 +137,14 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
         answers = {kind: sum(u.answers.get(kind, 0) for u in survey_units) for kind in KINDS}
     survey = survey_results(waves, answers)
     suppress = suppresses(user, export)
+    if suppress:
+        # A region or school is listed when its published count is not 0, in the order of the
+        # published counts: listing one at 0, or before another of the same published count,
+        # would tell that it has reports, or more of them.
+        reports.by_unit = sorted(
+            (t for t in reports.by_unit if shown_count(t.reports, True)),
+            key=lambda t: (-shown_count(t.reports, True), t.label),
+        )
     cases = casework.case_figures(user, filters)
     return Dashboard(
         user=user,
@@ -163,10 +166,11 @@ CSV_HEADER = ["figure", "key", "label", "measure", "value"]
 
 
 def csv_rows(board: Dashboard) -> list[list[str]]:
-    """Long format: one number per line, as published (exports always suppress: counts rounded to
-    5, 1-4 as "<5", shares from the published counts)."""
+    """Long format: one number per line, as published (exports always suppress: counts rounded
+    to a multiple of 5 by ``published_count``, shares from the published counts)."""
     rows: list[list[str]] = []
     count = lambda n: str(shown_count(n, True))  # noqa: E731 - one-line formatter
+    given = lambda n: shown_count(n, True) > 0  # noqa: E731 - a row of 0 is left out
 
     def add(figure: str, key: str, label: str, measure: str, value) -> None:
         rows.append([figure, key, _cell(str(label)), measure, "" if value is None else str(value)])
@@ -181,7 +185,8 @@ def csv_rows(board: Dashboard) -> list[list[str]]:
         add("reports_by_month", c.key, c.label, "reports", count(c.count))
     for month, forms in r.month_form.items():
         for form, n in sorted(forms.items()):
-            add("reports_by_month_and_form", f"{month}/{form}", month, "reports", count(n))
+            if given(n):
+                add("reports_by_month_and_form", f"{month}/{form}", month, "reports", count(n))
     for name, counts in (
         ("reports_by_form", r.by_form),
         ("reports_by_place", r.by_place),
@@ -201,7 +206,7 @@ def csv_rows(board: Dashboard) -> list[list[str]]:
         add(figure, key, label, "answered", count(t.answered))
         add(figure, key, label, "within_target_share", ratio(t.within, t.due))
         median = None
-        if t.median_hours is not None and t.answered >= SMALL_COUNT_LIMIT:
+        if t.median_hours is not None and t.answered >= MEDIAN_MIN_ANSWERS:
             median = f"{t.median_hours:.2f}"
         add(figure, key, label, "median_hours", median)
     if board.cases is not None:

@@ -25,7 +25,8 @@ from incidents.models import (
 )
 from insights import rollup
 from insights.filters import Filters, Level
-from insights.sql import dialect, grouped_median, grouping_sets, hours_between, month_of
+from insights.sql import dialect, grouped_median, grouping_sets, hours_between, key_sum, month_of
+from insights.stats import Tally
 from school.access import region_scope, school_scope
 from school.models import Region, School, User, utcnow
 
@@ -106,9 +107,14 @@ def _report_counts(conditions, filters: Filters, month_label) -> ReportFigures:
     if len(months) > 1:  # a single month needs no month of each report
         dimensions["month"] = month_of(Report.created_at)
     sets = grouping_sets(
-        select().select_from(Report), conditions, dimensions, [func.count().label("n")]
+        select().select_from(Report),
+        conditions,
+        dimensions,
+        [func.count().label("n"), key_sum(Report.id).label("n_key")],
     )
-    counts = {name: {key: int(row.n) for key, row in rows} for name, rows in sets.items()}
+    counts = {
+        name: {key: Tally(row.n, row.n_key) for key, row in rows} for name, rows in sets.items()
+    }
     if len(months) == 1:
         counts["month"] = {months[0]: sum(counts["place"].values())}
     figures = ReportFigures()
@@ -134,17 +140,18 @@ def _forms_by_month(conditions, filters: Filters) -> tuple[list[Count], dict]:
     crossed: dict[str, dict[str, int]] = {key: {} for key in months}
     totals: dict[str, int] = {}
     stmt = (
-        select(month.label("month"), ReportViolenceForm.form, func.count())
+        select(month.label("month"), ReportViolenceForm.form, func.count(), key_sum(Report.id))
         .join(Report, Report.id == ReportViolenceForm.report_id)
         .where(*conditions)
         .group_by(ReportViolenceForm.form)
     )
     if len(months) > 1:
         stmt = stmt.group_by(month)
-    for key, form, count in db.session.execute(stmt):
+    for key, form, count, report_ids in db.session.execute(stmt):
         form = ViolenceForm(form).value
-        crossed.setdefault(key, {})[form] = int(count)
-        totals[form] = totals.get(form, 0) + int(count)
+        tally = Tally(count, report_ids)
+        crossed.setdefault(key, {})[form] = tally
+        totals[form] = totals.get(form, 0) + tally
     by_form = [Count(f.value, f.title, totals.get(f.value, 0)) for f in ViolenceForm]
     return by_form, crossed
 
@@ -173,11 +180,17 @@ def timeliness_sets(
     source = select().select_from(Report)
     if any(expr is School.region_id for expr in sets.values()):
         source = source.join(School, School.id == Report.school_id)
+    answered = Report.first_response_at.is_not(None)
+    within = hours <= _target_hours()
     aggregates = [
         func.count().label("reports"),
         func.count(Report.first_response_at).label("answered"),
-        func.coalesce(func.sum(case((hours <= _target_hours(), 1), else_=0)), 0).label("within"),
+        func.coalesce(func.sum(case((within, 1), else_=0)), 0).label("within"),
         func.coalesce(func.sum(case((overdue, 1), else_=0)), 0).label("overdue"),
+        key_sum(Report.id).label("reports_key"),
+        key_sum(Report.id, answered).label("answered_key"),
+        key_sum(Report.id, within).label("within_key"),
+        key_sum(Report.id, overdue).label("overdue_key"),
     ]
     postgres = dialect() == "postgresql"
     if postgres and medians:
@@ -205,10 +218,10 @@ def timeliness_sets(
             Timeliness(
                 key="" if key is None else str(key),
                 label="",
-                reports=int(row.reports),
-                answered=int(row.answered),
-                within=int(row.within),
-                overdue=int(row.overdue),
+                reports=Tally(row.reports, row.reports_key),
+                answered=Tally(row.answered, row.answered_key),
+                within=Tally(row.within, row.within_key),
+                overdue=Tally(row.overdue, row.overdue_key),
                 median_hours=float(middle[key]) if middle.get(key) is not None else None,
             )
             for key, row in rows[name]

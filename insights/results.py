@@ -21,8 +21,8 @@ from insights.questionnaire import (
     INDICATOR_GROUPS,
     INDICATOR_TITLES,
 )
-from insights.sql import app_zone
-from insights.stats import MIN_SURVEY_ANSWERS, Change, Share, newcombe, wilson
+from insights.sql import app_zone, key_sum
+from insights.stats import MIN_SURVEY_ANSWERS, Change, Share, Tally, newcombe, wilson
 from school.access import school_scope
 from school.models import School, User
 
@@ -93,9 +93,9 @@ def survey_results(
     ``answers``, the number of answers of each wave kind, when the caller has counted them."""
     if answers is None:
         answers = {
-            WaveKind(kind): int(n or 0)
-            for kind, n in db.session.execute(
-                select(SurveyWave.kind, func.sum(SurveyWave.answered))
+            WaveKind(kind): Tally(n, waves)
+            for kind, n, waves in db.session.execute(
+                select(SurveyWave.kind, func.sum(SurveyWave.answered), key_sum(SurveyWave.id))
                 .where(*conditions)
                 .group_by(SurveyWave.kind)
             )
@@ -145,13 +145,15 @@ def prevalence_by_unit(conditions, unit_column) -> dict[int, dict]:
     """Answers and the overall victimization and perpetration totals per school or region."""
     key = unit_column.label("unit")
     units: dict[int, dict] = {}
-    for unit, kind, n in db.session.execute(
-        select(key, SurveyWave.kind, func.sum(SurveyWave.answered))
+    for unit, kind, n, waves in db.session.execute(
+        select(key, SurveyWave.kind, func.sum(SurveyWave.answered), key_sum(SurveyWave.id))
         .join(School, School.id == SurveyWave.school_id)
         .where(*conditions)
         .group_by(key, SurveyWave.kind)
     ):
-        units.setdefault(unit, {"answers": {}, "counts": {}})["answers"][WaveKind(kind)] = int(n)
+        units.setdefault(unit, {"answers": {}, "counts": {}})["answers"][WaveKind(kind)] = Tally(
+            n, waves
+        )
     for unit, kind, item, n, k in db.session.execute(
         select(
             key,

@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import g, has_app_context, has_request_context
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     ForeignKey,
@@ -52,7 +53,8 @@ from incidents.case_enums import CaseState
 from incidents.cases import Case
 from incidents.deadlines import awaiting_response_overdue
 from incidents.models import Perpetrator, Place, Priority, Report, ReportViolenceForm, ViolenceForm
-from insights.sql import app_zone, grouping_sets, hours_between
+from insights.sql import app_zone, grouping_sets, hours_between, key_sum
+from insights.stats import Tally
 from school.models import School, UTCDateTime, utcnow
 
 PLACES = [p.value for p in Place] + ["none"]
@@ -68,13 +70,25 @@ COUNT_COLUMNS = (
     ]
 )
 
+# Beside each count, the key of the reports it counts (the sum of their ids): a count read from
+# the totals is published as the same reports counted live would be (``insights.stats.Tally``).
+KEY_COLUMNS = [f"{name}_key" for name in COUNT_COLUMNS]
+
+
+def _count_columns():
+    return [
+        *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+        *(Column(name, BigInteger, nullable=False, default=0) for name in KEY_COLUMNS),
+    ]
+
+
 report_months = Table(
     "stats_report_months",
     db.metadata,
     Column("month", String(7), primary_key=True),
     Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
     Column("region_id", ForeignKey("regions.id"), nullable=False),
-    *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+    *_count_columns(),
     Index("ix_stats_report_months_region_month", "region_id", "month"),
 )
 
@@ -84,7 +98,7 @@ region_months = Table(
     db.metadata,
     Column("month", String(7), primary_key=True),
     Column("region_id", ForeignKey("regions.id"), primary_key=True),
-    *(Column(name, Integer, nullable=False, default=0) for name in COUNT_COLUMNS),
+    *_count_columns(),
 )
 
 response_hours = Table(
@@ -106,6 +120,7 @@ case_months = Table(
     Column("outcome", String(32), primary_key=True),  # an Outcome's value, or "open"
     Column("region_id", ForeignKey("regions.id"), nullable=False),
     Column("n", Integer, nullable=False),
+    Column("n_key", BigInteger, nullable=False, default=0),
     Index("ix_stats_case_months_region_month", "region_id", "month"),
 )
 
@@ -116,6 +131,7 @@ case_region_months = Table(
     Column("region_id", ForeignKey("regions.id"), primary_key=True),
     Column("outcome", String(32), primary_key=True),
     Column("n", Integer, nullable=False),
+    Column("n_key", BigInteger, nullable=False, default=0),
 )
 
 
@@ -256,24 +272,27 @@ def _refresh_month(key: str, now: datetime) -> None:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     place = func.coalesce(type_coerce(Report.place, String), "none")
-    columns = [func.count()]
-    columns += [when(place == p) for p in PLACES]
-    columns += [when(Report.perpetrator == p) for p in Perpetrator]
+    conditions = [None]  # every count is of the reports meeting a condition (None: all)
+    conditions += [place == p for p in PLACES]
+    conditions += [Report.perpetrator == p for p in Perpetrator]
     form_columns = len(ViolenceForm)
     for p in Priority:
         mine = Report.priority == p
-        columns += [
-            when(mine),
-            when(mine & Report.first_response_at.is_not(None)),
-            when(mine & (hours <= targets)),
-            when(mine & overdue),
+        conditions += [
+            mine,
+            mine & Report.first_response_at.is_not(None),
+            mine & (hours <= targets),
+            mine & overdue,
         ]
+    columns = [func.count() if c is None else when(c) for c in conditions]
+    keys = [key_sum(Report.id, c) for c in conditions]
     base = (
         select(
             literal(key).label("month"),
             Report.school_id.label("school_id"),
             School.region_id.label("region_id"),
             *(c.label(f"c{i}") for i, c in enumerate(columns)),
+            *(k.label(f"k{i}") for i, k in enumerate(keys)),
         )
         .join(School, School.id == Report.school_id)
         .where(*in_month)
@@ -287,6 +306,10 @@ def _refresh_month(key: str, now: datetime) -> None:
                 when(ReportViolenceForm.form == f).label(f"f{i}")
                 for i, f in enumerate(ViolenceForm)
             ),
+            *(
+                key_sum(Report.id, ReportViolenceForm.form == f).label(f"fk{i}")
+                for i, f in enumerate(ViolenceForm)
+            ),
         )
         .join(Report, Report.id == ReportViolenceForm.report_id)
         .where(*in_month)
@@ -297,13 +320,16 @@ def _refresh_month(key: str, now: datetime) -> None:
     counts = [base.c[f"c{i}"] for i in range(1 + len(PLACES) + len(Perpetrator))]
     counts += [func.coalesce(forms.c[f"f{i}"], 0) for i in range(form_columns)]
     counts += [base.c[f"c{i}"] for i in range(1 + len(PLACES) + len(Perpetrator), len(columns))]
+    counts += [base.c[f"k{i}"] for i in range(1 + len(PLACES) + len(Perpetrator))]
+    counts += [func.coalesce(forms.c[f"fk{i}"], 0) for i in range(form_columns)]
+    counts += [base.c[f"k{i}"] for i in range(1 + len(PLACES) + len(Perpetrator), len(columns))]
     db.session.execute(delete(report_months).where(report_months.c.month == key))
     db.session.execute(delete(region_months).where(region_months.c.month == key))
     db.session.execute(delete(response_hours).where(response_hours.c.month == key))
     db.session.execute(delete(refreshed_months).where(refreshed_months.c.month == key))
     db.session.execute(
         insert(report_months).from_select(
-            ["month", "school_id", "region_id", *COUNT_COLUMNS],
+            ["month", "school_id", "region_id", *COUNT_COLUMNS, *KEY_COLUMNS],
             select(base.c.month, base.c.school_id, base.c.region_id, *counts).outerjoin(
                 forms, forms.c.school_id == base.c.school_id
             ),
@@ -311,11 +337,11 @@ def _refresh_month(key: str, now: datetime) -> None:
     )
     db.session.execute(
         insert(region_months).from_select(
-            ["month", "region_id", *COUNT_COLUMNS],
+            ["month", "region_id", *COUNT_COLUMNS, *KEY_COLUMNS],
             select(
                 report_months.c.month,
                 report_months.c.region_id,
-                *(func.sum(report_months.c[name]) for name in COUNT_COLUMNS),
+                *(func.sum(report_months.c[name]) for name in (*COUNT_COLUMNS, *KEY_COLUMNS)),
             )
             .where(report_months.c.month == key)
             .group_by(report_months.c.month, report_months.c.region_id),
@@ -350,8 +376,15 @@ def _refresh_cases(key: str, begin: datetime, finish: datetime) -> None:
     db.session.execute(delete(case_region_months).where(case_region_months.c.month == key))
     db.session.execute(
         insert(case_months).from_select(
-            ["month", "school_id", "region_id", "outcome", "n"],
-            select(literal(key), Case.school_id, School.region_id, outcome, func.count())
+            ["month", "school_id", "region_id", "outcome", "n", "n_key"],
+            select(
+                literal(key),
+                Case.school_id,
+                School.region_id,
+                outcome,
+                func.count(),
+                key_sum(Case.id),
+            )
             .join(School, School.id == Case.school_id)
             .where(Case.created_at >= begin, Case.created_at < finish)
             .group_by(Case.school_id, School.region_id, outcome),
@@ -359,12 +392,13 @@ def _refresh_cases(key: str, begin: datetime, finish: datetime) -> None:
     )
     db.session.execute(
         insert(case_region_months).from_select(
-            ["month", "region_id", "outcome", "n"],
+            ["month", "region_id", "outcome", "n", "n_key"],
             select(
                 case_months.c.month,
                 case_months.c.region_id,
                 case_months.c.outcome,
                 func.sum(case_months.c.n),
+                func.sum(case_months.c.n_key),
             )
             .where(case_months.c.month == key)
             .group_by(case_months.c.month, case_months.c.region_id, case_months.c.outcome),
@@ -432,7 +466,10 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
     ``region_months`` per region) for the rows matching ``conditions``, summed per month and
     per ``unit_column`` by the database (one GROUPING SETS statement on PostgreSQL);
     histograms too when ``histogram_conditions`` (on ``response_hours``) are given."""
-    sums = [func.coalesce(func.sum(table.c[name]), 0).label(name) for name in COUNT_COLUMNS]
+    sums = [
+        func.coalesce(func.sum(table.c[name]), 0).label(name)
+        for name in (*COUNT_COLUMNS, *KEY_COLUMNS)
+    ]
     sets = grouping_sets(
         select().select_from(table),
         [*conditions, table.c.month.in_(months)],
@@ -440,13 +477,19 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
         sums,
     )
     totals = Totals(dict.fromkeys(COUNT_COLUMNS, 0), {}, {}, {})
+
+    def tallies(row) -> dict[str, Tally]:
+        return {
+            name: Tally(row._mapping[name], row._mapping[f"{name}_key"]) for name in COUNT_COLUMNS
+        }
+
     for key, row in sets["month"]:
-        counts = {name: int(row._mapping[name]) for name in COUNT_COLUMNS}
+        counts = tallies(row)
         totals.by_month[key] = counts
         for name, n in counts.items():
             totals.overall[name] += n
     for key, row in sets["unit"]:
-        totals.by_unit[key] = {name: int(row._mapping[name]) for name in COUNT_COLUMNS}
+        totals.by_unit[key] = tallies(row)
     if histogram_conditions is not None:
         for priority, region, bucket, n in db.session.execute(
             select(
@@ -469,9 +512,9 @@ def read_cases(table, conditions, months: list[str]) -> dict[str, int]:
     """Cases of the rolled-up ``months`` by outcome ("open" for those still open), from
     ``case_months`` (per school) or ``case_region_months`` (per region)."""
     return {
-        outcome: int(n)
-        for outcome, n in db.session.execute(
-            select(table.c.outcome, func.sum(table.c.n))
+        outcome: Tally(n, key)
+        for outcome, n, key in db.session.execute(
+            select(table.c.outcome, func.sum(table.c.n), func.sum(table.c.n_key))
             .where(*conditions, table.c.month.in_(months))
             .group_by(table.c.outcome)
         )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Float, Select, String, func, literal, or_, select, tuple_
+from sqlalchemy import Float, Select, String, case, func, literal, or_, select, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -170,3 +170,10 @@ def grouping_sets(
         for row in db.session.execute(stmt):
             result[name].append((row._mapping[f"k_{name}"] if expr is not None else None, row))
     return result
+
+
+def key_sum(column, condition=None):
+    """SQL: the key of the rows counted beside a count (``insights.stats.Tally``): the sum of
+    their ids, of those meeting ``condition`` when given."""
+    value = column if condition is None else case((condition, column), else_=0)
+    return func.coalesce(func.sum(value), 0)

@@ -18,19 +18,76 @@ It keeps the good coverage of the score interval and needs no iteration.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from math import sqrt
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from core.instance import instance_secret
 
 # The 0.975 quantile of the standard normal distribution.
 Z95 = 1.959963984540054
 
 # Survey results from fewer answers are not shown at all (a class of 6 is a handful of children).
 MIN_SURVEY_ANSWERS = 10
-# What analysts and every export see of a count (``published_count``): 0 stays 0, 1 to 4 are "<5",
-# and from 5 up a count is rounded to the nearest multiple of ROUNDING_BASE.
-SMALL_COUNT_LIMIT = 5
+# What analysts and every export see of a count (``published_count``): a multiple of
+# ROUNDING_BASE, rounded up or down at random by the key of what it counts; 0 stays 0.
 ROUNDING_BASE = 5
-SUPPRESSED = "<5"
+# A median of response times is published from this many answers up (exact count): a median of a
+# handful is nearly a single response time. Whether it is shown tells only that the answers are
+# at least 10 or at most 9, which never narrows a published count to 1 to 4 (a published 5 is
+# already 1 to 9).
+MEDIAN_MIN_ANSWERS = 10
+
+
+class Tally(int):
+    """A count that knows what it counts: ``key`` is the sum of the ids of the rows counted (the
+    reports, cases, referrals or survey tallies), summed by the database with the count.
+
+    The same rows give the same key whichever figure, page, period or export counts them, so
+    they are always published the same (``published_count``); other rows give another key and
+    another draw. Adding two tallies of disjoint rows gives the tally of their union; adding a
+    plain number other than 0 gives a plain number, which cannot be published."""
+
+    key: int
+
+    def __new__(cls, count: int = 0, key: int = 0) -> Tally:
+        tally = super().__new__(cls, int(count or 0))
+        tally.key = int(key or 0)
+        return tally
+
+    def __add__(self, other):
+        if isinstance(other, Tally):
+            return Tally(int(self) + int(other), self.key + other.key)
+        if isinstance(other, int) and other == 0:
+            return self
+        return int(self) + other
+
+    __radd__ = __add__
+
+    def __str__(self) -> str:  # the number, as for any int (repr is the tally's)
+        return int.__repr__(self)
+
+    def __repr__(self) -> str:
+        return f"Tally({int(self)}, key={self.key})"
+
+
+class Public(int):
+    """A count about the programme, not about a child (classes in view, classes that had a
+    lesson): published as it is."""
+
+
+def _draw(tally: Tally, secret: bytes) -> int:
+    """0 to ROUNDING_BASE - 1, fixed by the secret and what the tally counts."""
+    digest = hmac.new(secret, f"{tally.key}:{int(tally)}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") % ROUNDING_BASE
+
+
+def statistics_secret() -> bytes:
+    return current_app.extensions["qamqor_statistics_secret"]
 
 
 @dataclass(frozen=True)
@@ -90,36 +147,47 @@ def newcombe(before: Share, after: Share) -> Change:
     return Change(before, after, max(-1.0, low), min(1.0, high))
 
 
-def is_small(count: int) -> bool:
-    return 0 < count < SMALL_COUNT_LIMIT
+def published_count(count: int) -> int:
+    """A count as analysts and every export see it: a multiple of 5, from 0 up.
 
-
-def published_count(count: int) -> int | str:
-    """A count as analysts and exports see it: 0; "<5" for 1 to 4; else the nearest multiple of 5.
-
-    Every count is published this way, totals included (each rounded from its own exact count,
-    not added up from rounded parts), and the same exact count always gives the same published
-    value on every page and in every export. So subtracting published parts from a published
-    total, on one page or against a drill-down, gives a multiple of 5 give or take the rounding
-    of each term (a range), never the exact value of a "<5" (issue 13, finding 8)."""
-    if count <= 0:
+    A count c is published as 5·⌊(c + d) / 5⌋, where d (0 to 4) is drawn from a keyed hash of
+    the rows counted (``Tally``): c is rounded down to the multiple of 5 below it or up to the
+    one above it, up with a chance of (c mod 5) / 5, so the published counts are right on
+    average. 0 stays 0; 1 to 4 are shown as 0 or 5, like every other count, never as "<5".
+    A reader who knows the method learns that a published 0 is 0 to 4 and a published n is
+    n - 4 to n + 4 (and at least 1): twice the width of rounding to the nearest 5, and where the
+    count lies within it depends on a secret (``statistics_secret``, in the instance folder or
+    ``STATISTICS_SECRET``). The same rows always give the same published value (on the page, in
+    its chart, in the CSV, in the PDF, on every drill-down, in every period that holds exactly
+    those rows, for every analyst), so asking again, or for the same rows another way, teaches
+    nothing new (issue 13, finding 8)."""
+    if count == 0:
         return 0
-    if count < SMALL_COUNT_LIMIT:
-        return SUPPRESSED
-    return ROUNDING_BASE * ((count + ROUNDING_BASE // 2) // ROUNDING_BASE)
+    if isinstance(count, Public):
+        return int(count)
+    if not isinstance(count, Tally):
+        raise TypeError(f"a published count needs to know what it counts: {count!r}")
+    n = int(count)
+    return ROUNDING_BASE * ((n + _draw(count, statistics_secret())) // ROUNDING_BASE)
 
 
-def shown_count(count: int, suppress: bool) -> int | str:
+def shown_count(count: int, suppress: bool) -> int:
     """The one rule for counts: ``published_count`` when ``suppress`` is on, else exact."""
     return published_count(count) if suppress else count
 
 
 def shown_share(part: int, whole: int, suppress: bool) -> float | None:
     """part / whole, or None when there is no whole. When ``suppress`` is on, the share is worked
-    out from the published counts (an exact share would give the exact counts away) and is not
-    given when either of them is "<5"."""
+    out from the published counts (an exact share would give the exact counts away)."""
     if suppress:
         part, whole = published_count(part), published_count(whole)
-        if isinstance(part, str) or isinstance(whole, str):
-            return None
     return part / whole if whole else None
+
+
+def init_app(app: Flask) -> None:
+    configured = app.config.get("STATISTICS_SECRET")
+    app.extensions["qamqor_statistics_secret"] = (
+        configured.encode()
+        if configured
+        else instance_secret(Path(app.instance_path), "statistics_secret")
+    )

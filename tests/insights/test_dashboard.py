@@ -1,5 +1,6 @@
-"""Statistics by role: a school sees itself, an analyst their region or the country, small counts
-hidden from analysts and in exports, never a case or a narrative; CSV and PDF agree with the page."""
+"""Statistics by role: a school sees itself, an analyst their region or the country, counts
+published by the rule of ``insights.stats`` to analysts and in exports, never a case or a
+narrative; CSV and PDF agree with the page."""
 
 import csv
 import io
@@ -11,10 +12,11 @@ from pypdf import PdfReader
 
 from core.opaque import opaque
 from extensions import db
-from incidents.models import Perpetrator, Place, Priority, ViolenceForm
+from incidents.models import Perpetrator, Place, Priority, Report, ViolenceForm
 from insights.figures import report_conditions, timeliness
 from insights.filters import Filters
 from insights.models import WaveKind
+from insights.stats import Tally, published_count
 from school.models import Role, utcnow
 from tests import factories
 from tests.insights import factories as f
@@ -56,6 +58,30 @@ class Tables(HTMLParser):
             self._caption += data
         elif self._cell is not None:
             self._cell += data
+
+
+def shown(**match) -> str:
+    """What an analyst and an export must see of the reports matching ``match`` (school, form,
+    place, perpetrator, priority, answered): the rows picked here one by one in Python, and the
+    published rule of ``insights.stats`` applied to their count and ids (the page counts them
+    in SQL, from the reports or the monthly totals)."""
+    rows = [r for r in db.session.scalars(db.select(Report)) if _matches(r, match)]
+    return str(published_count(Tally(len(rows), sum(r.id for r in rows))))
+
+
+def _matches(report: Report, match: dict) -> bool:
+    for name, value in match.items():
+        if name == "school" and report.school_id != value.id:
+            return False
+        if name == "region" and report.school.region_id != value.region_id:
+            return False
+        if name == "form" and value not in report.violence_forms:
+            return False
+        if name == "answered" and (report.first_response_at is not None) != value:
+            return False
+        if name in ("place", "perpetrator", "priority") and getattr(report, name) != value:
+            return False
+    return True
 
 
 def pdf_text(data: bytes) -> str:
@@ -126,32 +152,47 @@ def open_page(client, login, user, url):
     return response.get_data(as_text=True)
 
 
-def test_region_analyst_sees_their_schools_with_small_counts_as_under_five(
-    client, login, regions, period
-):
+def test_region_analyst_sees_their_schools_with_published_counts(client, login, regions, period):
+    a1, a2, _b1 = regions
     html = open_page(client, login, analyst(), f"/insights/?{query(period)}")
     tables = Tables(html).tables
     by_school = tables["Reports and first responses by school"]
-    assert by_school["School A2"][0] == "<5"
-    # Every count is rounded to 5 (12 -> 10), so 15 - 10 tells nothing exact of the "<5".
-    assert by_school["School A1"][0] == "10"
+    # 12 reports are shown as 10 or 15; 3 as 0 (then the school is not listed) or 5.
+    assert by_school["School A1"][0] == shown(school=a1) in ("10", "15")
+    if shown(school=a2) == "0":
+        assert "School A2" not in by_school
+    else:
+        assert by_school["School A2"][0] == "5"
     assert "School B1" not in html
     by_form = tables["Reports by form of violence"]
-    assert by_form["Verbal abuse"] == ["10"]
-    assert by_form["Physical violence"] == ["<5"]
-    assert by_form["Sexual violence"] == ["<5"]
+    almaty = {"region": a1}
+    assert by_form["Verbal abuse"] == [shown(form=ViolenceForm.verbal, **almaty)]
+    assert by_form["Physical violence"] == [shown(form=ViolenceForm.physical, **almaty)]
+    assert by_form["Sexual violence"] == [shown(form=ViolenceForm.sexual, **almaty)]
     assert by_form["Bullying"] == ["0"]  # Astana's reports are not counted
-    assert tables["Reports by who did it"]["Teacher or other school staff"] == ["<5"]
-    # A median or share of fewer than five reports is not shown either.
-    assert tables["First response by priority"]["High"][1:] == ["<5", "<5", "—", "—"]
-    assert "rounded to the nearest multiple of 5" in html
+    staff = Perpetrator.school_staff
+    assert tables["Reports by who did it"]["Teacher or other school staff"] == [
+        shown(perpetrator=staff, **almaty)
+    ]
+    # A median of fewer than ten answers is not shown; the share is of the published counts.
+    high = tables["First response by priority"]["High"]
+    assert high[1:3] == [
+        shown(priority=Priority.high, **almaty),
+        shown(priority=Priority.high, answered=True, **almaty),
+    ]
+    assert high[3] == "—"
+    for name, cells in by_school.items():
+        if name.startswith("School "):
+            assert all(c.isdigit() and int(c) % 5 == 0 for c in cells[:2]), cells
+    assert "a multiple of 5" in html
 
 
 def test_national_analyst_sees_regions(client, login, regions, period):
     html = open_page(client, login, analyst(None), f"/insights/?{query(period)}")
     by_region = Tables(html).tables["Reports and first responses by region"]
-    assert by_region["Almaty"][0] == "15"
-    assert by_region["Astana"][0] == "5"  # 6, rounded to 5
+    a1, _a2, b1 = regions
+    assert by_region["Almaty"][0] == shown(region=a1) == "15"  # exactly 15
+    assert by_region["Astana"][0] == shown(region=b1) in ("5", "10")  # 6
     assert "School A1" not in html
 
 
@@ -223,12 +264,18 @@ def test_csv_export_matches_the_dashboard(client, login, regions, period):
         assert tables["Reports by form of violence"][label] == [
             data[("reports_by_form", key, "reports")]
         ]
-    assert data[("reports_by_form", "physical", "reports")] == "<5"
+    physical = shown(form=ViolenceForm.physical, region=a1)
+    assert data[("reports_by_form", "physical", "reports")] == physical
     by_school = tables["Reports and first responses by school"]
-    assert data[("by_school", str(a1.id), "reports")] == by_school["School A1"][0] == "10"
-    assert data[("by_school", str(a2.id), "reports")] == by_school["School A2"][0] == "<5"
+    assert (
+        data[("by_school", str(a1.id), "reports")] == by_school["School A1"][0] == shown(school=a1)
+    )
+    if shown(school=a2) != "0":
+        assert data[("by_school", str(a2.id), "reports")] == by_school["School A2"][0]
+    else:  # left out of both
+        assert ("by_school", str(a2.id), "reports") not in data and "School A2" not in by_school
     months = tables["Reports per month"]
-    assert sum(int(v[0]) for v in months.values() if v[0].isdigit()) == 15
+    assert all(v[0].isdigit() and int(v[0]) % 5 == 0 for k, v in months.items() if k != "Month")
     # The survey: 3 of 10 bullied -> 30.0% (Wilson 10.8%-60.3%), the same in both.
     assert data[("survey", "victim", "baseline_share")] == "0.3000"
     assert data[("survey", "victim", "baseline_low")] == "0.1078"
@@ -237,12 +284,13 @@ def test_csv_export_matches_the_dashboard(client, login, regions, period):
     assert survey["Any form (overall question)"][0].startswith("30.0% (10.8%–60.3%)")
 
 
-def test_exports_suppress_small_counts_even_for_a_school(client, login, regions, period):
+def test_exports_publish_counts_even_for_a_school(client, login, regions, period):
     _a1, a2, _b1 = regions
     login(factories.user(Role.counselor, a2))
     data = csv_rows(client.get(f"/insights/export.csv?{query(period)}").data)
-    assert data[("reports", "all", "reports")] == "<5"
-    assert data[("reports_by_form", "verbal", "reports")] == "<5"
+    assert data[("reports", "all", "reports")] == shown(school=a2) in ("0", "5")  # 3 reports
+    # The same three reports, whichever figure counts them: the same published value.
+    assert data[("reports_by_form", "verbal", "reports")] == shown(school=a2)
     assert data[("reports_by_form", "physical", "reports")] == "0"
 
 
@@ -266,7 +314,10 @@ def test_pdf_report_for_a_region_matches_the_dashboard(
     assert any(
         line.startswith("School A1") and by_school["School A1"][0] in line for line in lines
     ), schools
-    assert any(line.startswith("School A2") and "<5" in line for line in lines)
+    if shown(school=regions[1]) != "0":
+        assert any(line.startswith("School A2") and " 5 " in f" {line} " for line in lines)
+    else:
+        assert "School A2" not in text
     assert "School B1" not in text
     assert SECRET not in text
 
@@ -311,8 +362,11 @@ def test_months_are_counted_in_kazakhstan_time(client, login, app):
 def test_the_form_filter_and_the_period_narrow_every_figure(client, login, regions, period):
     html = open_page(client, login, analyst(), f"/insights/?{query(period, form='physical')}")
     tables = Tables(html).tables
-    assert tables["Reports and first responses by school"]["School A1"][0] == "<5"
-    assert tables["Reports by place"]["School yard"] == ["<5"]
+    a1 = regions[0]
+    physical = {"form": ViolenceForm.physical, "region": a1}
+    by_school = tables.get("Reports and first responses by school", {})
+    assert by_school.get("School A1", ["0"])[0] == shown(school=a1, form=ViolenceForm.physical)
+    assert tables["Reports by place"]["School yard"] == [shown(place=Place.yard, **physical)]
     assert tables["Reports by place"]["Classroom"] == ["0"]
     later = client.get("/insights/?start=2020-01-01&end=2020-03-01").get_data(as_text=True)
     assert Tables(later).tables["Reports by form of violence"]["Verbal abuse"] == ["0"]

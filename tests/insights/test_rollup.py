@@ -61,29 +61,31 @@ def history(app):
     return almaty, astana, made
 
 
+def tally(n) -> tuple[int, int]:
+    """A count and the key of the rows it counts: a count read from the totals must be published
+    as the same rows counted live (``insights.stats.Tally``), so both must agree."""
+    return int(n), getattr(n, "key", 0)
+
+
 def comparable(figures, exact_medians: bool):
     def medians(rows):
         return [t.median_hours for t in rows]
 
+    def timing(t):
+        return (t.key, *(tally(n) for n in (t.reports, t.answered, t.within, t.overdue)))
+
     counts = {
-        "total": figures.total,
-        "months": [(c.key, c.count) for c in figures.by_month],
-        "month_form": {k: v for k, v in figures.month_form.items() if v},
-        "forms": [(c.key, c.count) for c in figures.by_form],
-        "places": [(c.key, c.count) for c in figures.by_place],
-        "perpetrators": [(c.key, c.count) for c in figures.by_perpetrator],
-        "priorities": [
-            (t.key, t.reports, t.answered, t.within, t.overdue) for t in figures.by_priority
-        ],
-        "all": (
-            figures.timeliness.reports,
-            figures.timeliness.answered,
-            figures.timeliness.within,
-            figures.timeliness.overdue,
-        ),
-        "units": sorted(
-            (t.key, t.reports, t.answered, t.within, t.overdue) for t in figures.by_unit
-        ),
+        "total": tally(figures.total),
+        "months": [(c.key, tally(c.count)) for c in figures.by_month],
+        "month_form": {
+            k: {form: tally(n) for form, n in v.items()} for k, v in figures.month_form.items() if v
+        },
+        "forms": [(c.key, tally(c.count)) for c in figures.by_form],
+        "places": [(c.key, tally(c.count)) for c in figures.by_place],
+        "perpetrators": [(c.key, tally(c.count)) for c in figures.by_perpetrator],
+        "priorities": [timing(t) for t in figures.by_priority],
+        "all": timing(figures.timeliness),
+        "units": sorted(timing(t) for t in figures.by_unit),
     }
     all_medians = medians(figures.by_priority) + [figures.timeliness.median_hours]
     all_medians += [t.median_hours for t in sorted(figures.by_unit, key=lambda t: t.key)]
@@ -109,7 +111,7 @@ def test_monthly_totals_give_the_same_figures_as_counting_the_reports(app, histo
     counts, medians = comparable(combined, exact_medians=region is not None)
     expected_counts, expected_medians = comparable(counted, exact_medians=region is not None)
     assert counts == expected_counts
-    assert counts["total"] == (48 if region is None else 32)
+    assert counts["total"][0] == (48 if region is None else 32)
     for got, want in zip(medians, expected_medians, strict=True):
         if region is not None:  # within a region the medians are exact
             assert got == pytest.approx(want)
@@ -231,7 +233,9 @@ def test_case_totals_give_the_same_figures_as_counting_the_cases(app, history, r
         db.session.commit()
         assert rollup.split(start, end).months
         rolled = case_figures(analyst, filters)
-        assert [(c.key, c.count) for c in rolled.rows] == [(c.key, c.count) for c in counted.rows]
+        assert [(c.key, tally(c.count)) for c in rolled.rows] == [
+            (c.key, tally(c.count)) for c in counted.rows
+        ]
         assert rolled.total == seen
         db.session.execute(rollup.refreshed_months.delete())
         db.session.commit()
