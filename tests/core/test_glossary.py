@@ -9,6 +9,7 @@ case ending («%(date)s дейін», «150 мен 111»).
 
 from __future__ import annotations
 
+import csv
 import re
 import tomllib
 from dataclasses import dataclass
@@ -145,8 +146,19 @@ def content_texts() -> list[Text]:
     return texts
 
 
+def help_line_texts() -> list[Text]:
+    """The help lines' names that every page lists, a child's pages included."""
+    with (ROOT / "core" / "data" / "help_numbers.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Text(f"help_numbers.csv {row['number']} name_{lang}", lang, "child", row[f"name_{lang}"])
+        for row in rows
+        for lang in LANGS
+    ]
+
+
 def all_texts() -> list[Text]:
-    return catalog_texts() + content_texts()
+    return catalog_texts() + content_texts() + help_line_texts()
 
 
 def postposition_pattern() -> re.Pattern[str]:
@@ -217,6 +229,14 @@ def test_the_postposition_rule_catches_a_bare_slot(text, caught):
 )
 def test_a_forbidden_variant_is_caught_for_its_reader_only(text, caught):
     assert bool(forbidden_in([text])) is caught
+
+
+def test_help_lines_lead_with_plain_words_then_the_official_name():
+    names = {text.where: text.text for text in help_line_texts()}
+    for number, by_lang in GLOSSARY["help_lines"].items():
+        for lang, (plain, official) in by_lang.items():
+            name = names[f"help_numbers.csv {number} name_{lang}"]
+            assert name.startswith(plain) and name.endswith(official), (number, lang, name)
 
 
 def test_catalogs_and_content_use_no_forbidden_variant():
