@@ -104,6 +104,8 @@ def catalog_texts() -> list[Text]:
                 continue
             msgid = message.id if isinstance(message.id, str) else message.id[0]
             strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if not any(strings):  # the English catalog leaves msgstr empty: the source is read
+                strings = message.id if isinstance(message.id, tuple) else (message.id,)
             readers = ("child",) if msgid in children else ("staff", "official")
             for reader in readers:
                 for string in strings:
