@@ -2,7 +2,7 @@
 
 The access log is on for staff pages but never records a request to the anonymous pages: the
 student pages under /r, the public front door, language switches and static files (see
-``incidents.privacy.is_quiet_path``, which reads the path as the router does: ``//r/demo01`` is
+``core.anonymity.is_quiet_path``, which reads the path as the router does: ``//r/demo01`` is
 ``/r/demo01``), nor for any page that marked itself anonymous (``QUIET_ENVIRON_KEY``). For those,
 no line is written at all: no address, no user agent, no path.
 
@@ -17,8 +17,8 @@ import os
 
 from gunicorn.glogging import Logger
 
+from core.anonymity import is_quiet_path
 from core.security import QUIET_ENVIRON_KEY
-from incidents.privacy import is_quiet_path
 
 wsgi_app = "app:create_app()"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

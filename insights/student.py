@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from core.anonymity import client_key
 from core.i18n import current_locale
 from core.security import mark_anonymous
 from extensions import csrf, limiter
-from incidents.privacy import client_key
 from insights import surveys
 from insights.forms import CodeForm, answer_form, answers_from
 from insights.questionnaire import questionnaire

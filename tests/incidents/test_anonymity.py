@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.anonymity import QuietRequestLogFilter, is_quiet_path
 from extensions import db, limiter
-from incidents import receipts
-from incidents.privacy import QuietRequestLogFilter, is_quiet_path
+from incidents.intake import receipts
 from school.models import Role
 from tests import factories
 from tests.incidents.factories import form_data, jpeg_bytes, staff_message, upload
@@ -59,7 +59,7 @@ def test_a_report_and_a_follow_up_leave_no_address_agent_or_code_anywhere(app, c
         f"/r/{school.code}", data=data, content_type="multipart/form-data", environ_base=DEVICE
     )
     code = "".join(CODE.search(response.get_data(as_text=True)).groups())
-    from incidents.models import Report
+    from incidents.intake.models import Report
 
     made = db.session.scalar(select(Report))
     staff_message(made, counselor, "Рахмет! Ертең кездесейік.")

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from core.opaque import opaque
 from extensions import db
-from incidents.models import Perpetrator, Place, Priority, ViolenceForm
+from incidents.intake.models import Perpetrator, Place, Priority, ViolenceForm
 from insights.figures import report_conditions, timeliness
 from insights.filters import Filters
 from insights.models import WaveKind
@@ -182,7 +182,7 @@ def test_analyst_cannot_reach_another_regions_school_or_region(client, login, re
 
 
 def test_analyst_cannot_reach_any_case_or_narrative(client, login, regions, period):
-    from incidents.cases import Case
+    from incidents.cases.models import Case
 
     a1, _a2, _b1 = regions
     report = f.report(a1, period[2], [ViolenceForm.physical], description=SECRET)
