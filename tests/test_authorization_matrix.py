@@ -146,12 +146,12 @@ TABLE: dict[str, Expect | list[Expect]] = {
     "/": E("core.home", EVERYONE, ok={ANONYMOUS: {200}, "*": {302}}),
     "/healthz": E("core.health", EVERYONE),
     "/lang/<code>": E("i18n.switch", EVERYONE, (302,), args={"code": "lang"}),
-    "/learn": E("curriculum.public_index", EVERYONE),
-    "/learn/<slug>": E("curriculum.public_page", EVERYONE, args={"slug": "page"}),
-    "/leaflets/<slug>.pdf": E("curriculum.leaflet_pdf", EVERYONE, args={"slug": "leaflet"}),
-    "/verify": E("curriculum.verify", EVERYONE),
+    "/learn": E("public.public_index", EVERYONE),
+    "/learn/<slug>": E("public.public_page", EVERYONE, args={"slug": "page"}),
+    "/leaflets/<slug>.pdf": E("public.leaflet_pdf", EVERYONE, args={"slug": "leaflet"}),
+    "/verify": E("public.verify", EVERYONE),
     "/verify/<code>": E(
-        "curriculum.verify_code", EVERYONE, args={"code": "certificate_code"}, public=True
+        "public.verify_code", EVERYONE, args={"code": "certificate_code"}, public=True
     ),
     # --- the student's side (no account) -------------------------------------------------------
     "/r/": E("report.find_school", EVERYONE),

@@ -26,7 +26,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -39,8 +38,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.anonymity import client_key, is_student_path
-from core.security import mark_anonymous
+from core.anonymity import client_key
 from extensions import db, limiter
 from incidents.intake import receipts
 from incidents.intake.form_page import (
@@ -89,19 +87,6 @@ from school.models import Region, School
 CONVERSATION_IDLE = 30 * 60
 T = "incidents/student/"
 log = logging.getLogger(__name__)
-
-
-def mark_student_pages(endpoint, values) -> None:
-    """Registered as the app's first request hook (a URL value preprocessor runs before every
-    ``before_request``), so that even a refused (429) or unknown (404) student URL is anonymous."""
-    if is_student_path(request.path):
-        mark_anonymous()
-
-
-def anonymous_page_context() -> dict:
-    """Every template of an anonymous response, error pages included, knows it is one (the base
-    layout then sends no referrer in its <meta> as in the header)."""
-    return {"anonymous_page": bool(g.get("anonymous_page"))}
 
 
 def student_context() -> dict:
@@ -531,5 +516,3 @@ def init_app(app) -> None:
     app.config.setdefault("RECEIPT_RATE_LIMIT", "10 per minute;100 per day")
     app.config.setdefault("MESSAGE_RATE_LIMIT", "30 per 10 minutes")
     app.config.setdefault("QUICK_EXIT_URL", "")
-    app.url_value_preprocessor(mark_student_pages)
-    app.context_processor(anonymous_page_context)

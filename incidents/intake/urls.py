@@ -6,11 +6,13 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.anonymity import anonymous_blueprint
 from incidents.intake import poster_pages, student_pages
 
 TEMPLATES = "../templates"  # incidents/templates, shared by the four parts
 
-report = Blueprint("report", __name__, url_prefix="/r", template_folder=TEMPLATES)
+# Anonymous: no-store, no-referrer, no access log line, for every address under /r.
+report = anonymous_blueprint("report", __name__, url_prefix="/r", template_folder=TEMPLATES)
 report.context_processor(student_pages.student_context)
 report.register_error_handler(429, student_pages.too_many)
 report.register_error_handler(RequestEntityTooLarge, student_pages.too_large)

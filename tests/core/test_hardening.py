@@ -139,7 +139,7 @@ def test_every_page_sends_the_hardening_headers_and_no_inline_code(
     assert response.headers.get("Cache-Control") == "no-store", label
     if response.headers.get("Referrer-Policy") == "no-referrer":
         # A page that keeps nothing of the visit is not in the server's access log either.
-        assert is_quiet_path(url), f"{label}: anonymous, but gunicorn would log it"
+        assert is_quiet_path(url, hard_app), f"{label}: anonymous, but gunicorn would log it"
     if response.mimetype == "text/html":
         assert_no_inline_code(response.get_data(as_text=True), label)
 
