@@ -16,7 +16,7 @@ import curriculum
 import incidents
 import insights
 import school
-from core import public_url
+from core import anonymity, public_url
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 
 DEFAULTS: dict[str, Any] = {
@@ -105,4 +105,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("BENCH_HELLO"):
         # The floor of Flask on this machine, for bench/serving.py only (never in production).
         app.add_url_rule("/bench/hello", "bench_hello", lambda: "hello")
+    # Last: the anonymous and quiet paths, from the blueprints that declared them.
+    anonymity.finish(app)
     return app

@@ -70,7 +70,7 @@ def prepare(app, level: int, filled: bool) -> tuple[float, float]:
     from sqlalchemy import func, select, text
 
     from extensions import db
-    from incidents.models import Report
+    from incidents.intake.models import Report
     from insights import rollup, synthetic
     from insights.models import SurveyTally
     from insights.surveys import recount

@@ -44,8 +44,8 @@ def prepare(app, reports: int) -> dict:
 
     from curriculum.models import Lesson
     from extensions import db
-    from incidents.case_enums import ReferralStatus
-    from incidents.cases import Referral
+    from incidents.cases.enums import ReferralStatus
+    from incidents.cases.models import Referral
     from insights import synthetic
 
     info = seed_demo(app)

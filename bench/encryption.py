@@ -44,8 +44,8 @@ def build(reports: int) -> int:
     from sqlalchemy import insert
 
     from extensions import db
-    from incidents.cases import Case
-    from incidents.models import Message, Report
+    from incidents.cases.models import Case
+    from incidents.intake.models import Message, Report
     from school.models import Region, School
 
     now = datetime.now(UTC)
@@ -114,7 +114,7 @@ def measure(dialect: str, reports: int) -> list[list]:
     from sqlalchemy import Text, select, type_coerce
 
     from extensions import db
-    from incidents.models import Message
+    from incidents.intake.models import Message
 
     logging.getLogger("core.crypto").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp, throwaway_database(dialect, Path(tmp)) as url:

@@ -2,13 +2,13 @@
 unavoidable receipt hash is visible.
 
 Parts, each timed on its own (median of ``--repeat`` runs) with the production settings:
-- receipt hash: ``incidents.receipts.hash_code`` (HMAC, then Argon2id, 64 MiB, 3 passes);
+- receipt hash: ``incidents.intake.receipts.hash_code`` (HMAC, then Argon2id, 64 MiB, 3 passes);
 - encryption at rest (AES-GCM, ``core.crypto``, issue 7) of a long narrative and of the cleaned
   photo, when the code has it;
-- image cleaning: ``incidents.uploads.clean_uploads`` of a 12-megapixel phone photo with EXIF
+- image cleaning: ``incidents.intake.uploads.clean_uploads`` of a 12-megapixel phone photo with EXIF
   (GPS) and of a phone screenshot (PNG); a 5-page PDF redrawn as pictures of its pages;
-- file store: ``incidents.uploads.save_bytes`` (encrypt when the code does, write, fsync);
-- insert and commit: ``incidents.reporting.submit_report`` without its hash and file store
+- file store: ``incidents.intake.uploads.save_bytes`` (encrypt when the code does, write, fsync);
+- insert and commit: ``incidents.intake.reporting.submit_report`` without its hash and file store
   (the report, its forms, the label and receipt checks, the audit entry, the commit);
 - the whole request: ``POST /r/<code>`` through the app (form parsing and validation, all of
   the above, the notice to counselors, the receipt page), without and with the photo, and the
@@ -151,8 +151,8 @@ def measure(dialect: str, repeat: int, photo: bytes, shot: bytes) -> list[tuple[
     from werkzeug.datastructures import FileStorage
 
     from extensions import db
-    from incidents import receipts, reporting, uploads
-    from incidents.models import (
+    from incidents.intake import receipts, reporting, uploads
+    from incidents.intake.models import (
         Frequency,
         Perpetrator,
         Place,

@@ -293,8 +293,8 @@ def stored_reports(app, school_code: str, outcomes: list[Outcome]) -> tuple[set[
     from sqlalchemy import select
 
     from extensions import db
-    from incidents import uploads
-    from incidents.models import Report
+    from incidents.intake import uploads
+    from incidents.intake.models import Report
     from school.models import School
 
     sent = {o.token: o for o in outcomes if o.token}

@@ -84,7 +84,7 @@ def bench_one(dialect: str, hang: bool, args) -> list:
 
             from core.mail import OutgoingMail
             from extensions import db
-            from incidents.models import Report
+            from incidents.intake.models import Report
 
             stored = db.session.scalar(select(func.count(Report.id)))
             notices = db.session.scalar(select(func.count(OutgoingMail.id)))

@@ -236,8 +236,8 @@ def measure() -> tuple[list[list], list[Weight]]:
     from sqlalchemy import select
 
     from extensions import db
-    from incidents.case_enums import CaseState
-    from incidents.cases import Case
+    from incidents.cases.enums import CaseState
+    from incidents.cases.models import Case
 
     with scratch("qamqor-weight-") as folder, throwaway_database("sqlite", folder) as url:
         app = make_app(url, folder / "instance")

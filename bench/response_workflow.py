@@ -50,8 +50,8 @@ def build(schools: int, per_school: int) -> dict[str, int]:
     from sqlalchemy import insert, select, text
 
     from extensions import db
-    from incidents.cases import Action, Case, Referral
-    from incidents.models import Report, ReportViolenceForm
+    from incidents.cases.models import Action, Case, Referral
+    from incidents.intake.models import Report, ReportViolenceForm
     from school.models import AuthorizedBody, Region, School, User
 
     rng = random.Random(11)  # noqa: S311 - made-up benchmark data
@@ -180,10 +180,11 @@ def measure(schools: int, per_school: int, url: str | None) -> list[tuple[str, f
 
     from app import create_app
     from extensions import db
-    from incidents import letters, overdue
-    from incidents.case_enums import ReferralStatus
-    from incidents.cases import Referral
-    from incidents.inbox import new_items, open_cases
+    from incidents.cases import overdue
+    from incidents.cases.enums import ReferralStatus
+    from incidents.cases.inbox import new_items, open_cases
+    from incidents.cases.models import Referral
+    from incidents.referrals import letters
     from school import services as school_services
     from school.access import case_scope
     from school.models import Role, User

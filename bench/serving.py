@@ -8,7 +8,7 @@ inbox and case lists are not toy-sized); gunicorn with the production settings
 
 - ``hello``: ``GET /bench/hello`` (only there with ``BENCH_HELLO=1``): Flask, the app's request
   hooks and gunicorn, no template and no database: the floor of this stack on this machine;
-- the report form (``GET /r/<code>``: the blank page is shared, ``incidents.form_page``), the
+- the report form (``GET /r/<code>``: the blank page is shared, ``incidents.intake.form_page``), the
   same page rendered for every request (``?rendered=1``: a query string keeps it from being
   shared: what it cost before), the receipt check page (``GET /r/check``);
 - a report submission (``POST /r/<code>`` with the CSRF token of a fetched form and a fresh
@@ -205,9 +205,9 @@ def prepare(dialect: str, folder: Path, url: str, extra_reports: int) -> dict:
     from sqlalchemy import select
 
     from extensions import db
-    from incidents.case_enums import CaseState
-    from incidents.cases import Case
-    from incidents.models import Report
+    from incidents.cases.enums import CaseState
+    from incidents.cases.models import Case
+    from incidents.intake.models import Report
 
     instance = folder / "instance"
     app = make_app(url, instance)
@@ -227,7 +227,14 @@ def prepare(dialect: str, folder: Path, url: str, extra_reports: int) -> dict:
 
 
 def scenarios(base: str, info: dict) -> list[Scenario]:
-    from incidents.models import Frequency, Perpetrator, Place, Victim, ViolenceForm, WhenHappened
+    from incidents.intake.models import (
+        Frequency,
+        Perpetrator,
+        Place,
+        Victim,
+        ViolenceForm,
+        WhenHappened,
+    )
 
     code = info["school_code"]
     student = Browser(base)
@@ -251,7 +258,7 @@ def scenarios(base: str, info: dict) -> list[Scenario]:
     found = [
         Scenario("hello", "GET", "/bench/hello"),
         Scenario("report form", "GET", f"/r/{code}"),
-        # A query string keeps the page from being shared (incidents.form_page): rendered anew.
+        # A query string keeps the page from being shared (incidents.intake.form_page): rendered anew.
         Scenario("report form, rendered", "GET", f"/r/{code}?rendered=1"),
         Scenario("receipt check page", "GET", "/r/check"),
         Scenario("counselor inbox", "GET", "/staff/inbox", cookie=staff),

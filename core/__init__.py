@@ -6,6 +6,7 @@ from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
 from core import (
+    anonymity,
     audit,
     backup,
     catalogs,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    anonymity.init_app(app)
     opaque.init_app(app)
     audit.init_app(app)
     mail.init_app(app)

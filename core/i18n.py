@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, has_request_context, redirect, request, session, url_for
+from flask import g, has_request_context, redirect, request, session, url_for
 from flask_babel import get_locale as babel_get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core.anonymity import quiet_blueprint
 from extensions import db
 
 LOCALES = ("kk", "ru", "en")
@@ -21,7 +22,8 @@ DEFAULT_LOCALE = "kk"
 LOCALE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 LANGUAGE_TITLES = {"kk": _l("Kazakh"), "ru": _l("Russian"), "en": _l("English")}
 
-bp = Blueprint("i18n", __name__)
+# The language switch: students' browsers follow it too, so no access log records it.
+bp = quiet_blueprint("i18n", __name__, paths=("/lang",))
 
 
 def select_locale() -> str:

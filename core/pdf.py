@@ -51,7 +51,7 @@ def render_pdf(template: str, *, locale: str | None = None, **context) -> bytes:
     from weasyprint import HTML
 
     # Importing WeasyPrint tells Pillow to load truncated images, in the whole process: undone,
-    # so that a damaged upload is still refused after a PDF was made (incidents.uploads).
+    # so that a damaged upload is still refused after a PDF was made (incidents.intake.uploads).
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     if locale:
         with force_locale(locale):

@@ -17,14 +17,15 @@ CSP = (
 )
 
 
-# Set in the WSGI environ of a page that marks itself anonymous: gunicorn's access logger
-# (gunicorn.conf.py) reads it and writes no line for that request, whatever its path.
+# Set in the WSGI environ of an anonymous page: gunicorn's access logger (gunicorn.conf.py) reads
+# it and writes no line for that request, whatever its path.
 QUIET_ENVIRON_KEY = "qamqor.quiet"
 
 
 def mark_anonymous() -> None:
-    """Called by the anonymous (student) views: nothing of this response may be kept, and no
-    access log may write a line for it."""
+    """Called for every request under the paths of an anonymous blueprint
+    (``core.anonymity.anonymous_blueprint``): nothing of this response may be kept, and no access
+    log may write a line for it."""
     g.anonymous_page = True
     request.environ[QUIET_ENVIRON_KEY] = True
 

@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from school.views import DASHBOARD_LINKS, register_dashboard_link
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(public_views.public)
     cli.init_app(app)
     if any(endpoint.startswith("curriculum.") for endpoint, *_ in DASHBOARD_LINKS):
         return  # the list is module-wide; a second app in one process must not repeat it
@@ -21,5 +22,5 @@ def init_app(app: Flask) -> None:
     register_dashboard_link("curriculum.coverage", _l("Programme coverage"), Role.school_admin)
     register_dashboard_link("curriculum.course_home", _l("Staff course"), *staff, Role.admin)
     register_dashboard_link(
-        "curriculum.public_index", _l("Leaflets for parents and public pages"), *staff
+        "public.public_index", _l("Leaflets for parents and public pages"), *staff
     )

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from core.i18n import current_locale
 from core.pdf import pdf_response, render_pdf
 from core.public_url import external_url
-from core.security import mark_anonymous
 from curriculum import course
 from curriculum.forms import quiz_form
 from curriculum.models import CourseModule
+from curriculum.public_views import public
 from curriculum.views import bp
 from extensions import db, limiter
 from school.access import roles_required
@@ -112,24 +112,22 @@ def certificate_pdf():
 
 
 def verify_url(code: str) -> str:
-    return external_url("curriculum.verify_code", code=course.format_code(code))
+    return external_url("public.verify_code", code=course.format_code(code))
 
 
-@bp.get("/verify")
+@public.get("/verify")
 @limiter.limit("30 per minute")
 def verify():
     """The public check: a form, or the result when a code was typed into it."""
-    mark_anonymous()
     typed = (request.args.get("code") or "").strip()[:64]
     if typed:
-        return redirect(url_for("curriculum.verify_code", code=typed))
+        return redirect(url_for("public.verify_code", code=typed))
     return render_template("curriculum/verify.html", certificate=None, code="", checked=False)
 
 
-@bp.get("/verify/<code>")
+@public.get("/verify/<code>")
 @limiter.limit("30 per minute")
 def verify_code(code: str):
-    mark_anonymous()
     certificate = course.find_certificate(code)
     return render_template(
         "curriculum/verify.html",

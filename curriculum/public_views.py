@@ -5,12 +5,17 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from sqlalchemy import and_, select
 
+from core.anonymity import anonymous_blueprint
 from core.i18n import LOCALES, current_locale
 from core.pdf import pdf_response, render_pdf
-from core.security import mark_anonymous
 from curriculum.models import InfoPage, InfoPageText, PageKind
-from curriculum.views import bp
 from extensions import db
+
+# Children read these pages too, and the certificate check (course_views) is public: nothing of a
+# visit is kept, and no access log writes a line.
+public = anonymous_blueprint(
+    "public", __name__, paths=("/learn", "/leaflets", "/verify"), template_folder="templates"
+)
 
 LEAFLET_LANGUAGES = ("kk", "ru")  # printed for families; the page itself exists in all three
 
@@ -38,10 +43,8 @@ def page_or_404(kind: PageKind, slug: str) -> InfoPage:
     return page
 
 
-@bp.get("/learn")
+@public.get("/learn")
 def public_index():
-    # Children read these pages too: nothing of the visit is kept.
-    mark_anonymous()
     locale = current_locale()
     return render_template(
         "curriculum/public_index.html",
@@ -51,9 +54,8 @@ def public_index():
     )
 
 
-@bp.get("/learn/<slug>")
+@public.get("/learn/<slug>")
 def public_page(slug: str):
-    mark_anonymous()
     page = page_or_404(PageKind.awareness, slug)
     locale = current_locale()
     return render_template(
@@ -66,9 +68,8 @@ def public_page(slug: str):
     )
 
 
-@bp.get("/leaflets/<slug>.pdf")
+@public.get("/leaflets/<slug>.pdf")
 def leaflet_pdf(slug: str):
-    mark_anonymous()
     page = page_or_404(PageKind.leaflet, slug)
     lang = request.args.get("lang")
     lang = lang if lang in LOCALES else current_locale()

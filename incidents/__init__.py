@@ -1,4 +1,8 @@
-"""Report and respond: anonymous reports, cases, referrals to authorized bodies."""
+"""Report and respond, in four parts: ``intake`` (the anonymous report, its files, receipt and
+conversation; the QR poster), ``cases`` (the case and its state machine, the staff's work on it,
+deadlines, retention), ``referrals`` (rules, referrals to authorized bodies and their letters,
+the partner's pages) and ``teacher`` (the teacher's named report). Each declares its addresses in
+its ``urls`` module."""
 
 from __future__ import annotations
 
@@ -6,22 +10,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from incidents import demo, models, privacy, receipts, student, views  # noqa: F401 - models: tables
-    from school.cli import register_demo_seeder
+    from core import crypto
+    from incidents import cases, intake, referrals, teacher
 
-    receipts.init_app(app)
-    privacy.init_app(app)
-    student.init_app(app)
-    views.init_app(app)
-    register_demo_seeder(app, demo.seed_reports)
-
-    from incidents import response  # the response workflow (issue 4)
-
-    response.init_app(app)
-
-    from core import crypto  # encryption at rest (issue 7)
-    from incidents import uploads
-
-    crypto.register_file_store(app, uploads.stored_files)
+    intake.init_app(app)
+    cases.init_app(app)  # the dashboard links keep their order: cases, teacher, partner, rules
+    teacher.init_app(app)
+    referrals.init_app(app)
     # Last: every encrypted column is known now; refuse to start with keys that cannot read them.
     crypto.check_database(app)

@@ -4,7 +4,7 @@
 - ``notify-overdue`` tells school administrators what is overdue, once per item; a scheduler
   (cron, a systemd timer) runs it every few minutes.
 - ``purge`` empties the texts and deletes the files of cases closed longer ago than
-  ``RETENTION_DAYS_CLOSED_CASES`` (``incidents.retention``); a scheduler runs it daily.
+  ``RETENTION_DAYS_CLOSED_CASES`` (``incidents.cases.retention``); a scheduler runs it daily.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from incidents import overdue, referrals, retention
+from incidents.cases import overdue, retention
+from incidents.referrals import services as referrals
 from school.models import utcnow
 
 incidents_cli = AppGroup("incidents", help="Reports, cases and referrals.")
@@ -24,7 +25,7 @@ incidents_cli = AppGroup("incidents", help="Reports, cases and referrals.")
 @incidents_cli.command("load-referral-rules")
 @click.option("--reset", is_flag=True, help="Also restore shipped rules an administrator edited.")
 def load_referral_rules_command(reset: bool) -> None:
-    """Load or update the referral rules shipped in incidents/data/referral_rules.csv."""
+    """Load or update the referral rules shipped in incidents/referrals/data/referral_rules.csv."""
     added, updated = referrals.load_rules(reset=reset)
     click.echo(f"referral rules: {added} added, {updated} updated")
 

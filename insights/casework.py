@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from curriculum.services import coverage
 from extensions import db
-from incidents.case_enums import Outcome
-from incidents.cases import Case, Referral
-from incidents.models import ReportViolenceForm
+from incidents.cases.enums import Outcome
+from incidents.cases.models import Case, Referral
+from incidents.intake.models import ReportViolenceForm
 from insights import rollup
 from insights.figures import Count
 from insights.filters import Filters, Level

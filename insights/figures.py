@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, String, case, func, literal, select, type_coerce
 
 from extensions import db
-from incidents.deadlines import awaiting_response_overdue, response_targets
-from incidents.models import (
+from incidents.cases.deadlines import awaiting_response_overdue, response_targets
+from incidents.intake.models import (
     Perpetrator,
     Place,
     Priority,

@@ -10,7 +10,7 @@ from flask import abort
 from sqlalchemy import select
 
 from extensions import db
-from incidents.models import ViolenceForm
+from incidents.intake.models import ViolenceForm
 from insights.sql import app_zone
 from school.access import region_scope, school_scope
 from school.models import SCHOOL_ROLES, Region, Role, School, User, utcnow

@@ -14,8 +14,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
-from incidents.cases import Case, Referral
-from incidents.models import Report
+from incidents.cases.models import Case, Referral
+from incidents.intake.models import Report
 from school.models import Classroom, School, User, UTCDateTime, str_enum, utcnow
 
 

@@ -49,10 +49,17 @@ from sqlalchemy import (
 )
 
 from extensions import db
-from incidents.case_enums import CaseState
-from incidents.cases import Case
-from incidents.deadlines import awaiting_response_overdue
-from incidents.models import Perpetrator, Place, Priority, Report, ReportViolenceForm, ViolenceForm
+from incidents.cases.deadlines import awaiting_response_overdue
+from incidents.cases.enums import CaseState
+from incidents.cases.models import Case
+from incidents.intake.models import (
+    Perpetrator,
+    Place,
+    Priority,
+    Report,
+    ReportViolenceForm,
+    ViolenceForm,
+)
 from insights.sql import app_zone, grouping_sets, hours_between, key_sum
 from insights.stats import Tally
 from school.models import School, UTCDateTime, utcnow
@@ -407,7 +414,7 @@ def _refresh_cases(key: str, begin: datetime, finish: datetime) -> None:
 
 
 def _target_hours() -> dict:
-    from incidents.deadlines import response_targets
+    from incidents.cases.deadlines import response_targets
 
     return {p: span.total_seconds() / 3600 for p, span in response_targets().items()}
 

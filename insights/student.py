@@ -7,18 +7,18 @@ never in an address, and is spent in the same transaction that stores the answer
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from core.anonymity import anonymous_blueprint, client_key
 from core.i18n import current_locale
-from core.security import mark_anonymous
 from extensions import csrf, limiter
-from incidents.privacy import client_key
 from insights import surveys
 from insights.forms import CodeForm, answer_form, answers_from
 from insights.questionnaire import questionnaire
 
-bp = Blueprint("survey", __name__, url_prefix="/s", template_folder="templates")
+# Anonymous: no-store, no-referrer, no access log line, for every address under /s.
+bp = anonymous_blueprint("survey", __name__, url_prefix="/s", template_folder="templates")
 
 T = "insights/student/"
 # A whole class may share one school address: generous, but guessing codes stays hopeless.
@@ -33,17 +33,16 @@ def _code_does_not_work(form: CodeForm):
             " ended. Check the code on your slip, or ask your teacher."
         )
     ]
-    return render_template(T + "code.html", form=form, anonymous_page=True)
+    return render_template(T + "code.html", form=form)
 
 
 @bp.route("", methods=["GET", "POST"])
 @csrf.exempt
 @limiter.limit(CODE_LIMIT, methods=["POST"], key_func=client_key)
 def start():
-    mark_anonymous()
     form = CodeForm()
     if not form.validate_on_submit():
-        return render_template(T + "code.html", form=form, anonymous_page=True)
+        return render_template(T + "code.html", form=form)
     wave = surveys.wave_for_code(form.code.data)
     if wave is None:
         return _code_does_not_work(form)
@@ -61,7 +60,6 @@ def _survey_page(wave, code: str, form=None):
         version=wave.version.value,
         locale=locale,
         content=questionnaire(),
-        anonymous_page=True,
     )
 
 
@@ -69,7 +67,6 @@ def _survey_page(wave, code: str, form=None):
 @csrf.exempt
 @limiter.limit(CODE_LIMIT, key_func=client_key)
 def answer():
-    mark_anonymous()
     code = request.form.get("code", "")
     wave = surveys.wave_for_code(code)
     if wave is None:
@@ -85,5 +82,4 @@ def answer():
 
 @bp.get("/thanks")
 def thanks():
-    mark_anonymous()
-    return render_template(T + "thanks.html", anonymous_page=True)
+    return render_template(T + "thanks.html")

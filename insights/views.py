@@ -11,8 +11,8 @@ from sqlalchemy import select
 from core.downloads import content_disposition
 from core.pdf import pdf_response, render_pdf
 from extensions import db
-from incidents.deadlines import response_targets
-from incidents.models import ViolenceForm
+from incidents.cases.deadlines import response_targets
+from incidents.intake.models import ViolenceForm
 from insights import dashboard as boards
 from insights import surveys
 from insights.charts_view import dashboard_charts, survey_chart

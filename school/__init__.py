@@ -9,7 +9,7 @@ from extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
-    from school import auth, cli, lockout, views  # noqa: F401 - auth adds its routes to the blueprint
+    from school import audit_page, auth, cli, lockout, views  # noqa: F401 - auth adds its routes
     from school.models import User
 
     login_manager.login_view = "school.login"
@@ -28,5 +28,6 @@ def init_app(app: Flask) -> None:
         return user
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(audit_page.bp)
     cli.init_app(app)
     lockout.init_app(app)

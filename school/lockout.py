@@ -2,7 +2,7 @@
 
 Wrong passwords and wrong codes are counted per account *and client*. The client is the
 browser's known-device token for that account when it has one (a signed cookie set at each
-successful log-in, sent only to ``/login…``), else ``incidents.privacy.client_key()``: a keyed
+successful log-in, sent only to ``/login…``), else ``core.anonymity.client_key()``: a keyed
 hash of the address, never the address itself. Five failures lock that client out of that
 account for 15 minutes; the owner logging in from another address, or from a browser that has
 logged in before, is not locked out.
@@ -24,8 +24,8 @@ import secrets
 from flask import Flask, after_this_request, current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from core.anonymity import client_key
 from core.counters import Counters
-from incidents.privacy import client_key
 from school.models import User
 
 LOCK_FAILURES = 5

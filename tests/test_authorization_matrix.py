@@ -37,7 +37,7 @@ from urllib.parse import quote, urlencode
 import pypdf
 import pytest
 
-import incidents.receipts
+import incidents.intake.receipts
 from core.opaque import opaque
 from extensions import db
 from school import security
@@ -54,8 +54,8 @@ from tests.two_schools import (
     module_app,
 )
 
-# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.receipts).
-incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.intake.receipts).
+incidents.intake.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 ROLES = ("admin", "school_admin", "counselor", "teacher", "analyst", "partner", ANONYMOUS)
 STAFF = frozenset(ROLES) - {ANONYMOUS}
@@ -146,12 +146,12 @@ TABLE: dict[str, Expect | list[Expect]] = {
     "/": E("core.home", EVERYONE, ok={ANONYMOUS: {200}, "*": {302}}),
     "/healthz": E("core.health", EVERYONE),
     "/lang/<code>": E("i18n.switch", EVERYONE, (302,), args={"code": "lang"}),
-    "/learn": E("curriculum.public_index", EVERYONE),
-    "/learn/<slug>": E("curriculum.public_page", EVERYONE, args={"slug": "page"}),
-    "/leaflets/<slug>.pdf": E("curriculum.leaflet_pdf", EVERYONE, args={"slug": "leaflet"}),
-    "/verify": E("curriculum.verify", EVERYONE),
+    "/learn": E("public.public_index", EVERYONE),
+    "/learn/<slug>": E("public.public_page", EVERYONE, args={"slug": "page"}),
+    "/leaflets/<slug>.pdf": E("public.leaflet_pdf", EVERYONE, args={"slug": "leaflet"}),
+    "/verify": E("public.verify", EVERYONE),
     "/verify/<code>": E(
-        "curriculum.verify_code", EVERYONE, args={"code": "certificate_code"}, public=True
+        "public.verify_code", EVERYONE, args={"code": "certificate_code"}, public=True
     ),
     # --- the student's side (no account) -------------------------------------------------------
     "/r/": E("report.find_school", EVERYONE),
@@ -227,15 +227,15 @@ TABLE: dict[str, Expect | list[Expect]] = {
         "school.body_edit", {"admin"}, args={"body_id": "body"}, cross={"admin"}
     ),
     # --- reports, cases, referrals -------------------------------------------------------------
-    "/staff/reports/new": E("incidents.new_reports", {"counselor"}, (301,)),
+    "/staff/reports/new": E("cases.new_reports", {"counselor"}, (301,)),
     "/school/poster": E(
-        "incidents.poster",
+        "poster.poster",
         {"school_admin", "counselor", "admin"},
         query={"school": "school"},
         cross={"admin"},
     ),
     "/school/poster.pdf": E(
-        "incidents.poster_pdf",
+        "poster.poster_pdf",
         {"school_admin", "counselor", "admin"},
         query={"school": "school"},
         cross={"admin"},
@@ -269,7 +269,7 @@ TABLE: dict[str, Expect | list[Expect]] = {
         "cases.action_done", {"counselor"}, (302,), args={"case_id": "case", "action_id": "action"}
     ),
     f"{C}/messages": E("cases.message_send", {"counselor"}, (400,), args={"case_id": "case"}),
-    f"{C}/referrals": E("cases.referral_new", {"counselor"}, (400,), args={"case_id": "case"}),
+    f"{C}/referrals": E("referrals.referral_new", {"counselor"}, (400,), args={"case_id": "case"}),
     "/staff/reports/<opaque:report_id>/open": E(
         "cases.open_report", {"counselor"}, (302,), args={"report_id": "report"}, fresh={"report"}
     ),
@@ -282,16 +282,16 @@ TABLE: dict[str, Expect | list[Expect]] = {
     ),
     # The school administrator follows referrals from the case page (403 on the draft's page).
     "/staff/referrals/<opaque:referral_id>": E(
-        "cases.referral_detail", {"counselor"}, args={"referral_id": "referral"}
+        "referrals.referral_detail", {"counselor"}, args={"referral_id": "referral"}
     ),
     "/staff/referrals/<opaque:referral_id>/letter.pdf": E(
-        "cases.referral_letter", {"counselor"}, args={"referral_id": "referral"}
+        "referrals.referral_letter", {"counselor"}, args={"referral_id": "referral"}
     ),
     "/staff/referrals/<opaque:referral_id>/send": E(
-        "cases.referral_send", {"counselor"}, (400,), args={"referral_id": "referral"}
+        "referrals.referral_send", {"counselor"}, (400,), args={"referral_id": "referral"}
     ),
     "/staff/referrals/<opaque:referral_id>/delete": E(
-        "cases.referral_delete",
+        "referrals.referral_delete",
         {"counselor"},
         (302,),
         args={"referral_id": "draft_referral"},
@@ -302,30 +302,30 @@ TABLE: dict[str, Expect | list[Expect]] = {
     "/staff/approvals/<opaque:request_id>": E(
         "cases.approval_decide", {"school_admin"}, (302,), args={"request_id": "closure"}
     ),
-    "/staff/audit": E("cases.audit_log", {"school_admin", "admin"}),
-    "/staff/my-reports": E("cases.teacher_reports", {"teacher"}),
-    "/staff/my-reports/new": E("cases.teacher_report_new", {"teacher"}),
-    "/partner/referrals": E("cases.partner_referrals", {"partner"}),
+    "/staff/audit": E("audit.audit_log", {"school_admin", "admin"}),
+    "/staff/my-reports": E("teacher.teacher_reports", {"teacher"}),
+    "/staff/my-reports/new": E("teacher.teacher_report_new", {"teacher"}),
+    "/partner/referrals": E("partner.partner_referrals", {"partner"}),
     "/partner/referrals/<opaque:referral_id>": E(
-        "cases.partner_referral", {"partner"}, args={"referral_id": "sent_referral"}
+        "partner.partner_referral", {"partner"}, args={"referral_id": "sent_referral"}
     ),
     "/partner/referrals/<opaque:referral_id>/letter.pdf": E(
-        "cases.partner_letter", {"partner"}, args={"referral_id": "sent_referral"}
+        "partner.partner_letter", {"partner"}, args={"referral_id": "sent_referral"}
     ),
     # The registration number is optional: acknowledged once, then "already acknowledged" (409).
     "/partner/referrals/<opaque:referral_id>/acknowledge": E(
-        "cases.partner_acknowledge",
+        "partner.partner_acknowledge",
         {"partner"},
         (302, 409),
         args={"referral_id": "sent_referral"},
     ),
     "/partner/referrals/<opaque:referral_id>/outcome": E(
-        "cases.partner_outcome", {"partner"}, (400,), args={"referral_id": "sent_referral"}
+        "partner.partner_outcome", {"partner"}, (400,), args={"referral_id": "sent_referral"}
     ),
-    "/admin/referral-rules": E("cases.rules", {"admin"}),
-    "/admin/referral-rules/new": E("cases.rule_edit", {"admin"}),
+    "/admin/referral-rules": E("referrals.rules", {"admin"}),
+    "/admin/referral-rules/new": E("referrals.rule_edit", {"admin"}),
     "/admin/referral-rules/<int:rule_id>": E(
-        "cases.rule_edit", {"admin"}, args={"rule_id": "rule"}
+        "referrals.rule_edit", {"admin"}, args={"rule_id": "rule"}
     ),
     # --- lessons and the staff course ----------------------------------------------------------
     "/lessons": E("curriculum.library", LIBRARY),
@@ -704,6 +704,7 @@ def test_an_unconfirmed_counselor_reads_nothing_of_a_case_anywhere(
     secrets = world.own.narrative | world.own.case_data
     for what, secret in secrets.items():
         assert secret not in text, f"{label}: shows the own school's {what}"
-    if expect.endpoint.startswith("cases."):
+    # Every blueprint that reads cases refuses an unconfirmed counselor.
+    if expect.endpoint.startswith(("cases.", "referrals.", "partner.", "teacher.", "audit.")):
         assert response.status_code in REFUSED | {302}, label
         assert fingerprint() == before, f"{label}: wrote to the database"

@@ -42,10 +42,10 @@ from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import select
 
-import incidents.receipts
+import incidents.intake.receipts
 from core.opaque import opaque
 from extensions import db
-from incidents.case_enums import (
+from incidents.cases.enums import (
     PLANNED_ACTION_KINDS,
     CaseState,
     Outcome,
@@ -55,16 +55,16 @@ from incidents.case_enums import (
     RiskLevel,
     Screening,
 )
-from incidents.models import Frequency, Perpetrator, Place, Priority, Victim, ViolenceForm
-from incidents.models import WhenHappened as When
-from incidents.referrals import FACT_CHOICES, LETTER_LANGUAGES
+from incidents.intake.models import Frequency, Perpetrator, Place, Priority, Victim, ViolenceForm
+from incidents.intake.models import WhenHappened as When
+from incidents.referrals.services import FACT_CHOICES, LETTER_LANGUAGES
 from insights.models import WaveKind
 from school.models import BodyKind, Role
 from tests.incidents.factories import form_data, jpeg_bytes, png_bytes
 from tests.two_schools import ANONYMOUS, Clients, World, build_world, fingerprint, fresh, module_app
 
-# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.receipts).
-incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.intake.receipts).
+incidents.intake.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 settings.register_profile(
     "ci",
@@ -304,7 +304,7 @@ class Form:
 
 
 def version_of(case_id: int) -> str:
-    from incidents.cases import Case
+    from incidents.cases.models import Case
 
     value = db.session.scalar(select(Case.version).where(Case.id == case_id))
     db.session.rollback()
@@ -333,7 +333,7 @@ def draft_for(form: str, world: World) -> int:
 
 
 def people_of(case_id: int) -> list[int]:
-    from incidents.cases import InvolvedPerson
+    from incidents.cases.models import InvolvedPerson
 
     ids = list(
         db.session.scalars(select(InvolvedPerson.id).where(InvolvedPerson.case_id == case_id))
@@ -371,7 +371,7 @@ def own_police(world: World) -> int:
 
 def bodies_for(world: World, kind: BodyKind | None = None) -> list[int]:
     """The bodies school A may refer to now (the tests of the admin's forms may add some)."""
-    from incidents.referrals import body_choices
+    from incidents.referrals.services import body_choices
     from school.models import School
 
     ids = [b.id for b in body_choices(db.session.get(School, world.own["school"]), kind)]

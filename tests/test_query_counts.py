@@ -21,13 +21,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select
 
-import incidents.receipts
+import incidents.intake.receipts
 from core.opaque import opaque
 from extensions import db
 from tests.incidents.factories import form_data
 
-# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.receipts).
-incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+# Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.intake.receipts).
+incidents.intake.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 DEMO_PASSWORD = "qamqor-demo-2026"  # noqa: S105 - the demo accounts' published password
 COUNSELOR = "psychologist@demo.qamqor.kz"
@@ -69,8 +69,8 @@ def demo(app):
 
 
 def _ids(school) -> dict:
-    from incidents.case_enums import CaseState
-    from incidents.cases import Case
+    from incidents.cases.enums import CaseState
+    from incidents.cases.models import Case
     from school.models import Classroom
 
     return {
@@ -133,10 +133,10 @@ def _grow(school, case_id: int, class_id: int) -> None:
     people, actions and messages by the same counselor; more lessons logged in the class."""
     from curriculum import services as lessons
     from curriculum.models import Lesson
-    from incidents import casework
-    from incidents.case_enums import ActionKind, PersonKind, PersonRole
-    from incidents.cases import Case
-    from incidents.models import AuthorKind, Message, Report
+    from incidents.cases import case_steps
+    from incidents.cases.enums import ActionKind, PersonKind, PersonRole
+    from incidents.cases.models import Case
+    from incidents.intake.models import AuthorKind, Message, Report
     from insights import synthetic
     from school.models import Classroom, User, utcnow
 
@@ -147,10 +147,10 @@ def _grow(school, case_id: int, class_id: int) -> None:
     case = db.session.get(Case, case_id)
     counselor = db.session.scalar(select(User).where(User.email == COUNSELOR))
     for n in range(3):
-        person = casework.add_person(
+        person = case_steps.add_person(
             case, by=counselor, role=PersonRole.witness, kind=PersonKind.student, classroom=None
         )
-        casework.plan_action(
+        case_steps.plan_action(
             case,
             by=counselor,
             kind=ActionKind.talk_victim,
@@ -158,7 +158,7 @@ def _grow(school, case_id: int, class_id: int) -> None:
             now=now,
             person=person,
         )
-        casework.send_message(case, by=counselor, body=f"Сәлем, {n}", now=now)
+        case_steps.send_message(case, by=counselor, body=f"Сәлем, {n}", now=now)
     student_report = db.session.scalar(select(Report).where(Report.submission_token == "q" * 32))
     for n in range(4):
         db.session.add(

@@ -24,8 +24,8 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from extensions import db
-from incidents import casework, referrals, uploads, workflow
-from incidents.case_enums import (
+from incidents.cases import case_steps, state_machine
+from incidents.cases.enums import (
     ActionKind,
     CaseState,
     Outcome,
@@ -34,8 +34,9 @@ from incidents.case_enums import (
     RiskLevel,
     Screening,
 )
-from incidents.cases import Case
-from incidents.models import (
+from incidents.cases.models import Case
+from incidents.intake import uploads
+from incidents.intake.models import (
     Attachment,
     AuthorKind,
     Message,
@@ -44,7 +45,8 @@ from incidents.models import (
     ViolenceForm,
     WhenHappened,
 )
-from incidents.teacher import file_teacher_report
+from incidents.referrals import services as referrals
+from incidents.teacher.named_report import file_teacher_report
 from school.models import AuthorizedBody, BodyKind, Classroom, Role, School, User, utcnow
 from tests import factories
 from tests.incidents.factories import png_bytes
@@ -140,8 +142,8 @@ def build_side(side: str) -> Side:
     report, receipt = student_report(
         school, description=story, forms=[ViolenceForm.sexual], grade_band="5-9"
     )
-    case = workflow.open_case(report, by=counselor, now=now)
-    workflow.triage(
+    case = state_machine.open_case(report, by=counselor, now=now)
+    state_machine.triage(
         case,
         by=counselor,
         screening=Screening.peer_violence,
@@ -151,15 +153,15 @@ def build_side(side: str) -> Side:
         now=now,
     )
     case.narrative = marker(side, "NARRATIVE")
-    person = casework.add_person(
+    person = case_steps.add_person(
         case, by=counselor, role=PersonRole.victim, kind=PersonKind.student, classroom=classroom
     )
     person.alias = marker(side, "ALIAS")
-    action = casework.plan_action(
+    action = case_steps.plan_action(
         case, by=counselor, kind=ActionKind.talk_victim, due_on=now.date(), now=now
     )
     action.note = marker(side, "ACTIONNOTE")
-    casework.send_message(case, by=counselor, body=marker(side, "STAFFMSG"), now=now)
+    case_steps.send_message(case, by=counselor, body=marker(side, "STAFFMSG"), now=now)
     db.session.add(
         Message(report=report, author_kind=AuthorKind.reporter, body=marker(side, "CHILDMSG"))
     )
@@ -191,8 +193,8 @@ def build_side(side: str) -> Side:
 
     # A serious case whose closure waits for the director's approval.
     serious, _code = student_report(school, description=marker(side, "STORY2"))
-    serious_case = workflow.open_case(serious, by=counselor, now=now)
-    workflow.triage(
+    serious_case = state_machine.open_case(serious, by=counselor, now=now)
+    state_machine.triage(
         serious_case,
         by=counselor,
         screening=Screening.bullying,
@@ -201,11 +203,11 @@ def build_side(side: str) -> Side:
         injury=False,
         now=now,
     )
-    casework.plan_action(
+    case_steps.plan_action(
         serious_case, by=counselor, kind=ActionKind.talk_victim, due_on=now.date(), now=now
     )
-    workflow.move(serious_case, CaseState.in_progress, by=counselor, now=now)
-    closure = workflow.close(
+    state_machine.move(serious_case, CaseState.in_progress, by=counselor, now=now)
+    closure = state_machine.close(
         serious_case,
         by=counselor,
         outcome=Outcome.resolved,
@@ -288,7 +290,7 @@ def fresh(kind: str, side: Side) -> int:
     classroom = db.session.get(Classroom, side["classroom"])
     case = db.session.get(Case, side["case"])
     if kind == "person":
-        made = casework.add_person(
+        made = case_steps.add_person(
             case, by=counselor, role=PersonRole.witness, kind=PersonKind.student
         )
     elif kind == "draft_referral":
@@ -335,11 +337,11 @@ def fresh(kind: str, side: Side) -> int:
         report, _code = student_report(
             db.session.get(School, side["school"]), description=marker(side.name, "STORY3")
         )
-        made = workflow.open_case(report, by=counselor, now=now)
+        made = state_machine.open_case(report, by=counselor, now=now)
         if kind == "new_case":
             db.session.commit()
             return made.id
-        workflow.triage(
+        state_machine.triage(
             made,
             by=counselor,
             screening=Screening.bullying,
@@ -348,14 +350,14 @@ def fresh(kind: str, side: Side) -> int:
             injury=False,
             now=now,
         )
-        casework.plan_action(
+        case_steps.plan_action(
             made, by=counselor, kind=ActionKind.talk_victim, due_on=now.date(), now=now
         )
-        workflow.move(made, CaseState.in_progress, by=counselor, now=now)
+        state_machine.move(made, CaseState.in_progress, by=counselor, now=now)
         if kind == "closed_case":
-            workflow.close(made, by=counselor, outcome=Outcome.resolved, note="—", now=now)
+            state_machine.close(made, by=counselor, outcome=Outcome.resolved, note="—", now=now)
     elif kind == "action":
-        made = casework.plan_action(
+        made = case_steps.plan_action(
             case, by=counselor, kind=ActionKind.talk_parents, due_on=now.date(), now=now
         )
     elif kind == "pending_counselor":
@@ -404,7 +406,7 @@ def build_world() -> World:
     """Content, the referral rules, both schools and a platform administrator; the lesson plan,
     delivery and wave that the GET pages show are made here too."""
     from curriculum.models import CourseModule, InfoPage, Lesson, PageKind
-    from incidents.cases import ReferralRule
+    from incidents.cases.models import ReferralRule
     from insights import surveys
     from insights.models import WaveKind
     from tests.curriculum.factories import load_real_content

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Table, func, select
 
 from extensions import db
-from incidents.deadlines import response_targets
-from incidents.models import (
+from incidents.cases.deadlines import response_targets
+from incidents.intake.models import (
     Frequency,
     Perpetrator,
     Place,
@@ -24,7 +24,7 @@ from incidents.models import (
     ViolenceForm,
     WhenHappened,
 )
-from incidents.priority import compute_priority
+from incidents.intake.priority import compute_priority
 from insights.synthetic.base import (
     BATCH,
     Made,
@@ -305,7 +305,7 @@ def _bodies() -> dict[tuple[int, str], int]:
 def _case_rows(reports: list[dict], rng: random.Random, now: datetime):
     """A case for each report, closed with an outcome when it is old enough; referrals for the
     serious ones, most sent before their deadline."""
-    from incidents.case_enums import CaseState, Outcome, ReferralStatus
+    from incidents.cases.enums import CaseState, Outcome, ReferralStatus
 
     next_case = (db.session.scalar(select(func.max(_cases_table().c.id))) or 0) + 1
     next_referral = (db.session.scalar(select(func.max(_referrals_table().c.id))) or 0) + 1

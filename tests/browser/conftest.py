@@ -23,14 +23,14 @@ from flask_babel import ngettext as babel_ngettext
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-import incidents.receipts
+import incidents.intake.receipts
 from app import create_app
 from extensions import db, limiter
 from tests.browser.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, DESKTOP, TIMEOUT_MS
 from tests.conftest import _clean
 
 # Fast receipt hashes, as in the incidents tests; production keeps RFC 9106's parameters.
-incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+incidents.intake.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
 # A PDF or a busy machine can make a page slower than Playwright's default 5 seconds.

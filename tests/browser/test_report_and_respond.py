@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from core.i18n import localized
 from extensions import db
-from incidents import uploads
-from incidents.case_enums import RiskLevel, Screening
-from incidents.cases import Case
-from incidents.forms import PERPETRATOR_CHOICES, VICTIM_CHOICES
-from incidents.models import (
+from incidents.cases.enums import RiskLevel, Screening
+from incidents.cases.models import Case
+from incidents.intake import uploads
+from incidents.intake.forms import PERPETRATOR_CHOICES, VICTIM_CHOICES
+from incidents.intake.models import (
     Attachment,
     AuthorKind,
     Frequency,
@@ -32,7 +32,7 @@ from incidents.models import (
     ViolenceForm,
     WhenHappened,
 )
-from incidents.reporting import CHILD_STATUS_TITLES, ChildStatus
+from incidents.intake.reporting import CHILD_STATUS_TITLES, ChildStatus
 from school.models import School
 from tests.browser.helpers import (
     RECEIPT_CODE,

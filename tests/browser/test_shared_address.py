@@ -8,8 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
-from incidents.forms import PERPETRATOR_CHOICES, VICTIM_CHOICES
-from incidents.models import Frequency, Place, ViolenceForm, WhenHappened
+from incidents.intake.forms import PERPETRATOR_CHOICES, VICTIM_CHOICES
+from incidents.intake.models import Frequency, Place, ViolenceForm, WhenHappened
 from tests import factories
 from tests.browser.test_report_and_respond import KK, choice
 

@@ -107,13 +107,13 @@ def test_a_downgrade_asks_first_and_takes_a_backup_before_it_runs(
     empty_database, tmp_path, monkeypatch
 ):
     """Issue 14, finding 9: `flask db downgrade` dropped the outbox, or every report, unasked."""
-    import incidents.receipts
+    import incidents.intake.receipts
     from core import mail
     from tests import factories
     from tests.incidents.factories import report
 
     monkeypatch.setattr(
-        incidents.receipts, "ARGON2", {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+        incidents.intake.receipts, "ARGON2", {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
     )
     instance = tmp_path / "instance"
     app = create_app(

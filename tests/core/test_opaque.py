@@ -10,8 +10,8 @@ from app import create_app
 from core.opaque import LENGTH, opaque, plain
 from core.security import ID_MAX
 from extensions import db
-from incidents.models import Perpetrator, Place, ViolenceForm, WhenHappened
-from incidents.teacher import file_teacher_report
+from incidents.intake.models import Perpetrator, Place, ViolenceForm, WhenHappened
+from incidents.teacher.named_report import file_teacher_report
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     case_in_progress,
     english_messages,

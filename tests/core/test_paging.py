@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from core.paging import PAGE_SIZE
 from extensions import db
-from incidents.case_enums import CaseState
-from incidents.cases import Case
+from incidents.cases.enums import CaseState
+from incidents.cases.models import Case
 from insights import synthetic
 from school.models import Role, utcnow
 from tests import factories

@@ -10,10 +10,11 @@ import pytest
 from flask_babel import force_locale
 
 from extensions import db
-from incidents import casework, referrals, workflow
-from incidents.case_enums import ActionKind, CaseState, Outcome, RiskLevel, Screening
-from incidents.cases import Case, ReferralRule
-from incidents.models import ViolenceForm
+from incidents.cases import case_steps, state_machine
+from incidents.cases.enums import ActionKind, CaseState, Outcome, RiskLevel, Screening
+from incidents.cases.models import Case, ReferralRule
+from incidents.intake.models import ViolenceForm
+from incidents.referrals import services as referrals
 from school.models import AuthorizedBody, BodyKind, Role, School, User, utcnow
 from tests import factories
 from tests.incidents.factories import report as student_report
@@ -87,7 +88,7 @@ def new_case(staff: Staff, when: datetime | None = None, **report_fields) -> Cas
     made, _code = student_report(staff.school, **report_fields)
     if when is not None:
         made.created_at = when
-    case = workflow.open_case(made, by=staff.counselor, now=when or utcnow())
+    case = state_machine.open_case(made, by=staff.counselor, now=when or utcnow())
     db.session.commit()
     return case
 
@@ -103,7 +104,7 @@ def triaged_case(
 ) -> Case:
     now = now or utcnow()
     case = new_case(staff, when=now, **report_fields)
-    workflow.triage(
+    state_machine.triage(
         case,
         by=staff.counselor,
         screening=screening,
@@ -119,7 +120,7 @@ def triaged_case(
 def close_low_risk(case: Case, staff: Staff, note: str) -> Case:
     """Triage ``case`` as a low-risk peer conflict, do its actions and close it as resolved (no
     approval needed at low risk); the caller commits."""
-    workflow.triage(
+    state_machine.triage(
         case,
         by=staff.counselor,
         screening=Screening.peer_conflict,
@@ -129,18 +130,18 @@ def close_low_risk(case: Case, staff: Staff, note: str) -> Case:
         now=utcnow(),
     )
     for action in case.actions:
-        casework.complete_action(action, by=staff.counselor, now=utcnow())
-    workflow.close(case, by=staff.counselor, outcome=Outcome.resolved, note=note, now=utcnow())
+        case_steps.complete_action(action, by=staff.counselor, now=utcnow())
+    state_machine.close(case, by=staff.counselor, outcome=Outcome.resolved, note=note, now=utcnow())
     return case
 
 
 def case_in_progress(staff: Staff, **fields) -> Case:
     now = fields.pop("now", None) or utcnow()
     case = triaged_case(staff, now=now, **fields)
-    casework.plan_action(
+    case_steps.plan_action(
         case, by=staff.counselor, kind=ActionKind.talk_victim, due_on=now.date(), now=now
     )
-    workflow.move(case, CaseState.in_progress, by=staff.counselor, now=now)
+    state_machine.move(case, CaseState.in_progress, by=staff.counselor, now=now)
     db.session.commit()
     return case
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import incidents.receipts
+import incidents.intake.receipts
 
-# Fast hashes in tests; production keeps RFC 9106's parameters (see incidents.receipts).
-incidents.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+# Fast hashes in tests; production keeps RFC 9106's parameters (see incidents.intake.receipts).
+incidents.intake.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
 @pytest.fixture(autouse=True)

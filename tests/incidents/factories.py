@@ -7,7 +7,7 @@ import io
 from PIL import Image
 
 from extensions import db
-from incidents.models import (
+from incidents.intake.models import (
     AuthorKind,
     Frequency,
     Message,
@@ -18,7 +18,7 @@ from incidents.models import (
     ViolenceForm,
     WhenHappened,
 )
-from incidents.reporting import ReportInput, submit_report
+from incidents.intake.reporting import ReportInput, submit_report
 from school.models import School, User
 
 

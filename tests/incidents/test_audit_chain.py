@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 from core.audit import AuditEntry, verify_chain
 from core.opaque import opaque
 from extensions import db
-from incidents.case_enums import Screening
-from incidents.models import ViolenceForm
-from incidents.reporting import add_reporter_message
+from incidents.cases.enums import Screening
+from incidents.intake.models import ViolenceForm
+from incidents.intake.reporting import add_reporter_message
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     english_messages,
     staffed_school,
@@ -118,10 +118,10 @@ def test_nobody_edits_the_log_through_the_application(worked_case):
 
 
 def test_the_school_admin_reads_the_log_page_by_page(worked_case, login, monkeypatch):
-    from incidents import oversight
+    from school import audit_page
 
     staff, _case = worked_case
-    monkeypatch.setattr(oversight, "AUDIT_PAGE", 5)
+    monkeypatch.setattr(audit_page, "AUDIT_PAGE", 5)
     client = _client()
     login(staff.admin, using=client)
     first = client.get("/staff/audit").get_data(as_text=True)
@@ -147,10 +147,10 @@ def test_the_log_page_shows_no_running_number(worked_case, login, monkeypatch):
     the running numbers that addresses no longer carry (issue 13, finding 10)."""
     import html
 
-    from incidents import oversight
+    from school import audit_page
 
     staff, case = worked_case
-    monkeypatch.setattr(oversight, "AUDIT_PAGE", 5)
+    monkeypatch.setattr(audit_page, "AUDIT_PAGE", 5)
     client = _client()
     login(staff.admin, using=client)
     page = html.unescape(client.get("/staff/audit").get_data(as_text=True))

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from core.audit import AuditEntry
 from core.opaque import opaque
 from extensions import db
-from incidents import uploads, workflow
-from incidents.models import Report
-from incidents.reporting import add_reporter_message
+from incidents.cases import state_machine
+from incidents.intake import uploads
+from incidents.intake.models import Report
+from incidents.intake.reporting import add_reporter_message
 from school.models import Role, utcnow
 from tests import factories
 from tests.incidents.case_factories import new_case, staffed_school
@@ -28,7 +29,7 @@ def case_with_files(client):
     sent = client.post(f"/r/{staff.school.code}", data=data, content_type="multipart/form-data")
     assert sent.status_code == 200
     report = db.session.scalar(select(Report).order_by(Report.id.desc()))
-    case = workflow.open_case(report, by=staff.counselor, now=utcnow())
+    case = state_machine.open_case(report, by=staff.counselor, now=utcnow())
     add_reporter_message(report, "Тағы бір құжат", [uploads.clean_file(MINIMAL_PDF)])
     db.session.commit()
     return staff, case

@@ -8,9 +8,10 @@ import pytest
 
 from core.opaque import opaque
 from extensions import db
-from incidents import casework, referrals
-from incidents.case_enums import Screening
-from incidents.models import ViolenceForm
+from incidents.cases import case_steps
+from incidents.cases.enums import Screening
+from incidents.intake.models import ViolenceForm
+from incidents.referrals import services as referrals
 from school.models import Role, utcnow
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
@@ -34,7 +35,7 @@ def world(app):
         description=STORY,
     )
     case.narrative = NARRATIVE
-    casework.send_message(case, by=staff.counselor, body=REPLY, now=utcnow())
+    case_steps.send_message(case, by=staff.counselor, body=REPLY, now=utcnow())
     referral = next(r for r in case.referrals if r.body_kind.value == "police")
     referrals.send(referral, by=staff.counselor, reference_number="1", now=utcnow())
     db.session.commit()
@@ -103,7 +104,7 @@ def test_other_roles_are_refused_every_case_page(client, login, world, role):
 def test_a_region_analyst_reads_no_case_even_through_the_scope(app, world):
     from sqlalchemy import select
 
-    from incidents.cases import Case
+    from incidents.cases.models import Case
     from school.access import case_scope
 
     staff, case, _ = world

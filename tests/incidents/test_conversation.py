@@ -8,10 +8,10 @@ import time
 import pytest
 from sqlalchemy import select
 
+from core.anonymity import client_key
 from extensions import db
-from incidents import receipts
-from incidents.models import AuthorKind, Message
-from incidents.privacy import client_key
+from incidents.intake import receipts
+from incidents.intake.models import AuthorKind, Message
 from school.models import Role
 from tests import factories
 from tests.incidents.factories import jpeg_bytes, report, staff_message, upload
@@ -140,7 +140,7 @@ def test_every_student_page_has_the_quick_exit(client):
 
 def test_done_when_a_student_reports_in_kazakh_with_a_photo_reads_a_reply_and_answers(app):
     """The issue's "done when", as a student's phone would do it: plain forms, no script."""
-    from incidents.models import Report
+    from incidents.intake.models import Report
     from tests.incidents.factories import form_data
 
     school = factories.school()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from extensions import db, limiter
-from incidents.demo import seed_reports
-from incidents.models import AuthorKind, Message, Report
+from incidents.intake.demo import seed_reports
+from incidents.intake.models import AuthorKind, Message, Report
 from school.cli import DEMO_SCHOOL_CODE, seed_directory
 from school.models import School
 

@@ -19,9 +19,9 @@ from core.backup import create_backup, restore_backup
 from core.crypto import DataKeyError, DecryptionError
 from core.opaque import opaque
 from extensions import db
-from incidents import uploads
-from incidents.cases import Case, CaseTransition, ClosureRequest, PriorityChange
-from incidents.models import Message, Report
+from incidents.cases.models import Case, CaseTransition, ClosureRequest, PriorityChange
+from incidents.intake import uploads
+from incidents.intake.models import Message, Report
 from tests import factories
 from tests.incidents.case_factories import english_messages, staffed_school  # noqa: F401
 from tests.incidents.factories import report as student_report

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 
 from core.opaque import opaque
 from extensions import db
-from incidents import casework, overdue, referrals, workflow
-from incidents.case_enums import ActionKind, CaseState, RiskLevel, Screening
-from incidents.cases import Case, OverdueNotice, TeacherReport
-from incidents.deadlines import response_deadline, time_left
-from incidents.models import Perpetrator, Place, Priority, ViolenceForm, WhenHappened
-from incidents.teacher import file_teacher_report
+from incidents.cases import case_steps, overdue, state_machine
+from incidents.cases.deadlines import response_deadline, time_left
+from incidents.cases.enums import ActionKind, CaseState, RiskLevel, Screening
+from incidents.cases.models import Case, OverdueNotice, TeacherReport
+from incidents.intake.models import Perpetrator, Place, Priority, ViolenceForm, WhenHappened
+from incidents.referrals import services as referrals
+from incidents.teacher.named_report import file_teacher_report
 from school.access import case_scope
 from school.models import Role, utcnow
 from tests import factories
@@ -76,7 +77,7 @@ def test_time_to_first_response_is_set_by_triage_once(app):
     received = utcnow() - timedelta(hours=3)
     case = new_case(staff, when=received)
     triaged_at = received + timedelta(hours=2)
-    workflow.triage(
+    state_machine.triage(
         case,
         by=staff.counselor,
         screening=Screening.bullying,
@@ -85,7 +86,7 @@ def test_time_to_first_response_is_set_by_triage_once(app):
         injury=False,
         now=triaged_at,
     )
-    casework.send_message(
+    case_steps.send_message(
         case, by=staff.counselor, body="Hello", now=triaged_at + timedelta(hours=1)
     )
     db.session.commit()
@@ -149,7 +150,7 @@ def test_overdue_lists_per_counselor_and_per_school(client, login):
     db.session.commit()
     yesterday = utcnow().date() - timedelta(days=2)
     for case in (mine, theirs):
-        casework.plan_action(
+        case_steps.plan_action(
             case, by=staff.counselor, kind=ActionKind.talk_parents, due_on=yesterday, now=utcnow()
         )
     db.session.commit()
@@ -165,7 +166,7 @@ def test_overdue_lists_per_counselor_and_per_school(client, login):
     # Done actions are no longer overdue.
     for action in mine.actions:
         if not action.is_done:
-            casework.complete_action(action, by=staff.counselor, now=utcnow())
+            case_steps.complete_action(action, by=staff.counselor, now=utcnow())
     db.session.commit()
     assert mine.label not in client.get("/staff/overdue").get_data(as_text=True)
 
@@ -332,7 +333,8 @@ def test_a_teacher_sees_only_their_own_reports(client, login):
 
 
 def test_the_demo_cases_are_seeded_once_in_different_states(app):
-    from incidents import demo, demo_cases
+    from incidents.cases import demo as demo_cases
+    from incidents.intake import demo
     from school.cli import seed_directory
 
     seed_directory()
@@ -347,7 +349,7 @@ def test_the_demo_cases_are_seeded_once_in_different_states(app):
 
 
 def test_the_inbox_says_when_more_reports_wait_than_it_lists(app, client, login, monkeypatch):
-    from incidents import inbox
+    from incidents.cases import inbox
 
     staff = staffed_school()
     made = [report(staff.school, forms=[ViolenceForm.verbal])[0] for _ in range(4)]

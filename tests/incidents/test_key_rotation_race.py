@@ -15,7 +15,7 @@ from sqlalchemy import event, select, text
 from app import create_app
 from core import crypto
 from extensions import db
-from incidents.models import Report
+from incidents.intake.models import Report
 from school.models import School
 from tests import factories
 from tests.incidents.factories import report as student_report

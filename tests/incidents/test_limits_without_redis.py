@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bench.common import Browser, Gunicorn, free_port, hidden_fields, receipt_code
 from extensions import db
-from incidents.models import Report
+from incidents.intake.models import Report
 from school.models import Role
 from tests import factories
 from tests.incidents.factories import form_data

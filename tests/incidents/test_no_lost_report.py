@@ -31,8 +31,8 @@ from bench.common import Gunicorn
 from bench.load_reports import load, verify
 from core.mail import OutgoingMail
 from extensions import db
-from incidents.cases import TeacherReport
-from incidents.models import Attachment, Message, Report
+from incidents.cases.models import TeacherReport
+from incidents.intake.models import Attachment, Message, Report
 from school.models import Role
 from tests import factories
 from tests.incidents.case_factories import staffed_school

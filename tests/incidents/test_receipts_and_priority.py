@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from incidents import receipts
-from incidents.models import Frequency, Perpetrator, Priority, ViolenceForm
-from incidents.priority import compute_priority
+from incidents.intake import receipts
+from incidents.intake.models import Frequency, Perpetrator, Priority, ViolenceForm
+from incidents.intake.priority import compute_priority
 
 
 def test_a_code_is_16_digits_shown_in_groups_of_four():

@@ -12,16 +12,17 @@ from sqlalchemy import func, select
 
 from core.opaque import opaque
 from extensions import db
-from incidents import referrals, workflow
-from incidents.case_enums import (
+from incidents.cases import state_machine
+from incidents.cases.enums import (
     ActionKind,
     ReferralStatus,
     ReferralTarget,
     RiskLevel,
     Screening,
 )
-from incidents.cases import ReferralRule
-from incidents.models import Perpetrator, ViolenceForm
+from incidents.cases.models import ReferralRule
+from incidents.intake.models import Perpetrator, ViolenceForm
+from incidents.referrals import services as referrals
 from school.models import BodyKind, Role, utcnow
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
@@ -167,7 +168,7 @@ def test_a_corrected_screening_lifts_an_unsent_requirement_but_never_a_sent_one(
     case = triaged_case(staff, screening=Screening.home_violence)
     guardianship, police = sorted(case.referrals, key=lambda r: r.body_kind.value)
     referrals.send(police, by=staff.counselor, reference_number="5", now=utcnow())
-    workflow.update_details(
+    state_machine.update_details(
         case,
         by=staff.counselor,
         now=utcnow(),

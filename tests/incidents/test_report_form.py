@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from incidents.models import Attachment, Priority, Report, ViolenceForm
+from incidents.intake.models import Attachment, Priority, Report, ViolenceForm
 from tests import factories
 from tests.incidents.factories import form_data, jpeg_bytes, upload
 

@@ -1,4 +1,4 @@
-"""The blank report form is rendered once and shared (incidents.form_page): each visitor still
+"""The blank report form is rendered once and shared (incidents.intake.form_page): each visitor still
 gets their own CSRF and submission tokens, and nothing of one visitor reaches another."""
 
 from __future__ import annotations

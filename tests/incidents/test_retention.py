@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from core.audit import AuditEntry
 from extensions import db
-from incidents import casework, retention, uploads, workflow
-from incidents.case_enums import CaseState, Outcome, ReferralStatus
-from incidents.cases import Case, CaseTransition, ClosureRequest, PriorityChange
-from incidents.models import Attachment, Message, Report, ReportViolenceForm
+from incidents.cases import case_steps, retention, state_machine
+from incidents.cases.enums import CaseState, Outcome, ReferralStatus
+from incidents.cases.models import Case, CaseTransition, ClosureRequest, PriorityChange
+from incidents.intake import uploads
+from incidents.intake.models import Attachment, Message, Report, ReportViolenceForm
 from insights.casework import case_figures, referral_figures
 from insights.filters import Filters
 from school.models import utcnow
@@ -178,8 +179,8 @@ def test_the_period_is_configurable_and_a_case_closed_again_is_purged_again(app)
     assert case.report.description == "" and purged_at is not None
 
     # Reopened after the purge, written to again, closed again: purged again 30 days later.
-    workflow.reopen(case, by=staff.counselor, reason="Жаңа-4045", now=utcnow())
-    workflow.update_details(
+    state_machine.reopen(case, by=staff.counselor, reason="Жаңа-4045", now=utcnow())
+    state_machine.update_details(
         case,
         by=staff.counselor,
         now=utcnow(),
@@ -192,8 +193,8 @@ def test_the_period_is_configurable_and_a_case_closed_again_is_purged_again(app)
     )
     for action in case.actions:
         if not action.is_done:
-            casework.complete_action(action, by=staff.counselor, now=utcnow())
-    workflow.close(
+            case_steps.complete_action(action, by=staff.counselor, now=utcnow())
+    state_machine.close(
         case, by=staff.counselor, outcome=Outcome.resolved, note="Тағы-4049", now=utcnow()
     )
     db.session.commit()

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db, limiter
-from incidents.models import Report
+from incidents.intake.models import Report
 from tests import factories
 from tests.incidents.factories import form_data
 from tests.incidents.factories import report as made_report

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core.mail import send_mail
 from extensions import db
-from incidents.models import Priority, ViolenceForm
+from incidents.intake.models import Priority, ViolenceForm
 from school.models import Role
 from tests import factories
 from tests.incidents.factories import form_data, report
@@ -141,7 +141,7 @@ def test_a_failing_mail_server_does_not_lose_the_report(app, client, caplog):
     response = client.post(f"/r/{school.code}", data=form_data())
     assert response.status_code == 200 and "not sent (try 1)" in caplog.text
     from core.mail import OutgoingMail, deliver
-    from incidents.models import Report
+    from incidents.intake.models import Report
 
     assert db.session.query(Report).count() == 1
     # The notice waits in the outbox, and goes out on a later try once the server answers.

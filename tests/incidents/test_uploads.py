@@ -24,8 +24,8 @@ from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 from sqlalchemy import func, select
 
 from extensions import db
-from incidents import uploads
-from incidents.models import Attachment, Message, Report
+from incidents.intake import uploads
+from incidents.intake.models import Attachment, Message, Report
 from tests import factories
 from tests.incidents.factories import MINIMAL_PDF, form_data, jpeg_bytes, png_bytes, upload
 
@@ -362,7 +362,7 @@ def test_small_files_of_too_many_pixels_get_the_form_again_with_a_message_and_no
 MEASURE_CLEANING = """
 import resource, sys
 from werkzeug.datastructures import FileStorage
-from incidents import uploads
+from incidents.intake import uploads
 
 def vm_kib():
     for line in open("/proc/self/status"):

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from core.audit import AuditEntry, verify_chain
 from core.opaque import opaque
 from extensions import db
-from incidents import casework, referrals, workflow
-from incidents.case_enums import (
+from incidents.cases import case_steps, state_machine
+from incidents.cases.case_steps import WorkflowError
+from incidents.cases.enums import (
     ActionKind,
     CaseState,
     ClosureDecision,
@@ -25,9 +26,9 @@ from incidents.case_enums import (
     RiskLevel,
     Screening,
 )
-from incidents.cases import Case, CaseTransition
-from incidents.casework import WorkflowError
-from incidents.models import Perpetrator, Priority, Report, ViolenceForm
+from incidents.cases.models import Case, CaseTransition
+from incidents.intake.models import Perpetrator, Priority, Report, ViolenceForm
+from incidents.referrals import services as referrals
 from school.models import BodyKind, Role, utcnow
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
@@ -91,7 +92,7 @@ def test_a_report_goes_through_triage_referral_monitoring_and_an_approved_closur
     page = counselor.get(f"/staff/cases/{opaque(case.id)}?reply=thanks&lang=kk").get_data(
         as_text=True
     )
-    ready = casework.ready_reply("thanks", "kk")
+    ready = case_steps.ready_reply("thanks", "kk")
     assert ready and ready in page
     reply = ready + " Ертең үзілісте 12-кабинетке келе аласың ба?"
     counselor.post(f"/staff/cases/{opaque(case.id)}/messages", data={"body": reply})
@@ -292,7 +293,7 @@ SIMPLE = [CaseState.in_progress, CaseState.referred, CaseState.monitoring]
 def test_only_the_steps_of_the_machine_are_allowed(app, state, target):
     staff = staffed_school()
     case = triaged_case(staff)
-    casework.plan_action(
+    case_steps.plan_action(
         case, by=staff.counselor, kind=ActionKind.talk_victim, due_on=utcnow().date(), now=utcnow()
     )
     # A sent referral, so that only the machine itself can refuse.
@@ -304,13 +305,13 @@ def test_only_the_steps_of_the_machine_are_allowed(app, state, target):
     if state == CaseState.closed:
         case.outcome = Outcome.resolved
     db.session.commit()
-    allowed = target in workflow.TRANSITIONS[state] and state != CaseState.closed
+    allowed = target in state_machine.TRANSITIONS[state] and state != CaseState.closed
     if allowed:
-        workflow.move(case, target, by=staff.counselor, now=utcnow())
+        state_machine.move(case, target, by=staff.counselor, now=utcnow())
         assert case.state == target
     else:
         with pytest.raises(WorkflowError):
-            workflow.move(case, target, by=staff.counselor, now=utcnow())
+            state_machine.move(case, target, by=staff.counselor, now=utcnow())
         db.session.rollback()
         assert case.state == state
 
@@ -320,7 +321,7 @@ def test_triage_needs_a_counselor_of_the_same_school(app):
     case = new_case(staff)
     stranger = factories.user(Role.counselor)
     with pytest.raises(WorkflowError):
-        workflow.triage(
+        state_machine.triage(
             case,
             by=staff.counselor,
             screening=Screening.bullying,
@@ -351,7 +352,7 @@ def test_work_starts_only_with_an_action_planned(app):
     staff = staffed_school()
     case = triaged_case(staff)
     with pytest.raises(WorkflowError, match="at least one action"):
-        workflow.move(case, CaseState.in_progress, by=staff.counselor, now=utcnow())
+        state_machine.move(case, CaseState.in_progress, by=staff.counselor, now=utcnow())
 
 
 def test_referred_needs_a_referral_that_was_sent(app):
@@ -361,14 +362,14 @@ def test_referred_needs_a_referral_that_was_sent(app):
         case, by=staff.counselor, kind=BodyKind.health, body=staff.health, now=utcnow()
     )
     with pytest.raises(WorkflowError, match="Send a referral"):
-        workflow.move(case, CaseState.referred, by=staff.counselor, now=utcnow())
+        state_machine.move(case, CaseState.referred, by=staff.counselor, now=utcnow())
 
 
 def test_monitoring_needs_every_required_referral_sent(app):
     staff = staffed_school()
     case = case_in_progress(staff, forms=[ViolenceForm.sexual])
     with pytest.raises(WorkflowError, match="required referrals"):
-        workflow.move(case, CaseState.monitoring, by=staff.counselor, now=utcnow())
+        state_machine.move(case, CaseState.monitoring, by=staff.counselor, now=utcnow())
 
 
 def test_closing_needs_an_outcome_and_a_closing_note(client, login):
@@ -388,7 +389,7 @@ def test_closing_needs_an_outcome_and_a_closing_note(client, login):
     db.session.refresh(case)
     assert case.state == CaseState.in_progress and case.outcome is None
     with pytest.raises(WorkflowError):
-        workflow.close(case, by=staff.counselor, outcome=None, note="x", now=utcnow())
+        state_machine.close(case, by=staff.counselor, outcome=None, note="x", now=utcnow())
 
 
 def test_a_case_cannot_close_with_a_mandatory_referral_not_sent(app):
@@ -399,7 +400,7 @@ def test_a_case_cannot_close_with_a_mandatory_referral_not_sent(app):
         BodyKind.police,
     }
     with pytest.raises(WorkflowError, match="has not been sent"):
-        workflow.close(
+        state_machine.close(
             case, by=staff.counselor, outcome=Outcome.unfounded, note="No.", now=utcnow()
         )
 
@@ -412,16 +413,18 @@ def test_a_case_cannot_close_with_a_required_action_undone(app):
     for referral in case.referrals:
         referrals.send(referral, by=staff.counselor, reference_number="7", now=utcnow())
     with pytest.raises(WorkflowError, match="Inform the school director"):
-        workflow.close(case, by=staff.counselor, outcome=Outcome.resolved, note="ok", now=utcnow())
-    casework.complete_action(director_action, by=staff.counselor, now=utcnow())
-    workflow.close(case, by=staff.counselor, outcome=Outcome.resolved, note="ok", now=utcnow())
+        state_machine.close(
+            case, by=staff.counselor, outcome=Outcome.resolved, note="ok", now=utcnow()
+        )
+    case_steps.complete_action(director_action, by=staff.counselor, now=utcnow())
+    state_machine.close(case, by=staff.counselor, outcome=Outcome.resolved, note="ok", now=utcnow())
     assert case.state == CaseState.closed
 
 
 def test_a_low_risk_case_closes_at_once(app):
     staff = staffed_school()
     case = case_in_progress(staff, risk=RiskLevel.low)
-    transition = workflow.close(
+    transition = state_machine.close(
         case, by=staff.counselor, outcome=Outcome.resolved, note="Resolved.", now=utcnow()
     )
     db.session.commit()
@@ -433,7 +436,7 @@ def test_a_low_risk_case_closes_at_once(app):
 def test_closing_a_serious_case_needs_the_school_admins_approval(client, login, risk):
     staff = staffed_school()
     case = case_in_progress(staff, risk=risk)
-    request = workflow.close(
+    request = state_machine.close(
         case, by=staff.counselor, outcome=Outcome.resolved, note="Safe now.", now=utcnow()
     )
     db.session.commit()
@@ -441,7 +444,9 @@ def test_closing_a_serious_case_needs_the_school_admins_approval(client, login, 
     assert request.decision == ClosureDecision.pending
     # A second request while one waits is refused.
     with pytest.raises(WorkflowError, match="already waiting"):
-        workflow.close(case, by=staff.counselor, outcome=Outcome.resolved, note="x", now=utcnow())
+        state_machine.close(
+            case, by=staff.counselor, outcome=Outcome.resolved, note="x", now=utcnow()
+        )
     db.session.rollback()
     # The counselor cannot approve their own closure, nor can another school's administrator.
     login(staff.counselor)
@@ -453,7 +458,7 @@ def test_closing_a_serious_case_needs_the_school_admins_approval(client, login, 
     )
     other_admin = factories.user(Role.school_admin)
     with pytest.raises(WorkflowError):
-        workflow.decide_closure(request, by=other_admin, approve=True, note="", now=utcnow())
+        state_machine.decide_closure(request, by=other_admin, approve=True, note="", now=utcnow())
     db.session.rollback()
     db.session.refresh(case)
     assert case.state == CaseState.in_progress
@@ -462,7 +467,7 @@ def test_closing_a_serious_case_needs_the_school_admins_approval(client, login, 
 def test_declining_a_closure_needs_a_reason_and_keeps_the_case_open(client, login):
     staff = staffed_school()
     case = case_in_progress(staff, risk=RiskLevel.high)
-    request = workflow.close(
+    request = state_machine.close(
         case, by=staff.counselor, outcome=Outcome.resolved, note="Safe now.", now=utcnow()
     )
     db.session.commit()
@@ -485,12 +490,12 @@ def test_declining_a_closure_needs_a_reason_and_keeps_the_case_open(client, logi
 def test_reopening_needs_a_reason_and_returns_the_case_to_work(app):
     staff = staffed_school()
     case = case_in_progress(staff, risk=RiskLevel.low)
-    workflow.close(case, by=staff.counselor, outcome=Outcome.resolved, note="ok", now=utcnow())
+    state_machine.close(case, by=staff.counselor, outcome=Outcome.resolved, note="ok", now=utcnow())
     db.session.commit()
     with pytest.raises(WorkflowError):
-        workflow.reopen(case, by=staff.counselor, reason=" ", now=utcnow())
+        state_machine.reopen(case, by=staff.counselor, reason=" ", now=utcnow())
     db.session.rollback()
-    workflow.reopen(case, by=staff.counselor, reason="It happened again.", now=utcnow())
+    state_machine.reopen(case, by=staff.counselor, reason="It happened again.", now=utcnow())
     db.session.commit()
     assert case.state == CaseState.in_progress and case.outcome is None
     assert case.transitions[-1].note == "It happened again."
@@ -499,10 +504,12 @@ def test_reopening_needs_a_reason_and_returns_the_case_to_work(app):
 def test_a_closed_case_takes_no_new_actions(app):
     staff = staffed_school()
     case = case_in_progress(staff, risk=RiskLevel.low)
-    workflow.close(case, by=staff.counselor, outcome=Outcome.duplicate, note="dup", now=utcnow())
+    state_machine.close(
+        case, by=staff.counselor, outcome=Outcome.duplicate, note="dup", now=utcnow()
+    )
     db.session.commit()
     with pytest.raises(WorkflowError, match="closed"):
-        casework.plan_action(
+        case_steps.plan_action(
             case, by=staff.counselor, kind=ActionKind.other, due_on=utcnow().date(), now=utcnow()
         )
 
@@ -520,10 +527,10 @@ def test_a_finished_safety_plan_schedules_the_follow_up_two_weeks_later(app):
     staff = staffed_school()
     case = case_in_progress(staff)
     now = utcnow()
-    plan = casework.plan_action(
+    plan = case_steps.plan_action(
         case, by=staff.counselor, kind=ActionKind.safety_plan, due_on=now.date(), now=now
     )
-    casework.complete_action(plan, by=staff.counselor, now=now)
+    case_steps.complete_action(plan, by=staff.counselor, now=now)
     db.session.commit()
     follow_ups = [a for a in case.actions if a.kind == ActionKind.follow_up]
     assert len(follow_ups) == 1
@@ -552,7 +559,7 @@ def test_the_counselor_raises_the_priority_with_a_reason(client, login):
     assert response.status_code == 302
     db.session.refresh(case.report)
     assert case.priority == Priority.high
-    [change] = casework.priority_history(case)
+    [change] = case_steps.priority_history(case)
     assert (change.from_priority, change.to_priority) == (Priority.low, Priority.high)
     assert change.reason == "Threats in the class chat" and change.by_id == staff.counselor.id
     assert "Threats in the class chat" in client.get(f"/staff/cases/{opaque(case.id)}").get_data(
@@ -565,7 +572,7 @@ def test_a_danger_now_report_stays_critical(app):
     case = new_case(staff, is_danger_now=True, place=None, frequency=None, happened=None)
     assert case.priority == Priority.critical
     with pytest.raises(WorkflowError, match="stays critical"):
-        casework.change_priority(
+        case_steps.change_priority(
             case, by=staff.counselor, priority=Priority.normal, reason="calm", now=utcnow()
         )
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench.common import Browser, Gunicorn, hidden_fields
-from incidents import receipts
-from incidents.privacy import client_key
+from core.anonymity import client_key
+from incidents.intake import receipts
 from tests import factories
 from tests.incidents.factories import report
 
@@ -136,6 +136,6 @@ def test_no_request_handler_sleeps(app):
         handlers += [hook for functions in hooks.values() for hook in functions]
     modules = {inspect.getmodule(inspect.unwrap(handler)) for handler in handlers}
     ours = [module for module in modules if module and not module.__name__.startswith("flask")]
-    assert any(module.__name__ == "incidents.student" for module in ours)
+    assert any(module.__name__ == "incidents.intake.student_pages" for module in ours)
     sleeping = [module.__name__ for module in ours if "sleep(" in inspect.getsource(module)]
     assert sleeping == []

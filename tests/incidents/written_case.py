@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from core.opaque import opaque
 from extensions import db
-from incidents import casework, referrals, workflow
-from incidents.case_enums import ActionKind, Outcome, ReferralStatus, RiskLevel, Screening
-from incidents.cases import Case, TeacherReport
-from incidents.models import Priority, Report
+from incidents.cases import case_steps, state_machine
+from incidents.cases.enums import ActionKind, Outcome, ReferralStatus, RiskLevel, Screening
+from incidents.cases.models import Case, TeacherReport
+from incidents.intake.models import Priority, Report
+from incidents.referrals import services as referrals
 from school.models import Role, utcnow
 from tests import factories
 from tests.incidents.case_factories import Staff, close_low_risk
@@ -56,14 +57,14 @@ class WrittenCase:
 def _approve_closure(case: Case, staff: Staff, note: str) -> None:
     for action in case.actions:
         if not action.is_done and action.kind != ActionKind.referral:
-            casework.complete_action(
+            case_steps.complete_action(
                 action, by=staff.counselor, now=utcnow(), note=TEXTS["action_note"]
             )
-    request = workflow.close(
+    request = state_machine.close(
         case, by=staff.counselor, outcome=Outcome.resolved, note=note, now=utcnow()
     )
     db.session.commit()
-    workflow.decide_closure(
+    state_machine.decide_closure(
         request, by=staff.admin, approve=True, note=TEXTS["decision_note"], now=utcnow()
     )
     db.session.commit()
@@ -96,7 +97,7 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
     counselor.post(
         f"/staff/cases/{opaque(case.id)}/messages", data={"body": TEXTS["staff_message"]}
     )
-    workflow.triage(
+    state_machine.triage(
         case,
         by=staff.counselor,
         screening=Screening.peer_violence,
@@ -154,13 +155,13 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
     referrals.record_outcome(police, by=partner, note=TEXTS["outcome"], now=utcnow())
     assert police.status == ReferralStatus.closed
     raised = Priority.critical if report.priority != Priority.critical else Priority.high
-    casework.change_priority(
+    case_steps.change_priority(
         case, by=staff.counselor, priority=raised, reason=TEXTS["priority_reason"], now=utcnow()
     )
     db.session.commit()
 
     _approve_closure(case, staff, TEXTS["closing_note"])
-    workflow.reopen(case, by=staff.counselor, reason=TEXTS["reopen_reason"], now=utcnow())
+    state_machine.reopen(case, by=staff.counselor, reason=TEXTS["reopen_reason"], now=utcnow())
     db.session.commit()
     _approve_closure(case, staff, TEXTS["closing_note"])
 
@@ -178,7 +179,7 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     filed = db.session.scalar(select(TeacherReport).where(TeacherReport.school_id == school.id))
-    teacher_case = workflow.open_case(filed, by=staff.counselor, now=utcnow())
+    teacher_case = state_machine.open_case(filed, by=staff.counselor, now=utcnow())
     close_low_risk(teacher_case, staff, TEXTS["teacher_closing"])
     db.session.commit()
     db.session.expire_all()

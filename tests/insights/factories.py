@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from extensions import db
-from incidents.models import (
+from incidents.intake.models import (
     Frequency,
     Perpetrator,
     Place,

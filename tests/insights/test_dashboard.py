@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from core.opaque import opaque
 from extensions import db
-from incidents.models import Perpetrator, Place, Priority, Report, ViolenceForm
+from incidents.intake.models import Perpetrator, Place, Priority, Report, ViolenceForm
 from insights.figures import report_conditions, timeliness
 from insights.filters import Filters
 from insights.models import WaveKind
@@ -223,7 +223,7 @@ def test_analyst_cannot_reach_another_regions_school_or_region(client, login, re
 
 
 def test_analyst_cannot_reach_any_case_or_narrative(client, login, regions, period):
-    from incidents.cases import Case
+    from incidents.cases.models import Case
 
     a1, _a2, _b1 = regions
     report = f.report(a1, period[2], [ViolenceForm.physical], description=SECRET)
@@ -333,7 +333,9 @@ def test_first_response_median_and_share_within_target_by_hand(app, regions):
     f.report(school, created)
     f.report(school, now - timedelta(hours=1))
     admin = factories.user(Role.school_admin, school)
-    filters = Filters((now - timedelta(days=30)).date(), now.date(), school_id=school.id)
+    # The period ends tomorrow (UTC): after 19:00 UTC it is already tomorrow in Kazakhstan.
+    tomorrow = (now + timedelta(days=1)).date()
+    filters = Filters((now - timedelta(days=30)).date(), tomorrow, school_id=school.id)
     [row] = timeliness(report_conditions(admin, filters), None, None, now)
     assert (row.reports, row.answered, row.within, row.overdue) == (6, 4, 3, 1)
     assert row.median_hours == pytest.approx(4.0)  # (3 + 5) / 2

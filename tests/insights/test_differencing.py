@@ -27,9 +27,9 @@ from html import unescape as html_text
 import pytest
 
 from extensions import db
-from incidents.case_enums import CaseState, Outcome
-from incidents.cases import Case
-from incidents.models import Perpetrator, Place, Priority, ViolenceForm
+from incidents.cases.enums import CaseState, Outcome
+from incidents.cases.models import Case
+from incidents.intake.models import Perpetrator, Place, Priority, ViolenceForm
 from insights.stats import ROUNDING_BASE
 from school.models import Region, Role, School, utcnow
 from tests import factories

@@ -5,7 +5,7 @@ import re
 from sqlalchemy import func, select
 
 from extensions import db
-from incidents.models import Report, ReportViolenceForm
+from incidents.intake.models import Report, ReportViolenceForm
 from insights.charts import Bar, bar_chart
 from insights.models import SurveyResponse, SurveyTally, SurveyWave
 from school.models import Role, School

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from extensions import db
-from incidents.models import Perpetrator, Place, Priority, Report, ViolenceForm
+from incidents.intake.models import Perpetrator, Place, Priority, Report, ViolenceForm
 from insights import rollup
 from insights.dashboard import month_label
 from insights.figures import live_figures, report_figures
@@ -183,8 +183,8 @@ def test_the_refresh_command_marks_the_months(runner, history):
 def _cases(made) -> list:
     """A case for most reports of the history, opened a day after the report: closed with each
     outcome in turn, or still open."""
-    from incidents.case_enums import CaseState, Outcome
-    from incidents.cases import Case
+    from incidents.cases.enums import CaseState, Outcome
+    from incidents.cases.models import Case
 
     outcomes = [None, *Outcome]
     cases = []
@@ -242,7 +242,7 @@ def test_case_totals_give_the_same_figures_as_counting_the_cases(app, history, r
 
 
 def test_a_case_closed_after_the_refresh_shows_after_the_next_one(app, history):
-    from incidents.case_enums import CaseState, Outcome
+    from incidents.cases.enums import CaseState, Outcome
     from insights.casework import case_figures
 
     cases = _cases(history[2])

@@ -1,0 +1,35 @@
+"""The cases: what the school does with a report. ``models`` and ``enums`` (the case, its people,
+actions, steps and referrals), ``state_machine`` (the one place that moves a case from state to
+state), ``case_steps`` (the work inside a case), ``deadlines``, ``overdue``, ``retention``; the
+staff pages in ``inbox``, ``case_pages``, ``case_parts_pages`` and ``oversight``, with the helpers
+they share in ``view_helpers``; their addresses in ``urls``.
+
+``init_app`` registers the blueprint, the commands, the dashboard links and the demo seeder.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from incidents.cases.deadlines import DEFAULT_RESPONSE_TARGETS
+
+
+def init_app(app: Flask) -> None:
+    from incidents import cli
+    from incidents.cases import demo, models, urls  # noqa: F401 - models: tables
+    from school.cli import register_demo_seeder
+    from school.models import Role
+    from school.views import register_dashboard_link
+
+    app.config.setdefault("RESPONSE_TARGETS", dict(DEFAULT_RESPONSE_TARGETS))
+    app.register_blueprint(urls.bp)
+    cli.init_app(app)
+    register_demo_seeder(app, demo.seed_demo_cases)
+    staff_roles = (Role.counselor, Role.school_admin)
+    register_dashboard_link("cases.inbox", _l("Inbox: new reports and open cases"), *staff_roles)
+    register_dashboard_link("cases.overdue", _l("Overdue"), *staff_roles)
+    register_dashboard_link("cases.case_list", _l("All cases"), *staff_roles)
+    register_dashboard_link("cases.approvals", _l("Closures to approve"), Role.school_admin)
+    # The audit page is the school's (school.audit_page); its link stays after the case pages'.
+    register_dashboard_link("audit.audit_log", _l("Audit log"), Role.school_admin, Role.admin)

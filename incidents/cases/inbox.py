@@ -1,0 +1,160 @@
+"""The inbox: reports and teachers' reports waiting for triage, most urgent first, with the time
+left to their first-response target; the open cases with what is overdue; opening a case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from core.paging import Page, paginate
+from extensions import db
+from incidents.cases import state_machine
+from incidents.cases.deadlines import (
+    action_overdue,
+    priority_rank,
+    referral_overdue,
+    response_deadline,
+    time_left,
+)
+from incidents.cases.enums import CaseState
+from incidents.cases.models import Action, Case, Referral, TeacherReport
+from incidents.cases.view_helpers import STAFF, case_url, now
+from incidents.intake.models import Report
+from school.access import case_scope, first_or_404, reads_narrative, roles_required
+from school.models import Role, User
+
+
+@dataclass
+class InboxItem:
+    kind: str  # "report" or "teacher_report"
+    source: Report | TeacherReport
+    case: Case | None
+
+    @property
+    def deadline(self) -> datetime:
+        return response_deadline(self.source.created_at, self.source.priority)
+
+    @property
+    def time_left(self):
+        if self.source.first_response_at is not None:
+            return None
+        return time_left(self.deadline, now())
+
+
+NEW_ITEMS_SHOWN = 200
+
+
+def new_items(user: User, limit: int = NEW_ITEMS_SHOWN) -> tuple[list[InboxItem], bool]:
+    """Reports and teachers' reports not yet triaged, most urgent first (at most ``limit``),
+    and whether more are waiting behind them."""
+    items: list[InboxItem] = []
+    for model, join_column, kind in (
+        (Report, Case.report_id, "report"),
+        (TeacherReport, Case.teacher_report_id, "teacher_report"),
+    ):
+        rows = db.session.execute(
+            select(model, Case)
+            .outerjoin(Case, join_column == model.id)
+            .where(
+                case_scope(user, model.school_id),
+                or_(Case.id.is_(None), Case.state == CaseState.new),
+            )
+            .order_by(priority_rank(model.priority), model.created_at)
+            .limit(limit + 1)
+            .options(selectinload(model.forms))  # the forms column: one query, not one a row
+        ).all()
+        items.extend(InboxItem(kind, source, case) for source, case in rows)
+    items.sort(key=lambda item: (item.source.priority.rank, item.source.created_at))
+    return items[:limit], len(items) > limit
+
+
+def open_cases(user: User, mine: bool, args) -> Page:
+    """Cases at work, with their counts of overdue actions and overdue required referrals: the
+    page of them that ``args`` asks for."""
+    moment = now()
+    late_actions = (
+        select(func.count(Action.id))
+        .where(Action.case_id == Case.id, action_overdue(Action.due_on, Action.done_at, moment))
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    late_referrals = (
+        select(func.count(Referral.id))
+        .where(
+            Referral.case_id == Case.id,
+            referral_overdue(Referral.required, Referral.status, Referral.deadline_at, moment),
+        )
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Case, late_actions, late_referrals)
+        .where(
+            case_scope(user, Case.school_id),
+            Case.state.not_in([CaseState.new, CaseState.closed]),
+        )
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+        # What each row shows: a pending closure and the counselor, loaded once for the page.
+        .options(selectinload(Case.closure_requests), selectinload(Case.counselor))
+    )
+    if mine:
+        stmt = stmt.where(Case.counselor_id == user.id)
+    return paginate(stmt, args, rows=True)
+
+
+@roles_required(*STAFF)
+def inbox():
+    mine = request.args.get("mine") == "1" and current_user.role == Role.counselor
+    items, more_waiting = new_items(current_user)
+    return render_template(
+        "incidents/cases/inbox.html",
+        items=items,
+        more_waiting=more_waiting,
+        cases=open_cases(current_user, mine, request.args),
+        mine=mine,
+        reads_narrative=reads_narrative(current_user),
+    )
+
+
+@roles_required(Role.counselor)
+def open_report(report_id: int):
+    report = first_or_404(
+        select(Report).where(Report.id == report_id, case_scope(current_user, Report.school_id))
+    )
+    return _open(report)
+
+
+@roles_required(Role.counselor)
+def open_teacher_report(report_id: int):
+    teacher_report = first_or_404(
+        select(TeacherReport).where(
+            TeacherReport.id == report_id, case_scope(current_user, TeacherReport.school_id)
+        )
+    )
+    return _open(teacher_report)
+
+
+def _open(source: Report | TeacherReport):
+    try:
+        case = state_machine.open_case(source, by=current_user, now=now())
+        db.session.commit()
+    except IntegrityError:
+        # Another counselor opened it at the same moment: theirs is the case.
+        db.session.rollback()
+        case = source.case
+    if case is None:
+        abort(409)
+    return redirect(case_url(case))
+
+
+@roles_required(Role.counselor)
+def new_reports():
+    """The new reports are listed in the inbox (most urgent first); this address, from mails
+    and bookmarks of earlier versions, leads there."""
+    return redirect(url_for("cases.inbox", _anchor="new-reports"), 301)

@@ -1,0 +1,44 @@
+"""The school's QR poster: the page that shows it and its PDF in each language; the link on it
+leads to the anonymous report form."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import current_user
+
+from core.pdf import pdf_response, render_pdf
+from incidents.intake.poster import POSTER_LANGUAGES, poster_context, report_link
+from school.access import get_scoped_or_404, roles_required
+from school.models import Role, School
+
+POSTER_ROLES = (Role.school_admin, Role.counselor, Role.admin)
+
+
+def _poster_school() -> School:
+    """The user's own school; a platform admin names one with ``?school=<id>``."""
+    if current_user.role == Role.admin:
+        return get_scoped_or_404(
+            School, request.args.get("school", type=int) or 0, current_user, School.id
+        )
+    return current_user.school
+
+
+@roles_required(*POSTER_ROLES)
+def poster():
+    school = _poster_school()
+    return render_template(
+        "incidents/reports/poster.html",
+        school=school,
+        link=report_link(school),
+        school_arg=school.id if current_user.role == Role.admin else None,
+    )
+
+
+@roles_required(*POSTER_ROLES)
+def poster_pdf():
+    school = _poster_school()
+    language = request.args.get("lang", "kk")
+    if language not in POSTER_LANGUAGES:
+        abort(404)
+    data = render_pdf("incidents/poster.html", locale=language, **poster_context(school, language))
+    return pdf_response(data, f"qamqor-poster-{school.code}-{language}.pdf")

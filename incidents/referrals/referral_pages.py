@@ -1,0 +1,159 @@
+"""The counselor's referral pages: prepare, send, delete and print a referral of a case.
+
+The partner's side is ``incidents.referrals.partner_pages``."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from core import audit
+from core.opaque import opaque
+from core.pdf import pdf_response
+from extensions import db
+from incidents.cases.case_pages import build_forms, render_case
+from incidents.cases.deadlines import time_left
+from incidents.cases.enums import ReferralStatus
+from incidents.cases.forms import (
+    NONE,
+    NewReferralForm,
+    ReferralDraftForm,
+    SendReferralForm,
+    options,
+)
+from incidents.cases.models import Referral
+from incidents.cases.view_helpers import attempt, case_url, load_case, now
+from incidents.referrals import letters
+from incidents.referrals import services as referrals
+from school.access import first_or_404, reads_narrative, referral_scope, roles_required
+from school.models import AuthorizedBody, Role
+
+
+def load_referral(referral_id: int) -> Referral:
+    return first_or_404(
+        select(Referral).where(
+            Referral.id == referral_id,
+            referral_scope(current_user, Referral.school_id, Referral.body_id, Referral.status),
+        )
+    )
+
+
+# --- the counselor's side ---------------------------------------------------------------------
+
+
+@roles_required(Role.counselor)
+def referral_new(case_id: int):
+    case = load_case(case_id)
+    form = NewReferralForm()
+    build_forms(case, referral_form=form)
+    if not form.validate_on_submit():
+        return render_case(case, 400, referral_form=form)
+    body = next((b for b in referrals.body_choices(case.school) if b.id == form.body_id.data), None)
+    created: list[Referral] = []
+
+    def run():
+        created.append(
+            referrals.new_referral(case, by=current_user, kind=body.kind, body=body, now=now())
+        )
+
+    if body is not None and attempt(run):
+        return redirect(url_for("referrals.referral_detail", referral_id=created[0].id))
+    return render_case(case, 409, referral_form=form)
+
+
+def _draft_form(referral: Referral, formdata=None) -> ReferralDraftForm:
+    form = ReferralDraftForm(formdata=formdata, obj=None if formdata else referral)
+    bodies = referrals.body_choices(referral.case.school, referral.body_kind)
+    form.body_id.choices = options([(NONE, "—")] + [(b.id, b.name) for b in bodies])
+    if formdata is None:
+        form.body_id.data = referral.body_id or NONE
+        form.facts.data = referral.facts
+    return form
+
+
+def _render_referral(referral: Referral, status: int = 200, **forms):
+    moment = now()
+    context = {
+        "referral": referral,
+        "case": referral.case,
+        "draft_form": forms.get("draft_form") or _draft_form(referral),
+        "send_form": forms.get("send_form") or SendReferralForm(formdata=None),
+        "overdue": referrals.is_overdue(referral, moment),
+        "left": time_left(referral.deadline_at, moment)
+        if referral.status == ReferralStatus.draft
+        else None,
+        "fact_titles": referrals.FACT_CHOICES,
+    }
+    return render_template("incidents/cases/referral.html", **context), status
+
+
+@roles_required(Role.counselor, Role.school_admin)
+def referral_detail(referral_id: int):
+    referral = load_referral(referral_id)
+    if not reads_narrative(current_user):
+        # The administrator follows referrals from the case page; the letter's facts are not theirs.
+        abort(403)
+    form = _draft_form(referral, formdata=None)
+    if request.method == "POST":
+        form = _draft_form(referral, formdata=request.form)
+        if form.validate_on_submit():
+            body = db.session.get(AuthorizedBody, form.body_id.data or 0)
+            if attempt(
+                lambda: referrals.update_draft(
+                    referral,
+                    by=current_user,
+                    body=body,
+                    language=form.language.data,
+                    facts=form.facts.data or [],
+                    facts_text=form.facts_text.data or "",
+                ),
+                _("The draft has been saved."),
+            ):
+                return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
+            return _render_referral(referral, 409, draft_form=form)
+        return _render_referral(referral, 400, draft_form=form)
+    audit.record("referral.view", referral, case_id=referral.case_id)
+    db.session.commit()
+    return _render_referral(referral, draft_form=form)
+
+
+@roles_required(Role.counselor)
+def referral_send(referral_id: int):
+    referral = load_referral(referral_id)
+    form = SendReferralForm()
+    if not form.validate_on_submit():
+        return _render_referral(referral, 400, send_form=form)
+    if attempt(
+        lambda: referrals.send(
+            referral, by=current_user, reference_number=form.reference_number.data, now=now()
+        ),
+        _("The referral is marked as sent. The body can now see it in Qamqor."),
+    ):
+        return redirect(case_url(referral.case, "referrals"))
+    return _render_referral(referral, 409, send_form=form)
+
+
+@roles_required(Role.counselor)
+def referral_delete(referral_id: int):
+    referral = load_referral(referral_id)
+    case = referral.case
+    if attempt(lambda: referrals.delete_draft(referral, by=current_user), _("Deleted.")):
+        return redirect(case_url(case, "referrals"))
+    return redirect(url_for("referrals.referral_detail", referral_id=referral_id))
+
+
+@roles_required(Role.counselor)
+def referral_letter(referral_id: int):
+    referral = load_referral(referral_id)
+    return letter_response(referral)
+
+
+def letter_response(referral: Referral):
+    data = letters.render_letter(referral)
+    audit.record(
+        "referral.letter_pdf", referral, case_id=referral.case_id, language=referral.language
+    )
+    db.session.commit()
+    return pdf_response(data, f"referral-{referral.case.label}-{opaque(referral.id)}.pdf")
