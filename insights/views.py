@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.collation import collated
 from core.downloads import content_disposition
 from core.pdf import pdf_response, render_pdf
 from extensions import db
@@ -62,9 +63,10 @@ def _regions():
     if current_user.role == Role.admin or (
         current_user.role == Role.analyst and current_user.region_id is None
     ):
-        return db.session.scalars(
-            select(Region).where(region_scope(current_user, Region.id)).order_by(Region.iso_code)
-        ).all()
+        return collated(
+            db.session.scalars(select(Region).where(region_scope(current_user, Region.id))),
+            key=lambda r: r.name,
+        )
     return []
 
 
@@ -79,11 +81,14 @@ def dashboard():
     regions = _regions()
     schools = []
     if filters.level != Level.school and filters.region_id is not None:
-        schools = db.session.scalars(
-            select(School)
-            .where(School.region_id == filters.region_id, school_scope(current_user, School.id))
-            .order_by(School.name)
-        ).all()
+        schools = collated(
+            db.session.scalars(
+                select(School).where(
+                    School.region_id == filters.region_id, school_scope(current_user, School.id)
+                )
+            ),
+            key=lambda s: s.name,
+        )
     # The figures name the same regions and schools as the filter lists.
     remember_unit_names(Level.country, regions)
     remember_unit_names(Level.region, schools)
