@@ -23,6 +23,7 @@ from insights.forms import CloseWaveForm, OpenWaveForm
 from insights.models import MIN_SURVEY_GRADE, SurveyWave, WaveKind
 from insights.questionnaire import questionnaire
 from insights.results import survey_results, unit_prevalence, wave_conditions
+from insights.stats import MIN_SURVEY_ANSWERS, SMALL_COUNT_LIMIT
 from school.access import (
     get_scoped_or_404,
     region_scope,
@@ -40,6 +41,12 @@ WAVE_ROLES = (Role.counselor, Role.teacher, Role.school_admin)
 OPENERS = (Role.counselor, Role.teacher)
 RESULT_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor, Role.teacher)
 PDF_LOCALES = ("kk", "ru")
+
+
+@bp.context_processor
+def _limits() -> dict:
+    """The limits below which a figure is not shown, for the pages that explain "—"."""
+    return {"SMALL_COUNT_LIMIT": SMALL_COUNT_LIMIT, "MIN_SURVEY_ANSWERS": MIN_SURVEY_ANSWERS}
 
 
 def _filter_messages(problems: list[str]) -> None:
