@@ -16,6 +16,7 @@ from curriculum.models import Audience, InfoPage
 from extensions import db
 from school.models import Region
 from tests import factories
+from tests.browser.helpers import screenshots
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +71,7 @@ def test_an_empty_form_names_each_missing_answer_with_a_link_to_its_question(
     assert not formal.search(summary.inner_text()), summary.inner_text()
     for error in page.locator("p.error").all():
         assert not formal.search(error.inner_text()), error.inner_text()
+    assert not screenshots(page, "report-form-errors", lang)
 
 
 def test_the_danger_button_and_the_urgent_box_do_not_look_alike(browsing, seed):
@@ -87,6 +89,7 @@ def test_the_danger_button_and_the_urgent_box_do_not_look_alike(browsing, seed):
     assert box_look["border"] != red and box_look["bg"] != red, (button_look, box_look)
     r, g, b = (int(v) for v in re.findall(r"\d+", box_look["bg"])[:3])
     assert not (r > g + 12 and r > b + 12), f"the urgent box is reddish: {box_look}"
+    assert not screenshots(page, "report-form", KK)
 
 
 def test_regions_are_in_the_order_of_the_readers_alphabet(browsing, seed, tr):
