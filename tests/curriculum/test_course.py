@@ -215,9 +215,7 @@ def test_completing_every_module_gives_a_certificate_a_stranger_can_check(
     assert stranger.get(follow.headers["Location"]).status_code == 200
 
 
-def test_the_course_page_in_russian_ends_the_certificates_date_with_one_point(
-    client, login, staff
-):
+def test_the_course_page_in_russian_ends_the_certificates_date_with_one_point(client, login, staff):
     """«Сертификат выдан 7 дек. 2026 г..»: the Russian date ends with «г.» (issue 20's slips)."""
     for module in modules():
         pass_module(staff, module)
