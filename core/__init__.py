@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
-from flask_babel import format_date, format_datetime, format_decimal, gettext
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    get_locale,
+    gettext,
+)
 
 from core import (
     anonymity,
@@ -47,10 +54,18 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        date_and_time=lambda value: date_and_time(value) if value else "",
         number=lambda value: format_decimal(value) if value is not None else "",
         markdown=render_markdown,
         filesize=file_size,
     )
+
+
+def date_and_time(value) -> str:
+    """The day and the hour and minute, without seconds («7 дек. 2026 г., 14:30»), in
+    the language's own order; Babel's "medium" date-time would add the seconds."""
+    pattern = get_locale().datetime_formats["medium"]
+    return pattern.format(format_time(value, "short"), format_date(value, "medium"))
 
 
 def file_size(size: int) -> str:

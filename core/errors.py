@@ -2,11 +2,14 @@
 
 Each status of ``ERRORS`` has its own texts; any other error status (405 for a method a page
 does not take, say) gets the texts of 400 or 500 with its own status and headers (``Allow``).
-The pages gunicorn itself writes are in ``core.server_pages``."""
+The pages gunicorn itself writes are in ``core.server_pages``.
+
+A child meets these pages too (the report and survey pages): there the texts speak to the child
+(«сен»/«ты», as every child page), and the page has the quick exit."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -36,14 +39,38 @@ ERRORS = {
 }
 
 
+# The pages of these blueprints are a child's.
+CHILD_BLUEPRINTS = frozenset({"report", "survey"})
+# What differs when the reader is a child; the other texts speak to nobody in particular.
+CHILD_MESSAGES = {
+    400: _l("Go back and try once more."),
+    500: _l("It is not your fault. Try once more in a few minutes."),
+}
+CHILD_FORM_EXPIRED = _l(
+    "For your safety, a form stops working after a while. Go back, reload the page and send it "
+    "once more."
+)
+
+
+def child_page() -> bool:
+    """True on the pages a child reads: the anonymous report and survey pages."""
+    if not has_request_context():
+        return False
+    return bool(g.get("anonymous_page")) or request.blueprint in CHILD_BLUEPRINTS
+
+
 def render_error(code: int, title=None, message=None):
     default_title, default_message = ERRORS.get(code, ERRORS[500])
+    child = child_page()
+    if child:
+        default_message = CHILD_MESSAGES.get(code, default_message)
     return (
         render_template(
             "errors/error.html",
             code=code,
             title=title or default_title,
             message=message or default_message,
+            child=child,
         ),
         code,
     )
@@ -68,7 +95,9 @@ def init_app(app: Flask) -> None:
         return render_error(
             400,
             _l("This form has expired"),
-            _l(
+            CHILD_FORM_EXPIRED
+            if child_page()
+            else _l(
                 "For your safety, forms expire after a while. Go back, reload the page and send it again."
             ),
         )

@@ -43,6 +43,13 @@ def page_number(args) -> int:
         return 1
 
 
+def paginate_list(items: list, args, size: int = PAGE_SIZE) -> Page:
+    """The page of ``items`` (a list already in order) that ``args["page"]`` asks for: for an
+    order SQL cannot give, as the alphabet of the reader's language (``core.collation``)."""
+    number = min(page_number(args), max(1, ceil(len(items) / size)))
+    return Page(items[(number - 1) * size : number * size], number, size, len(items))
+
+
 def paginate(stmt: Select, args, size: int = PAGE_SIZE, rows: bool = False) -> Page:
     """The page of ``stmt`` (ordered) that ``args["page"]`` asks for; ``rows`` keeps whole rows
     (for a statement that selects more than one thing), else the first column's objects."""

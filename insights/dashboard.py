@@ -246,8 +246,15 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# UTF-8's byte-order mark: without it Excel on Windows reads the file in the system's code page
+# and garbles the Cyrillic names (issue 20); every CSV reader that knows UTF-8 skips it.
+BOM = "\ufeff"
+
+
 def to_csv(board: Dashboard) -> str:
+    """The figures as CSV, starting with the byte-order mark (``BOM``)."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     writer.writerows(csv_rows(board))

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from core.forms import chosen, max_length, no_control_characters, required
-from insights.models import WaveKind
+from insights.models import WAVE_KIND_TITLES, WaveKind
 from insights.questionnaire import questionnaire
 from insights.surveys import DEFAULT_DAYS_OPEN, MAX_CODES
 
@@ -17,7 +17,8 @@ from insights.surveys import DEFAULT_DAYS_OPEN, MAX_CODES
 class OpenWaveForm(FlaskForm):
     kind = RadioField(
         _l("Which wave"),
-        choices=[SelectChoice(kind.value, kind.title) for kind in WaveKind],
+        # The lazy titles: ``kind.title`` here would be read once, in English, at import.
+        choices=[SelectChoice(kind.value, WAVE_KIND_TITLES[kind]) for kind in WaveKind],
         validators=[chosen()],
     )
     students = IntegerField(

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 
+from core.collation import collated
 from extensions import db
 from insights.figures import unit_labels
 from insights.models import SurveyTally, SurveyWave, WaveKind
@@ -195,4 +196,4 @@ def unit_prevalence(conditions, unit_column, level: str) -> list[UnitPrevalence]
                 shares["perpetrator"],
             )
         )
-    return sorted(rows, key=lambda r: r.label)
+    return collated(rows, key=lambda r: r.label)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.collation import collated
 from core.downloads import content_disposition
 from core.pdf import pdf_response, render_pdf
 from extensions import db
@@ -22,6 +23,7 @@ from insights.forms import CloseWaveForm, OpenWaveForm
 from insights.models import MIN_SURVEY_GRADE, SurveyWave, WaveKind
 from insights.questionnaire import questionnaire
 from insights.results import survey_results, unit_prevalence, wave_conditions
+from insights.stats import MEDIAN_MIN_ANSWERS, MIN_SURVEY_ANSWERS
 from school.access import (
     get_scoped_or_404,
     region_scope,
@@ -39,6 +41,12 @@ WAVE_ROLES = (Role.counselor, Role.teacher, Role.school_admin)
 OPENERS = (Role.counselor, Role.teacher)
 RESULT_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor, Role.teacher)
 PDF_LOCALES = ("kk", "ru")
+
+
+@bp.context_processor
+def _limits() -> dict:
+    """The limits below which a figure is not shown, for the pages that explain "—"."""
+    return {"MEDIAN_MIN_ANSWERS": MEDIAN_MIN_ANSWERS, "MIN_SURVEY_ANSWERS": MIN_SURVEY_ANSWERS}
 
 
 def _filter_messages(problems: list[str]) -> None:
@@ -62,9 +70,10 @@ def _regions():
     if current_user.role == Role.admin or (
         current_user.role == Role.analyst and current_user.region_id is None
     ):
-        return db.session.scalars(
-            select(Region).where(region_scope(current_user, Region.id)).order_by(Region.iso_code)
-        ).all()
+        return collated(
+            db.session.scalars(select(Region).where(region_scope(current_user, Region.id))),
+            key=lambda r: r.name,
+        )
     return []
 
 
@@ -79,11 +88,14 @@ def dashboard():
     regions = _regions()
     schools = []
     if filters.level != Level.school and filters.region_id is not None:
-        schools = db.session.scalars(
-            select(School)
-            .where(School.region_id == filters.region_id, school_scope(current_user, School.id))
-            .order_by(School.name)
-        ).all()
+        schools = collated(
+            db.session.scalars(
+                select(School).where(
+                    School.region_id == filters.region_id, school_scope(current_user, School.id)
+                )
+            ),
+            key=lambda s: s.name,
+        )
     # The figures name the same regions and schools as the filter lists.
     remember_unit_names(Level.country, regions)
     remember_unit_names(Level.region, schools)

@@ -50,6 +50,7 @@ def seed_directory() -> dict[str, str]:
         school = School(
             region=region,
             name="№ 1 мектеп-гимназия (демо)",
+            name_ru="Школа-гимназия № 1 (демо)",
             code=DEMO_SCHOOL_CODE,
             languages="kk,ru",
             address="Астана, Бейбітшілік көшесі, 1",

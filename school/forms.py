@@ -128,7 +128,16 @@ class ResetTwoFactorForm(FlaskForm):
 
 class SchoolForm(FlaskForm):
     name = StringField(
-        _l("School name"), validators=[required(), max_length(200), no_control_characters]
+        _l("School name in Kazakh"),
+        validators=[required(), max_length(200), no_control_characters],
+    )
+    name_ru = StringField(
+        _l("School name in Russian"),
+        description=_l(
+            "As on the school's sign. Children find the school by either name and read the one "
+            "of their language. Leave it empty if the school has no Russian name."
+        ),
+        validators=[max_length(200), no_control_characters],
     )
     region_id = SelectField(_l("Region"), coerce=int, validators=[chosen()])
     languages = MultipleChoiceField(

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import EncryptedText
-from core.i18n import localized
+from core.i18n import current_locale, localized
 from extensions import db
 
 
@@ -144,7 +144,10 @@ class School(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    # The name in Kazakh, and in Russian where the school has one ("" where not): a child finds
+    # the school by either, and reads the one of the interface's language (``local_name``).
     name: Mapped[str] = mapped_column(String(200))
+    name_ru: Mapped[str] = mapped_column(String(200), default="")
     # Short public code used in the students' report link /r/<code> and on the QR poster.
     code: Mapped[str] = mapped_column(String(16), unique=True, default=new_school_code)
     # Comma-separated language codes of instruction, e.g. "kk,ru".
@@ -161,6 +164,11 @@ class School(db.Model):
     @property
     def language_list(self) -> list[str]:
         return [code for code in self.languages.split(",") if code]
+
+    @property
+    def local_name(self) -> str:
+        """The name a reader of the current language knows the school by."""
+        return self.name_ru if self.name_ru and current_locale() == "ru" else self.name
 
     def __str__(self) -> str:
         return self.name

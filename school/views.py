@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,9 +11,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core import audit
+from core.collation import collated
 from core.errors import render_error
 from core.mail import deliver
-from core.paging import paginate
+from core.paging import paginate_list
 from extensions import db
 from school import security, services
 from school.access import (
@@ -105,9 +107,9 @@ def may_manage(actor: User, user: User) -> bool:
 def fill_staff_choices(form: StaffForm, actor: User) -> None:
     form.role.choices = [(role.value, role.title) for role in assignable_roles(actor)]
     if actor.role == Role.admin:
-        schools = db.session.scalars(select(School).order_by(School.name))
+        schools = collated(db.session.scalars(select(School)), key=lambda s: s.name)
         form.school_id.choices = [(NONE, "—")] + [(s.id, s.name) for s in schools]
-        regions = db.session.scalars(select(Region).order_by(Region.iso_code))
+        regions = collated(db.session.scalars(select(Region)), key=lambda r: r.name)
         form.region_id.choices = [(NONE, _("Whole country"))] + [(r.id, r.name) for r in regions]
         bodies = db.session.scalars(select(AuthorizedBody).order_by(AuthorizedBody.id))
         form.body_id.choices = [(NONE, "—")] + [(b.id, b.name) for b in bodies]
@@ -451,15 +453,26 @@ def _class_form(school: School, classroom: Classroom | None):
 def school_list():
     region_id = request.args.get("region", type=int)
     query = (request.args.get("q") or "").strip()[:100]
-    stmt = visible_schools(current_user).order_by(School.name, School.id)
+    stmt = visible_schools(current_user)
     if region_id:
         stmt = stmt.where(School.region_id == region_id)
     if query:
         stmt = stmt.where(School.name.ilike(f"%{query}%"))
-    regions = db.session.scalars(select(Region).order_by(Region.iso_code)).all()
+    regions = collated(db.session.scalars(select(Region)), key=lambda r: r.name)
+    # The alphabet's order, which SQL cannot give: the names (a few thousand at most) are sorted
+    # here, and only the page's schools are loaded.
+    names = db.session.execute(stmt.with_only_columns(School.id, School.name)).all()
+    page = paginate_list(collated(names, key=lambda row: row.name), request.args)
+    loaded = {
+        s.id: s
+        for s in db.session.scalars(
+            select(School).where(School.id.in_([row.id for row in page.items]))
+        )
+    }
+    schools = replace(page, items=[loaded[row.id] for row in page.items])
     return render_template(
         "school/school_list.html",
-        schools=paginate(stmt, request.args),
+        schools=schools,
         regions=regions,
         region_id=region_id,
         query=query,
@@ -467,7 +480,7 @@ def school_list():
 
 
 def fill_school_choices(form: SchoolForm) -> None:
-    regions = db.session.scalars(select(Region).order_by(Region.iso_code))
+    regions = collated(db.session.scalars(select(Region)), key=lambda r: r.name)
     form.region_id.choices = [(r.id, r.name) for r in regions]
 
 
@@ -480,6 +493,7 @@ def school_new():
         school = services.create_school(
             region=db.session.get(Region, form.region_id.data),
             name=form.name.data,
+            name_ru=(form.name_ru.data or "").strip(),
             languages=form.languages.data,
             address=(form.address.data or "").strip(),
             phone=(form.phone.data or "").strip(),
@@ -500,6 +514,7 @@ def school_edit(school_id: int):
         form.languages.data = school.language_list
     if form.validate_on_submit():
         school.name = form.name.data.strip()
+        school.name_ru = (form.name_ru.data or "").strip()
         school.region_id = form.region_id.data
         school.languages = ",".join(form.languages.data)
         school.address = (form.address.data or "").strip()
@@ -514,7 +529,7 @@ def school_edit(school_id: int):
 @bp.get("/admin/regions")
 @roles_required(Role.admin)
 def region_list():
-    regions = db.session.scalars(select(Region).order_by(Region.iso_code)).all()
+    regions = collated(db.session.scalars(select(Region)), key=lambda r: r.name)
     counts = dict(
         db.session.execute(select(School.region_id, func.count()).group_by(School.region_id)).all()
     )
@@ -551,7 +566,7 @@ def body_edit(body_id: int | None):
     body = db.get_or_404(AuthorizedBody, body_id) if body_id else None
     form = BodyForm(obj=body)
     form.kind.choices = [(kind.value, kind.title) for kind in BodyKind]
-    regions = db.session.scalars(select(Region).order_by(Region.iso_code))
+    regions = collated(db.session.scalars(select(Region)), key=lambda r: r.name)
     form.region_id.choices = [(NONE, _("Whole country"))] + [(r.id, r.name) for r in regions]
     if request.method == "GET" and body is not None:
         form.kind.data = body.kind.value

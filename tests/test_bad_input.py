@@ -137,6 +137,10 @@ class Text:
     limit: int
     control: bool = True  # refuses control characters
     required: bool = False
+    too_long: str = "At most %(max)d characters, please."  # a child's text: "Write at most..."
+
+
+CHILD_TOO_LONG = "Write at most %(max)d characters."
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,7 @@ def invalid(kind, world: World, keeps_missing: bool = False):
                 lambda head, tail: head + tail,
                 st.just("ж" * kind.limit),
                 st.text(LETTERS, min_size=1, max_size=5),
-            ).map(lambda v: (v, ("At most %(max)d characters, please.", {"max": kind.limit})))
+            ).map(lambda v: (v, (kind.too_long, {"max": kind.limit})))
         ]
         if kind.control:
             options.append(
@@ -414,7 +418,7 @@ FORMS = [
             "frequency": Choice(ENUM(Frequency)),
             "happened": Choice(ENUM(When)),
             "grade_band": Choice(["1-4", "5-9", "10-11"], required=False),
-            "description": Text(3000),
+            "description": Text(3000, too_long=CHILD_TOO_LONG),
         },
         REPORT_TABLES,
     ),
@@ -423,7 +427,7 @@ FORMS = [
         ANONYMOUS,
         lambda w: f"/r/{w.own['school_code']}/danger",
         lambda w: {"description": "Мен қауіптемін", "token": secrets.token_hex(16)},
-        {"description": Text(3000)},
+        {"description": Text(3000, too_long=CHILD_TOO_LONG)},
         REPORT_TABLES,
     ),
     Form(
@@ -440,7 +444,7 @@ FORMS = [
         ANONYMOUS,
         lambda w: "/r/conversation",
         lambda w: {"body": "Рақмет, түсіндім."},
-        {"body": Text(3000)},
+        {"body": Text(3000, too_long=CHILD_TOO_LONG)},
         REPORT_TABLES,
         prepare=open_conversation,
     ),
@@ -582,6 +586,7 @@ FORMS = [
         },
         {
             "name": Text(200, required=True),
+            "name_ru": Text(200),
             "region_id": Choice(
                 lambda w: [w.own["region"], w.other["region"]] + list(range(1, 21))
             ),

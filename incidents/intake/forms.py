@@ -18,7 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.forms import max_length, no_control_characters
@@ -132,9 +132,9 @@ def answer(values: list[str] | tuple[str, ...], *, unless_danger: bool = True, o
             if optional or (unless_danger and form.danger_now.data):
                 field.errors[:] = []
                 raise StopValidation()
-            raise StopValidation(_l("Please choose one."))
+            raise StopValidation(_l("Please choose an answer."))
         if field.data not in values:
-            raise ValidationError(_l("Please choose one."))
+            raise ValidationError(_l("Please choose an answer."))
 
     return check
 
@@ -143,7 +143,12 @@ def forms_named(form, field) -> None:
     if not field.data and not form.danger_now.data:
         raise ValidationError(_l("Please tick at least one. If none fits, tick “Something else”."))
     if any(value not in FORM_VALUES for value in field.data or []):
-        raise ValidationError(_l("Please choose one."))
+        raise ValidationError(_l("Please choose an answer."))
+
+
+def at_most(limit: int) -> Length:
+    """The length limit of a child's text, said to the child («сен»/«ты»)."""
+    return Length(max=limit, message=_l("Write at most %(max)d characters.", max=limit))
 
 
 def new_token() -> str:
@@ -196,7 +201,7 @@ class ReportForm(FlaskForm):
     )
     description = TextAreaField(
         _l("Tell us in your own words"),
-        validators=[max_length(DESCRIPTION_MAX), no_control_characters],
+        validators=[at_most(DESCRIPTION_MAX), no_control_characters],
         render_kw={"maxlength": DESCRIPTION_MAX, "rows": 7},
     )
     files = MultipleFileField(
@@ -211,7 +216,7 @@ class DangerForm(FlaskForm):
 
     description = TextAreaField(
         _l("If you can, tell us where you are and what is happening"),
-        validators=[max_length(DESCRIPTION_MAX), no_control_characters],
+        validators=[at_most(DESCRIPTION_MAX), no_control_characters],
         render_kw={"maxlength": DESCRIPTION_MAX, "rows": 4},
     )
     token = HiddenField()
@@ -236,7 +241,7 @@ class CheckForm(FlaskForm):
 class MessageForm(FlaskForm):
     body = TextAreaField(
         _l("Your answer"),
-        validators=[max_length(MESSAGE_MAX), no_control_characters],
+        validators=[at_most(MESSAGE_MAX), no_control_characters],
         render_kw={"maxlength": MESSAGE_MAX, "rows": 5},
     )
     files = MultipleFileField(_l("Add photos, screenshots or PDF files"), render_kw=FILE_INPUT)

@@ -20,6 +20,8 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
+from core.collation import collated
+from core.i18n import current_locale
 from core.mail import OutgoingMail, deliver, queue_for
 from core.public_url import external_url
 from extensions import commit_keeping_loaded, db
@@ -250,8 +252,7 @@ FINDER_LIMIT = 50
 
 def regions_for_finder() -> list[Region]:
     """The regions in the alphabetical order of the reader's language."""
-    regions = db.session.scalars(select(Region)).all()
-    return sorted(regions, key=lambda region: region.name.casefold())
+    return collated(db.session.scalars(select(Region)), key=lambda region: region.name)
 
 
 def _words(text: str) -> list[str]:
@@ -260,22 +261,29 @@ def _words(text: str) -> list[str]:
 
 
 def search_schools(region: Region, query: str) -> tuple[list[School], bool]:
-    """Schools of the region whose name holds every word typed, whatever the letter case.
+    """Schools of the region whose Kazakh or Russian name holds every word typed, whatever the
+    letter case.
 
     Matched in Python over the region's names (a region has at most a few thousand schools):
     SQLite's LIKE and PostgreSQL's ILIKE under the C locale only fold Latin letters, and school
-    names are Kazakh and Russian. Returns at most ``FINDER_LIMIT`` schools, and whether more match.
+    names are Kazakh and Russian. Returns at most ``FINDER_LIMIT`` schools, in the alphabetical
+    order of the names the reader sees, and whether more match.
     """
     rows = db.session.execute(
-        select(School.id, School.name).where(School.region_id == region.id)
+        select(School.id, School.name, School.name_ru).where(School.region_id == region.id)
     ).all()
     words = _words(query)
-    matching = [row for row in rows if all(word in " ".join(_words(row.name)) for word in words)]
-    matching.sort(key=lambda row: row.name.casefold())
+
+    def matches(name: str) -> bool:
+        found = " ".join(_words(name))
+        return all(word in found for word in words)
+
+    matching = [row for row in rows if matches(row.name) or matches(row.name_ru)]
+    ru = current_locale() == "ru"
+    matching = collated(matching, key=lambda row: row.name_ru if ru and row.name_ru else row.name)
     ids = [row.id for row in matching[:FINDER_LIMIT]]
     schools = db.session.scalars(select(School).where(School.id.in_(ids))).all()
-    schools = sorted(schools, key=lambda school: school.name.casefold())
-    return schools, len(matching) > FINDER_LIMIT
+    return collated(schools, key=lambda school: school.local_name), len(matching) > FINDER_LIMIT
 
 
 # --- what the student is told -----------------------------------------------------------------

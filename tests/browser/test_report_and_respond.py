@@ -52,8 +52,9 @@ ANSWER = "Жарайды, ертең үзілісте келемін. Рақме
 
 
 def choice(page: Page, tr, question, answer) -> None:
-    """Tick the answer of a question of radio buttons (a fieldset named by its legend)."""
-    group = page.get_by_role("group", name=tr(KK, question), exact=True)
+    """Tick the answer of a question of radio buttons (a fieldset named by its legend, which
+    may end with the mark of a required question)."""
+    group = page.get_by_role("group", name=re.compile("^" + re.escape(tr(KK, question))))
     group.get_by_role("radio", name=tr(KK, answer), exact=True).check()
 
 
@@ -161,6 +162,9 @@ def student_returns_and_answers(page: Page, tr, code: str) -> None:
     status = tr(KK, CHILD_STATUS_TITLES[ChildStatus.in_progress])
     expect(page.get_by_role("region", name=status)).to_be_visible()
     expect(page.get_by_role("list").filter(has_text=REPLY)).to_be_visible()
+    # Each message says when it was written: the day and the time (issue 20).
+    reply = page.get_by_role("listitem").filter(has_text=REPLY)
+    expect(reply.locator(".who")).to_have_text(re.compile(r"\b\d{1,2}:\d{2}\b"))
     page.get_by_label(tr(KK, "Your answer"), exact=True).fill(ANSWER)
     page.get_by_role("button", name=tr(KK, "Send"), exact=True).click()
     expect(page.get_by_role("status")).to_have_text(

@@ -215,6 +215,17 @@ def test_completing_every_module_gives_a_certificate_a_stranger_can_check(
     assert stranger.get(follow.headers["Location"]).status_code == 200
 
 
+def test_the_course_page_in_russian_ends_the_certificates_date_with_one_point(client, login, staff):
+    """«Сертификат выдан 7 дек. 2026 г..»: the Russian date ends with «г.» (issue 20's slips)."""
+    for module in modules():
+        pass_module(staff, module)
+    login(staff)
+    client.get("/lang/ru")
+    page = client.get("/course").get_data(as_text=True)
+    assert "Сертификат выдан" in page
+    assert "г.." not in page
+
+
 def test_certificate_is_issued_once(staff):
     for module in modules():
         pass_module(staff, module)

@@ -89,7 +89,9 @@ def pdf_text(data: bytes) -> str:
 
 
 def csv_rows(data: bytes) -> dict[tuple[str, str, str], str]:
-    reader = csv.DictReader(io.StringIO(data.decode()))
+    # Excel on Windows reads UTF-8 only after its byte-order mark (issue 20).
+    assert data.startswith("\ufeff".encode())
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
     return {(r["figure"], r["key"], r["measure"]): r["value"] for r in reader}
 
 
@@ -320,6 +322,16 @@ def test_pdf_report_for_a_region_matches_the_dashboard(
         assert "School A2" not in text
     assert "School B1" not in text
     assert SECRET not in text
+    # "—" is explained, in the report's language (issue 20).
+    assert {"kk": "«—» белгісі", "ru": "Знак «—»"}[locale] in " ".join(lines)
+
+
+def test_the_dashboard_says_what_a_dash_means(client, login, regions, period):
+    """Issue 20: "—" stood where a value was not shown, and nothing said why."""
+    html = open_page(client, login, analyst(), f"/insights/?{query(period)}")
+    assert "—" in html
+    assert "The sign “—” means a value is not shown" in html
+    assert "(fewer than 10) or survey answers (fewer than 10)" in html
 
 
 def test_first_response_median_and_share_within_target_by_hand(app, regions):

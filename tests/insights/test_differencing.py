@@ -121,7 +121,7 @@ def _same_as_the_page(html: str, data: bytes) -> None:
     """The page shows what the CSV says, cell by cell (by label)."""
     by_label = {
         (r["figure"], r["label"], r["measure"]): r["value"]
-        for r in csv.DictReader(io.StringIO(data.decode()))
+        for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
     }
     tables = Tables(html).tables
     simple = {

@@ -217,6 +217,35 @@ def test_slips_pdf_has_the_unspent_codes_in_the_class_language(client, login, sc
     assert "Сыныбымызда жағдай қалай?" in text  # the class learns in Kazakh
 
 
+def test_slips_of_a_russian_class_end_the_date_with_one_point(client, login, school_class):
+    """Issue 20: «Коды действуют до 7 декабря 2026 г..» — the long Russian date ends with «г.»."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    school, _classroom, teacher, _counselor = school_class
+    russian = factories.classroom(school, 7, "В", teachers=[teacher], language="ru")
+    wave, _codes = f.wave(russian, teacher, students=3)
+    login(teacher)
+    response = client.get(f"/insights/surveys/{wave.id}/slips.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(response.data)).pages)
+    assert "Коды действуют до" in text and "Код действует один раз, до" in text
+    assert "г." in text and "г.." not in text.replace(" ", "").replace("\n", "")
+
+
+@pytest.mark.parametrize(("lang", "kazakh_or_russian"), [("kk", "Бастапқы"), ("ru", "Исходный")])
+def test_wave_kinds_are_named_in_the_readers_language(
+    client, login, school_class, lang, kazakh_or_russian
+):
+    """Issue 20: the form to open a wave offered «Baseline / Follow-up» in English."""
+    _school, classroom, _teacher, counselor = school_class
+    login(counselor)
+    client.get(f"/lang/{lang}")
+    page = client.get(f"/insights/classes/{classroom.id}/survey").get_data(as_text=True)
+    assert kazakh_or_russian in page
+    assert "Baseline" not in page and "Follow-up" not in page
+
+
 @pytest.mark.parametrize("role", [Role.teacher, Role.counselor])
 def test_staff_of_another_school_cannot_open_a_wave_for_this_class(
     client, login, role, school_class

@@ -1,5 +1,7 @@
 """School admins manage their staff and classes; admins manage schools, regions and bodies."""
 
+import re
+
 from sqlalchemy import func, select
 
 from extensions import db
@@ -121,6 +123,48 @@ def test_admin_adds_a_school_with_a_public_code(client, login):
     assert school.region.iso_code == "KZ-43"
     assert school.languages == "kk,ru"
     assert len(school.code) == 6
+
+
+def test_a_school_carries_its_russian_name_and_the_admin_can_change_it(client, login):
+    """Issue 20: the Russian name next to the Kazakh one, set in the admin form and kept."""
+    login(factories.user(Role.admin))
+    region = factories.region("KZ-43")
+    response = client.post(
+        "/admin/schools/new",
+        data={
+            "name": "Қызылорда № 8 мектебі",
+            "name_ru": "  Школа № 8 города Кызылорда ",
+            "region_id": str(region.id),
+            "languages": ["kk", "ru"],
+        },
+    )
+    assert response.status_code == 302
+    school = db.session.scalar(select(School).where(School.name == "Қызылорда № 8 мектебі"))
+    assert school.name_ru == "Школа № 8 города Кызылорда"
+    page = client.get(f"/admin/schools/{school.id}").get_data(as_text=True)
+    assert 'value="Школа № 8 города Кызылорда"' in page
+    client.post(
+        f"/admin/schools/{school.id}",
+        data={
+            "name": school.name,
+            "name_ru": "",
+            "region_id": str(region.id),
+            "languages": ["kk"],
+        },
+    )
+    db.session.refresh(school)
+    assert school.name_ru == ""
+
+
+def test_the_admin_list_of_schools_is_in_the_kazakh_alphabets_order(client, login):
+    """Issue 20: SQL's order put «Атырау» before «Ақмола» and the Kazakh letters after Я."""
+    login(factories.user(Role.admin))
+    for name in ("Ұлан мектебі", "Атырау мектебі", "Шұғыла мектебі", "Ақмола мектебі"):
+        factories.school(name)
+    client.get("/lang/kk")
+    page = client.get("/admin/schools?q=мектебі").get_data(as_text=True)
+    shown = re.findall(r">([^<>]+ мектебі)<", page)
+    assert shown == ["Ақмола мектебі", "Атырау мектебі", "Ұлан мектебі", "Шұғыла мектебі"]
 
 
 def test_admin_creates_a_regional_analyst_and_a_partner(client, login):
