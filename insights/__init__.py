@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from insights import cli, models, rollup, student, views  # noqa: F401 - tables register
+    from insights import cli, evidence_views, models, rollup, student, views  # noqa: F401 - tables register
     from school.cli import register_demo_seeder
     from school.models import Role
     from school.views import DASHBOARD_LINKS, register_dashboard_link
@@ -34,3 +34,6 @@ def init_app(app: Flask) -> None:
         Role.school_admin,
     )
     register_dashboard_link("insights.results", _l("Survey results"), Role.analyst, Role.admin)
+    register_dashboard_link(
+        "insights.kpis_page", _l("Programme evidence"), Role.analyst, Role.admin
+    )

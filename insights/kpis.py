@@ -1,0 +1,714 @@
+"""Programme KPIs and the under-reporting signal (issue 17), for the analysts of a region and of
+the country.
+
+Every figure is counted by the database (GROUP BY, window functions, percentiles); Python only
+merges the aggregated rows by key and turns counts into shares. Every statement starts from the
+user's scope (``school_scope``); figures carry counts only, never a case, a label or a name.
+
+- Time to first human response: the median and the 90th percentile of the hours from a report
+  to its first response, by priority (``grouped_percentiles``: ``percentile_cont`` on
+  PostgreSQL, the same interpolation with window functions on SQLite), and the share answered
+  within the target of the priority (``insights.figures.timeliness_sets``).
+- Caseload: students on the class lists (``Classroom.students``, entered by the school) per
+  active school psychologist (counselor account), against the norm of one per
+  ``NORM_STUDENTS_PER_COUNSELOR`` students; open cases per psychologist.
+- Referrals answered by the bodies: acknowledged within ``REFERRAL_ANSWER_DAYS`` of sending.
+- Reopened cases: of the cases opened in the period and closed at least once, those reopened.
+- Lesson coverage per class: the classes by the share of their band's lessons given, and the
+  fidelity of the lessons given (steps done of steps planned, minutes used of minutes designed).
+- Under-reporting: for each school, victimization in the latest survey wave of each class
+  opened in the period (Wilson interval) against reports per 100 students in the same period.
+
+Counts are published as everywhere (``insights.stats.shown_count``); the flag of a school is
+worked out from the published counts only, so it gives away nothing the published counts do not.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal, or_, select
+
+from curriculum.services import progress_statement
+from extensions import db
+from incidents.case_enums import CaseState
+from incidents.cases import Case, CaseTransition, Referral
+from incidents.models import Priority, Report
+from insights.dashboard import place_name, suppresses
+from insights.figures import report_conditions, timeliness_sets, unit_labels
+from insights.filters import Filters, Level
+from insights.models import SurveyTally, SurveyWave
+from insights.results import wave_conditions
+from insights.sql import dialect, hours_between
+from insights.stats import (
+    MIN_SURVEY_ANSWERS,
+    ROUNDING_BASE,
+    SMALL_COUNT_LIMIT,
+    Share,
+    published_count,
+    shown_count,
+    shown_share,
+    wilson,
+)
+from school.access import school_scope
+from school.models import BodyKind, Classroom, Role, School, User, utcnow
+
+# One school psychologist per 500 students (the norm the issue names).
+NORM_STUDENTS_PER_COUNSELOR = 500
+# A referral is answered in time when the body acknowledges it within this many days of sending
+# (setting REFERRAL_ANSWER_DAYS).
+DEFAULT_REFERRAL_ANSWER_DAYS = 3
+# A school is flagged when the lower end of the 95% interval of victimization is at least this
+# share, while even the most the published report count can stand for gives fewer than this
+# many reports per 100 students.
+FLAG_PREVALENCE = 0.10
+FLAG_REPORTS_PER_100 = 1.0
+
+ALL = _l("All priorities")
+
+
+def referral_answer_days() -> int:
+    return int(current_app.config.get("REFERRAL_ANSWER_DAYS", DEFAULT_REFERRAL_ANSWER_DAYS))
+
+
+# --- percentiles in SQL ---------------------------------------------------------------------
+
+
+def grouped_percentiles(
+    source: Select, value: str, groups: list[str], fractions: dict[str, float]
+) -> Select:
+    """SELECT <groups>, <one column per fraction>, n FROM (source) GROUP BY <groups>.
+
+    ``percentile_cont`` on PostgreSQL. SQLite has no percentile function: the same linear
+    interpolation between the rows at positions floor(h) and ceil(h), h = (n - 1) × fraction
+    (0-based, rows ordered by value), picked with ``row_number()`` and ``count()`` windows.
+    Rows whose value is NULL are left out.
+    """
+    sub = source.subquery()
+    keys = [sub.c[name] for name in groups]
+    column = sub.c[value]
+    if dialect() == "postgresql":
+        return (
+            select(
+                *keys,
+                *(
+                    func.percentile_cont(fraction).within_group(column).label(name)
+                    for name, fraction in fractions.items()
+                ),
+                func.count(column).label("n"),
+            )
+            .where(column.is_not(None))
+            .group_by(*keys)
+        )
+    ranked = (
+        select(
+            *keys,
+            column,
+            func.row_number().over(partition_by=keys or None, order_by=column).label("rn"),
+            func.count().over(partition_by=keys or None).label("cnt"),
+        )
+        .where(column.is_not(None))
+        .subquery()
+    )
+    rn, cnt, v = ranked.c.rn, ranked.c.cnt, ranked.c[value]
+    columns = []
+    for name, fraction in fractions.items():
+        h = (cnt - 1) * literal(fraction)
+        low_index = cast(h, Integer)  # h ≥ 0: the cast is floor(h)
+        high_index = low_index + case((h > low_index, 1), else_=0)
+        low = func.max(case((rn == low_index + 1, v)))
+        high = func.max(case((rn == high_index + 1, v)))
+        h_group = (func.max(cnt) - 1) * literal(fraction)
+        columns.append((low + (h_group - cast(h_group, Integer)) * (high - low)).label(name))
+    return select(
+        *[ranked.c[name] for name in groups], *columns, func.max(cnt).label("n")
+    ).group_by(*[ranked.c[name] for name in groups])
+
+
+# --- the figures ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    key: str
+    label: str
+    reports: int
+    answered: int
+    within: int
+    due: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    key: str
+    label: str
+    schools: int
+    students: int  # on the class lists the schools entered
+    unlisted_classes: int  # classes whose list size is not entered
+    counselors: int
+    open_cases: int
+    below_norm: int  # schools with fewer psychologists than the norm asks
+
+
+@dataclass(frozen=True)
+class ReferralRow:
+    key: str
+    label: str
+    sent: int
+    acknowledged: int
+    in_time: int
+    due: int  # acknowledged, or sent longer ago than the time allowed
+
+
+@dataclass(frozen=True)
+class Reopened:
+    cases: int
+    closed: int  # closed at least once
+    reopened: int
+
+
+@dataclass(frozen=True)
+class ClassCoverage:
+    classes: int
+    not_started: int
+    under_half: int
+    half_or_more: int
+    complete: int
+    steps_done: int
+    steps_total: int
+    minutes_used: int
+    minutes_designed: int
+
+
+@dataclass(frozen=True)
+class SchoolSignal:
+    key: str
+    label: str
+    answers: int  # answers to the victimization question in the latest waves
+    victim: Share | None  # None under MIN_SURVEY_ANSWERS
+    reports: int
+    students: int
+    flagged: bool
+
+
+@dataclass
+class Evidence:
+    user: User
+    filters: Filters
+    suppress: bool
+    place_name: str
+    response: list[ResponseRow] = field(default_factory=list)
+    caseload: list[CaseloadRow] = field(default_factory=list)
+    caseload_total: CaseloadRow | None = None
+    referrals: list[ReferralRow] = field(default_factory=list)
+    reopened: Reopened = Reopened(0, 0, 0)
+    coverage: ClassCoverage = ClassCoverage(0, 0, 0, 0, 0, 0, 0, 0, 0)
+    signals: list[SchoolSignal] = field(default_factory=list)
+    schools_assessed: int = 0
+    answer_days: int = DEFAULT_REFERRAL_ANSWER_DAYS
+
+    @property
+    def level(self) -> str:
+        return self.filters.level
+
+    @property
+    def flagged(self) -> list[SchoolSignal]:
+        return [s for s in self.signals if s.flagged]
+
+    # --- how numbers are shown (one place, as on the dashboard) -----------------------------
+    def count(self, n: int) -> str:
+        value = shown_count(n, self.suppress)
+        return value if isinstance(value, str) else format_decimal(value)
+
+    def share(self, part: int, whole: int) -> str:
+        value = shown_share(part, whole, self.suppress)
+        return "—" if value is None else format_percent(value, "#,##0.0%")
+
+    def hours(self, row: ResponseRow, which: str) -> str:
+        value = getattr(row, which)
+        if value is None or (self.suppress and row.answered < SMALL_COUNT_LIMIT):
+            return "—"
+        return _("%(hours)s h", hours=format_decimal(value, "#,##0.0"))
+
+    def per_counselor(self, row: CaseloadRow, what: str) -> str:
+        """Students (or open cases) per psychologist, from the published count."""
+        value = per_counselor(
+            row.students if what == "students" else row.open_cases, row, self.suppress
+        )
+        return "—" if value is None else format_decimal(value, "#,##0.0")
+
+    def per_100(self, signal: SchoolSignal) -> str:
+        value = shown_share(signal.reports, signal.students, self.suppress)
+        return "—" if value is None else format_decimal(value * 100, "#,##0.00")
+
+
+def per_counselor(part: int, row: CaseloadRow, suppress: bool) -> float | None:
+    """``part`` (students, open cases) per psychologist. The psychologists are staff, not
+    children: their number is shown exactly; ``part`` is published as every count."""
+    shown = shown_count(part, suppress)
+    if isinstance(shown, str) or not row.counselors:
+        return None
+    return shown / row.counselors
+
+
+def _place(column, filters: Filters) -> list:
+    if filters.school_id is not None:
+        return [column == filters.school_id]
+    if filters.region_id is not None:
+        return [column.in_(select(School.id).where(School.region_id == filters.region_id))]
+    return []
+
+
+def _period(column, filters: Filters) -> list:
+    begin, finish = filters.utc_range()
+    return [column >= begin, column < finish]
+
+
+def response_times(user: User, filters: Filters, now: datetime | None = None) -> list[ResponseRow]:
+    """By priority, then all reports: counts within target, median and 90th percentile hours."""
+    conditions = report_conditions(user, filters)
+    counts = timeliness_sets(
+        conditions, {"priority": Report.priority, "all": None}, now, medians=False
+    )
+    hours = hours_between(Report.created_at, Report.first_response_at).label("hours")
+    fractions = {"median": 0.5, "p90": 0.9}
+    source = select(Report.priority.label("grp"), hours).where(*conditions)
+    by_priority = {
+        str(getattr(row.grp, "value", row.grp)): row
+        for row in db.session.execute(grouped_percentiles(source, "hours", ["grp"], fractions))
+    }
+    whole = db.session.execute(
+        grouped_percentiles(select(hours).where(*conditions), "hours", [], fractions)
+    ).first()
+    rows = []
+    keyed = {t.key: t for t in counts["priority"]}
+    groups = [(p.value, p.title, keyed.get(p.value), by_priority.get(p.value)) for p in Priority]
+    total = counts["all"][0] if counts["all"] else None
+    groups.append(("all", ALL, total, whole))
+    for key, label, t, q in groups:
+        rows.append(
+            ResponseRow(
+                key,
+                str(label),
+                t.reports if t else 0,
+                t.answered if t else 0,
+                t.within if t else 0,
+                t.due if t else 0,
+                float(q.median) if q is not None and q.median is not None else None,
+                float(q.p90) if q is not None and q.p90 is not None else None,
+            )
+        )
+    return rows
+
+
+def caseload(user: User, filters: Filters) -> tuple[list[CaseloadRow], CaseloadRow]:
+    """Per region (country level) or per school, and for the whole place: students on the class
+    lists, active psychologists, open cases, and schools below the norm."""
+    students = (
+        select(func.sum(Classroom.students))
+        .where(Classroom.school_id == School.id)
+        .correlate(School)
+        .scalar_subquery()
+    )
+    unlisted = (
+        select(func.count())
+        .select_from(Classroom)
+        .where(Classroom.school_id == School.id, Classroom.students.is_(None))
+        .correlate(School)
+        .scalar_subquery()
+    )
+    counselors = (
+        select(func.count())
+        .select_from(User)
+        .where(User.school_id == School.id, User.role == Role.counselor, User.active.is_(True))
+        .correlate(School)
+        .scalar_subquery()
+    )
+    open_cases = (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.school_id == School.id, Case.state != CaseState.closed)
+        .correlate(School)
+        .scalar_subquery()
+    )
+    per_school = (
+        select(
+            School.id.label("school_id"),
+            School.region_id.label("region_id"),
+            func.coalesce(students, 0).label("students"),
+            unlisted.label("unlisted"),
+            counselors.label("counselors"),
+            open_cases.label("open_cases"),
+        )
+        .where(school_scope(user, School.id), *_place(School.id, filters))
+        .subquery()
+    )
+    c = per_school.c
+    aggregates = [
+        func.count().label("schools"),
+        func.coalesce(func.sum(c.students), 0).label("students"),
+        func.coalesce(func.sum(c.unlisted), 0).label("unlisted"),
+        func.coalesce(func.sum(c.counselors), 0).label("counselors"),
+        func.coalesce(func.sum(c.open_cases), 0).label("open_cases"),
+        func.coalesce(
+            func.sum(case((c.counselors * NORM_STUDENTS_PER_COUNSELOR < c.students, 1), else_=0)),
+            0,
+        ).label("below_norm"),
+    ]
+
+    def made(key, label, row) -> CaseloadRow:
+        return CaseloadRow(
+            str(key),
+            str(label),
+            int(row.schools),
+            int(row.students),
+            int(row.unlisted),
+            int(row.counselors),
+            int(row.open_cases),
+            int(row.below_norm),
+        )
+
+    total = made("all", _("All schools"), db.session.execute(select(*aggregates)).one())
+    if filters.level == Level.school:
+        return [], total
+    unit = c.region_id if filters.level == Level.country else c.school_id
+    grouped = db.session.execute(select(unit.label("unit"), *aggregates).group_by(unit)).all()
+    labels = unit_labels(filters.level, [row.unit for row in grouped])
+    rows = [made(row.unit, labels.get(row.unit, row.unit), row) for row in grouped]
+    return sorted(rows, key=lambda r: r.label), total
+
+
+def referral_answers(
+    user: User, filters: Filters, now: datetime | None = None
+) -> list[ReferralRow]:
+    """Referrals sent in the period, by kind of body: acknowledged, and acknowledged in time."""
+    now = now or utcnow()
+    days = referral_answer_days()
+    waited = hours_between(Referral.sent_at, Referral.acknowledged_at)
+    in_time = and_(Referral.acknowledged_at.is_not(None), waited <= days * 24)
+    due = or_(Referral.acknowledged_at.is_not(None), Referral.sent_at < now - timedelta(days=days))
+    rows = {
+        row.kind: row
+        for row in db.session.execute(
+            select(
+                Referral.body_kind.label("kind"),
+                func.count().label("sent"),
+                func.count(Referral.acknowledged_at).label("acknowledged"),
+                func.coalesce(func.sum(case((in_time, 1), else_=0)), 0).label("in_time"),
+                func.coalesce(func.sum(case((due, 1), else_=0)), 0).label("due"),
+            )
+            .where(
+                school_scope(user, Referral.school_id),
+                *_place(Referral.school_id, filters),
+                *_period(Referral.sent_at, filters),
+            )
+            .group_by(Referral.body_kind)
+        )
+    }
+    result = []
+    for kind in BodyKind:
+        row = rows.get(kind)
+        result.append(
+            ReferralRow(
+                kind.value,
+                kind.title,
+                int(row.sent) if row else 0,
+                int(row.acknowledged) if row else 0,
+                int(row.in_time) if row else 0,
+                int(row.due) if row else 0,
+            )
+        )
+    return result
+
+
+def reopened_cases(user: User, filters: Filters) -> Reopened:
+    """Cases opened in the period: how many were closed at least once, how many reopened."""
+    closed_once = Case.id.in_(
+        select(CaseTransition.case_id).where(CaseTransition.to_state == CaseState.closed)
+    )
+    reopened = Case.id.in_(
+        select(CaseTransition.case_id).where(
+            CaseTransition.from_state == CaseState.closed,
+            CaseTransition.to_state != CaseState.closed,
+        )
+    )
+    row = db.session.execute(
+        select(
+            func.count().label("cases"),
+            func.coalesce(func.sum(case((closed_once, 1), else_=0)), 0).label("closed"),
+            func.coalesce(func.sum(case((reopened, 1), else_=0)), 0).label("reopened"),
+        ).where(
+            school_scope(user, Case.school_id),
+            *_place(Case.school_id, filters),
+            *_period(Case.created_at, filters),
+        )
+    ).one()
+    return Reopened(int(row.cases), int(row.closed), int(row.reopened))
+
+
+def class_coverage(user: User, filters: Filters) -> ClassCoverage:
+    """The classes in view by the share of their band's lessons given so far, and fidelity."""
+    where = and_(school_scope(user, Classroom.school_id), *_place(Classroom.school_id, filters))
+    per_class = progress_statement(where).subquery()
+    c = per_class.c
+
+    def number(condition, label):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(label)
+
+    row = db.session.execute(
+        select(
+            func.count().label("classes"),
+            number(c.delivered == 0, "not_started"),
+            number(and_(c.delivered > 0, c.delivered * 2 < c.lessons), "under_half"),
+            number(and_(c.delivered * 2 >= c.lessons, c.delivered < c.lessons), "half"),
+            number(and_(c.lessons > 0, c.delivered >= c.lessons), "complete"),
+            *(
+                func.coalesce(func.sum(c[name]), 0).label(name)
+                for name in ("steps_done", "steps_total", "minutes_used", "minutes_designed")
+            ),
+        )
+    ).one()
+    return ClassCoverage(
+        int(row.classes),
+        int(row.not_started),
+        int(row.under_half),
+        int(row.half),
+        int(row.complete),
+        int(row.steps_done),
+        int(row.steps_total),
+        int(row.minutes_used),
+        int(row.minutes_designed),
+    )
+
+
+def most_reports(published: int | str) -> int:
+    """The most reports a published count can stand for ("<5": 4; n: n rounded from n ± 2)."""
+    if isinstance(published, str):
+        return SMALL_COUNT_LIMIT - 1
+    return published + ROUNDING_BASE // 2 if published else 0
+
+
+def is_flagged(victim: Share | None, reports: int, students: int) -> bool:
+    """Substantial victimization, almost no reports: from the published counts only."""
+    if victim is None or victim.low < FLAG_PREVALENCE:
+        return False
+    listed = published_count(students)
+    if isinstance(listed, str) or not listed:
+        return False
+    return most_reports(published_count(reports)) * 100 < FLAG_REPORTS_PER_100 * listed
+
+
+def under_reporting(user: User, filters: Filters) -> tuple[list[SchoolSignal], int]:
+    """Schools with survey answers in the period: victimization in the latest wave of each class
+    against reports per 100 students; returns the rows and the number of schools assessed."""
+    waves = wave_conditions(
+        user,
+        school_id=filters.school_id,
+        region_id=filters.region_id,
+        start=filters.start,
+        end=filters.end,
+    )
+    ranked = (
+        select(
+            SurveyWave.id.label("wave_id"),
+            SurveyWave.school_id.label("school_id"),
+            func.row_number()
+            .over(
+                partition_by=SurveyWave.classroom_id,
+                order_by=(SurveyWave.opened_at.desc(), SurveyWave.id.desc()),
+            )
+            .label("rn"),
+        )
+        .where(*waves, SurveyWave.answered > 0)
+        .subquery()
+    )
+    survey = {
+        row.school_id: (int(row.n), int(row.k))
+        for row in db.session.execute(
+            select(
+                ranked.c.school_id,
+                func.sum(SurveyTally.answers).label("n"),
+                func.sum(SurveyTally.positive).label("k"),
+            )
+            .join(SurveyTally, SurveyTally.wave_id == ranked.c.wave_id)
+            .where(ranked.c.rn == 1, SurveyTally.item == "victim")
+            .group_by(ranked.c.school_id)
+        )
+    }
+    if not survey:
+        return [], 0
+    schools = list(survey)
+    reports = {
+        school_id: int(n)
+        for school_id, n in db.session.execute(
+            select(Report.school_id, func.count())
+            .where(*report_conditions(user, replace(filters, form=None)))
+            .where(Report.school_id.in_(schools))
+            .group_by(Report.school_id)
+        )
+    }
+    students = {
+        school_id: int(n or 0)
+        for school_id, n in db.session.execute(
+            select(Classroom.school_id, func.sum(Classroom.students))
+            .where(school_scope(user, Classroom.school_id), Classroom.school_id.in_(schools))
+            .group_by(Classroom.school_id)
+        )
+    }
+    labels = unit_labels(Level.region, schools)
+    rows = []
+    for school_id, (n, k) in survey.items():
+        victim = wilson(k, n) if n >= MIN_SURVEY_ANSWERS else None
+        reported, listed = reports.get(school_id, 0), students.get(school_id, 0)
+        rows.append(
+            SchoolSignal(
+                str(school_id),
+                str(labels.get(school_id, school_id)),
+                n,
+                victim,
+                reported,
+                listed,
+                is_flagged(victim, reported, listed),
+            )
+        )
+    rows.sort(key=lambda s: (not s.flagged, s.label))
+    if filters.level == Level.country:
+        # Across the country only the flagged schools are listed (the regions list theirs all).
+        return [s for s in rows if s.flagged], len(rows)
+    return rows, len(rows)
+
+
+def build(user: User, filters: Filters, export: bool = False, now=None) -> Evidence:
+    filters = replace(filters, form=None)  # these figures are about the whole programme
+    caseload_rows, caseload_total = caseload(user, filters)
+    signals, assessed = under_reporting(user, filters)
+    return Evidence(
+        user=user,
+        filters=filters,
+        suppress=suppresses(user, export),
+        place_name=place_name(filters),
+        response=response_times(user, filters, now),
+        caseload=caseload_rows,
+        caseload_total=caseload_total,
+        referrals=referral_answers(user, filters, now),
+        reopened=reopened_cases(user, filters),
+        coverage=class_coverage(user, filters),
+        signals=signals,
+        schools_assessed=assessed,
+        answer_days=referral_answer_days(),
+    )
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+CSV_HEADER = ["figure", "key", "label", "measure", "value"]
+
+
+def csv_rows(ev: Evidence) -> list[list[str]]:
+    """Long format, one number per line, as published (exports always suppress)."""
+    rows: list[list[str]] = []
+
+    def count(n: int) -> str:
+        return str(shown_count(n, True))
+
+    def ratio(part: int, whole: int, scale: float = 1.0) -> str:
+        value = shown_share(part, whole, True)
+        return "" if value is None else f"{value * scale:.4f}"
+
+    def add(figure: str, key: str, label, measure: str, value) -> None:
+        rows.append([figure, key, _cell(str(label)), measure, "" if value is None else str(value)])
+
+    for r in ev.response:
+        add("first_response", r.key, r.label, "reports", count(r.reports))
+        add("first_response", r.key, r.label, "answered", count(r.answered))
+        add("first_response", r.key, r.label, "within_target_share", ratio(r.within, r.due))
+        hidden = r.answered < SMALL_COUNT_LIMIT
+        for measure, value in (("median_hours", r.median), ("p90_hours", r.p90)):
+            add(
+                "first_response",
+                r.key,
+                r.label,
+                measure,
+                None if value is None or hidden else f"{value:.2f}",
+            )
+    unit = "caseload_by_region" if ev.level == Level.country else "caseload_by_school"
+    lines = [(unit, r) for r in ev.caseload]
+    if ev.caseload_total is not None:
+        lines.append(("caseload", ev.caseload_total))
+    for figure, r in lines:
+        add(figure, r.key, r.label, "schools", count(r.schools))
+        add(figure, r.key, r.label, "students", count(r.students))
+        add(figure, r.key, r.label, "classes_without_list", count(r.unlisted_classes))
+        add(figure, r.key, r.label, "counselors", str(r.counselors))
+        students = per_counselor(r.students, r, True)
+        add(figure, r.key, r.label, "students_per_counselor", students and f"{students:.4f}")
+        add(figure, r.key, r.label, "open_cases", count(r.open_cases))
+        cases = per_counselor(r.open_cases, r, True)
+        add(figure, r.key, r.label, "open_cases_per_counselor", cases and f"{cases:.4f}")
+        add(figure, r.key, r.label, "schools_below_norm", count(r.below_norm))
+    for r in ev.referrals:
+        add("referral_answers", r.key, r.label, "sent", count(r.sent))
+        add("referral_answers", r.key, r.label, "acknowledged", count(r.acknowledged))
+        add("referral_answers", r.key, r.label, "in_time_share", ratio(r.in_time, r.due))
+    o = ev.reopened
+    add("reopened_cases", "all", _("Cases"), "cases", count(o.cases))
+    add("reopened_cases", "all", _("Cases"), "closed", count(o.closed))
+    add("reopened_cases", "all", _("Cases"), "reopened", count(o.reopened))
+    add("reopened_cases", "all", _("Cases"), "reopened_share", ratio(o.reopened, o.closed))
+    cov = ev.coverage
+    for measure, n in (
+        ("classes", cov.classes),
+        ("not_started", cov.not_started),
+        ("under_half", cov.under_half),
+        ("half_or_more", cov.half_or_more),
+        ("complete", cov.complete),
+    ):
+        add("lesson_coverage_by_class", "all", _("Classes"), measure, count(n))
+    fidelity = [
+        ("steps_done_share", cov.steps_done, cov.steps_total),
+        ("minutes_used_share", cov.minutes_used, cov.minutes_designed),
+    ]
+    for measure, part, whole in fidelity:
+        add(
+            "lesson_fidelity",
+            "all",
+            _("Lessons given"),
+            measure,
+            f"{part / whole:.4f}" if whole else None,
+        )
+    add("under_reporting", "all", _("Schools"), "schools_assessed", count(ev.schools_assessed))
+    for s in ev.signals:
+        v = s.victim
+        add("under_reporting", s.key, s.label, "victim_share", v and f"{v.value:.4f}")
+        add("under_reporting", s.key, s.label, "victim_low", v and f"{v.low:.4f}")
+        add("under_reporting", s.key, s.label, "victim_high", v and f"{v.high:.4f}")
+        add("under_reporting", s.key, s.label, "survey_answers", count(s.answers))
+        add("under_reporting", s.key, s.label, "reports", count(s.reports))
+        add("under_reporting", s.key, s.label, "students", count(s.students))
+        add("under_reporting", s.key, s.label, "reports_per_100", ratio(s.reports, s.students, 100))
+        add("under_reporting", s.key, s.label, "flagged", "1" if s.flagged else "0")
+    return rows
+
+
+def _cell(text: str) -> str:
+    """A name that a spreadsheet would read as a formula is kept as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_csv(ev: Evidence) -> str:
+    """UTF-8 with a byte order mark, so that a spreadsheet reads Kazakh and Russian names."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(ev))
+    return out.getvalue()
