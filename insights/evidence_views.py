@@ -11,7 +11,7 @@ from core.downloads import content_disposition
 from core.pdf import pdf_response, render_pdf
 from incidents.deadlines import response_targets
 from insights import kpis
-from insights.dashboard import percent, share_text
+from insights.dashboard import change_text, percent, share_text
 from insights.figures import remember_unit_names
 from insights.filters import Level, from_args
 from insights.stats import MIN_SURVEY_ANSWERS
@@ -32,6 +32,7 @@ def _filters():
 def _context() -> dict:
     return {
         "share_text": share_text,
+        "change_text": change_text,
         "percent": percent,
         "targets": {p.value: span.total_seconds() / 3600 for p, span in response_targets().items()},
         "norm": kpis.NORM_STUDENTS_PER_COUNSELOR,

@@ -18,6 +18,10 @@ user's scope (``school_scope``); figures carry counts only, never a case, a labe
   fidelity of the lessons given (steps done of steps planned, minutes used of minutes designed).
 - Under-reporting: for each school, victimization in the latest survey wave of each class
   opened in the period (Wilson interval) against reports per 100 students in the same period.
+- Does it work: classes with a baseline survey and a follow-up after it (the latest follow-up
+  opened in the period, the latest baseline before it), split by the lessons given between the
+  two (half or more of their band's lessons, or fewer); for each group, victimization and "would
+  tell an adult at school" before and after, and the change with Newcombe's interval.
 
 Counts are published as everywhere (``insights.stats.shown_count``); the flag of a school is
 worked out from the published counts only, so it gives away nothing the published counts do not.
@@ -34,9 +38,10 @@ from flask import current_app
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, Select, and_, case, cast, distinct, func, literal, or_, select
 
-from curriculum.services import progress_statement
+from curriculum.models import Delivery, Lesson
+from curriculum.services import band_of, progress_statement
 from extensions import db
 from incidents.case_enums import CaseState
 from incidents.cases import Case, CaseTransition, Referral
@@ -44,14 +49,16 @@ from incidents.models import Priority, Report
 from insights.dashboard import place_name, suppresses
 from insights.figures import report_conditions, timeliness_sets, unit_labels
 from insights.filters import Filters, Level
-from insights.models import SurveyTally, SurveyWave
+from insights.models import SurveyTally, SurveyWave, WaveKind
 from insights.results import wave_conditions
 from insights.sql import dialect, hours_between
 from insights.stats import (
     MIN_SURVEY_ANSWERS,
     ROUNDING_BASE,
     SMALL_COUNT_LIMIT,
+    Change,
     Share,
+    newcombe,
     published_count,
     shown_count,
     shown_share,
@@ -200,6 +207,37 @@ class SchoolSignal:
     flagged: bool
 
 
+BEFORE_AFTER_ITEMS = ("victim", "would_tell")
+ITEM_TITLES = {
+    "victim": _l("Was bullied or hurt (2-3 times a month or more)"),
+    "would_tell": _l("Would tell an adult at school"),
+}
+LESSON_GROUPS = {
+    "most": _l("Half or more of their lessons between the surveys"),
+    "few": _l("Fewer lessons between the surveys"),
+}
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    """One group of classes (``lessons``: "most" or "few") and one survey item."""
+
+    lessons: str
+    item: str
+    classes: int
+    before: Share | None
+    after: Share | None
+    change: Change | None
+
+    @property
+    def group_title(self) -> str:
+        return str(LESSON_GROUPS[self.lessons])
+
+    @property
+    def item_title(self) -> str:
+        return str(ITEM_TITLES[self.item])
+
+
 @dataclass
 class Evidence:
     user: User
@@ -214,6 +252,7 @@ class Evidence:
     coverage: ClassCoverage = ClassCoverage(0, 0, 0, 0, 0, 0, 0, 0, 0)
     signals: list[SchoolSignal] = field(default_factory=list)
     schools_assessed: int = 0
+    before_after: list[BeforeAfter] = field(default_factory=list)
     answer_days: int = DEFAULT_REFERRAL_ANSWER_DAYS
 
     @property
@@ -245,6 +284,10 @@ class Evidence:
             row.students if what == "students" else row.open_cases, row, self.suppress
         )
         return "—" if value is None else format_decimal(value, "#,##0.0")
+
+    def verdicts(self) -> list[str]:
+        """The result in words an official reads: the classes with most of their lessons."""
+        return [verdict(b, self.count(b.classes)) for b in self.before_after if b.change]
 
     def per_100(self, signal: SchoolSignal) -> str:
         value = shown_share(signal.reports, signal.students, self.suppress)
@@ -587,6 +630,213 @@ def under_reporting(user: User, filters: Filters) -> tuple[list[SchoolSignal], i
     return rows, len(rows)
 
 
+def verdict(row: BeforeAfter, classes: str) -> str:
+    """One sentence: what changed, and whether the change is beyond chance."""
+    change = row.change
+    values = {
+        "classes": classes,
+        "before": format_percent(change.before.value, "#,##0.0%"),
+        "after": format_percent(change.after.value, "#,##0.0%"),
+    }
+    few = row.lessons == "few"
+    if row.item == "victim":
+        if change.is_clear and change.value < 0:
+            if few:
+                return _(
+                    "In the classes with fewer lessons between the two surveys (classes:"
+                    " %(classes)s), the share of students who said they were bullied fell from"
+                    " %(before)s to %(after)s; the fall is larger than chance alone would give.",
+                    **values,
+                )
+            return _(
+                "In the classes with half or more of their lessons between the two surveys"
+                " (classes: %(classes)s), the share of students who said they were bullied fell"
+                " from %(before)s to %(after)s; the fall is larger than chance alone would give.",
+                **values,
+            )
+        if change.is_clear:
+            if few:
+                return _(
+                    "In the classes with fewer lessons between the two surveys (classes:"
+                    " %(classes)s), the share of students who said they were bullied rose from"
+                    " %(before)s to %(after)s; the rise is larger than chance alone would give.",
+                    **values,
+                )
+            return _(
+                "In the classes with half or more of their lessons between the two surveys"
+                " (classes: %(classes)s), the share of students who said they were bullied rose"
+                " from %(before)s to %(after)s; the rise is larger than chance alone would give.",
+                **values,
+            )
+        if few:
+            return _(
+                "In the classes with fewer lessons between the two surveys (classes:"
+                " %(classes)s), the share of students who said they were bullied went from"
+                " %(before)s to %(after)s; this change is within what chance alone could give.",
+                **values,
+            )
+        return _(
+            "In the classes with half or more of their lessons between the two surveys (classes:"
+            " %(classes)s), the share of students who said they were bullied went from"
+            " %(before)s to %(after)s; this change is within what chance alone could give.",
+            **values,
+        )
+    if change.is_clear:
+        if few:
+            return _(
+                "In the classes with fewer lessons between the two surveys (classes:"
+                " %(classes)s), the share of students who would tell an adult at school went"
+                " from %(before)s to %(after)s; the change is larger than chance alone would"
+                " give.",
+                **values,
+            )
+        return _(
+            "In the classes with half or more of their lessons between the two surveys (classes:"
+            " %(classes)s), the share of students who would tell an adult at school went from"
+            " %(before)s to %(after)s; the change is larger than chance alone would give.",
+            **values,
+        )
+    if few:
+        return _(
+            "In the classes with fewer lessons between the two surveys (classes: %(classes)s),"
+            " the share of students who would tell an adult at school went from %(before)s to"
+            " %(after)s; this change is within what chance alone could give.",
+            **values,
+        )
+    return _(
+        "In the classes with half or more of their lessons between the two surveys (classes:"
+        " %(classes)s), the share of students who would tell an adult at school went from"
+        " %(before)s to %(after)s; this change is within what chance alone could give.",
+        **values,
+    )
+
+
+def _day_of(column):
+    """The UTC calendar day of a timestamp column, comparable with a DATE column."""
+    if dialect() == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)
+
+
+def before_after(user: User, filters: Filters) -> list[BeforeAfter]:
+    """Baseline against follow-up, for the classes with lessons between the two and without."""
+    waves = wave_conditions(
+        user,
+        school_id=filters.school_id,
+        region_id=filters.region_id,
+        start=filters.start,
+        end=filters.end,
+    )
+    latest = func.row_number().over(
+        partition_by=SurveyWave.classroom_id,
+        order_by=(SurveyWave.opened_at.desc(), SurveyWave.id.desc()),
+    )
+    follow = (
+        select(
+            SurveyWave.id.label("wave_id"),
+            SurveyWave.classroom_id.label("classroom_id"),
+            SurveyWave.opened_at.label("opened_at"),
+            latest.label("rn"),
+        )
+        .where(*waves, SurveyWave.kind == WaveKind.follow_up, SurveyWave.answered > 0)
+        .subquery()
+    )
+    base = (
+        select(
+            SurveyWave.id.label("wave_id"),
+            SurveyWave.classroom_id.label("classroom_id"),
+            SurveyWave.opened_at.label("opened_at"),
+            latest.label("rn"),
+        )
+        .join(
+            follow,
+            and_(
+                follow.c.classroom_id == SurveyWave.classroom_id,
+                follow.c.rn == 1,
+                SurveyWave.opened_at < follow.c.opened_at,
+            ),
+        )
+        .where(
+            school_scope(user, SurveyWave.school_id),
+            SurveyWave.kind == WaveKind.baseline,
+            SurveyWave.answered > 0,
+        )
+        .subquery()
+    )
+    band_lessons = (
+        select(func.count(Lesson.id))
+        .where(Lesson.band == band_of(Classroom.grade), Lesson.retired.is_(False))
+        .correlate(Classroom)
+        .scalar_subquery()
+    )
+    between = (
+        select(func.count(distinct(Delivery.lesson_id)))
+        .where(
+            Delivery.classroom_id == base.c.classroom_id,
+            Delivery.delivered_on >= _day_of(base.c.opened_at),
+            Delivery.delivered_on < _day_of(follow.c.opened_at),
+        )
+        .correlate(base, follow)
+        .scalar_subquery()
+    )
+    most = case((and_(band_lessons > 0, between * 2 >= band_lessons), "most"), else_="few")
+    pairs = (
+        select(
+            base.c.classroom_id,
+            base.c.wave_id.label("before_id"),
+            follow.c.wave_id.label("after_id"),
+            most.label("lessons"),
+        )
+        .join(follow, and_(follow.c.classroom_id == base.c.classroom_id, follow.c.rn == 1))
+        .join(Classroom, Classroom.id == base.c.classroom_id)
+        .where(base.c.rn == 1)
+        .subquery()
+    )
+    classes = {
+        row.lessons: int(row.n)
+        for row in db.session.execute(
+            select(pairs.c.lessons, func.count().label("n")).group_by(pairs.c.lessons)
+        )
+    }
+    if not classes:
+        return []
+    side = case((SurveyTally.wave_id == pairs.c.before_id, "before"), else_="after")
+    counts = {
+        (row.lessons, row.side, row.item): (int(row.n), int(row.k))
+        for row in db.session.execute(
+            select(
+                pairs.c.lessons,
+                side.label("side"),
+                SurveyTally.item,
+                func.sum(SurveyTally.answers).label("n"),
+                func.sum(SurveyTally.positive).label("k"),
+            )
+            .join(
+                SurveyTally,
+                or_(
+                    SurveyTally.wave_id == pairs.c.before_id,
+                    SurveyTally.wave_id == pairs.c.after_id,
+                ),
+            )
+            .where(SurveyTally.item.in_(BEFORE_AFTER_ITEMS))
+            .group_by(pairs.c.lessons, side, SurveyTally.item)
+        )
+    }
+    rows = []
+    for group in ("most", "few"):
+        if group not in classes:
+            continue
+        for item in BEFORE_AFTER_ITEMS:
+            shares = {}
+            for name in ("before", "after"):
+                n, k = counts.get((group, name, item), (0, 0))
+                shares[name] = wilson(k, n) if n >= MIN_SURVEY_ANSWERS else None
+            before, after = shares["before"], shares["after"]
+            change = newcombe(before, after) if before and after else None
+            rows.append(BeforeAfter(group, item, classes[group], before, after, change))
+    return rows
+
+
 def build(user: User, filters: Filters, export: bool = False, now=None) -> Evidence:
     filters = replace(filters, form=None)  # these figures are about the whole programme
     caseload_rows, caseload_total = caseload(user, filters)
@@ -604,6 +854,7 @@ def build(user: User, filters: Filters, export: bool = False, now=None) -> Evide
         coverage=class_coverage(user, filters),
         signals=signals,
         schools_assessed=assessed,
+        before_after=before_after(user, filters),
         answer_days=referral_answer_days(),
     )
 
@@ -696,6 +947,18 @@ def csv_rows(ev: Evidence) -> list[list[str]]:
         add("under_reporting", s.key, s.label, "students", count(s.students))
         add("under_reporting", s.key, s.label, "reports_per_100", ratio(s.reports, s.students, 100))
         add("under_reporting", s.key, s.label, "flagged", "1" if s.flagged else "0")
+    for b in ev.before_after:
+        key = f"{b.lessons}/{b.item}"
+        add("before_after", key, b.item, "classes", count(b.classes))
+        for measure, share in (("before", b.before), ("after", b.after)):
+            add("before_after", key, b.item, f"{measure}_share", share and f"{share.value:.4f}")
+            add("before_after", key, b.item, f"{measure}_low", share and f"{share.low:.4f}")
+            add("before_after", key, b.item, f"{measure}_high", share and f"{share.high:.4f}")
+            add("before_after", key, b.item, f"{measure}_answers", share and count(share.n))
+        c = b.change
+        add("before_after", key, b.item, "change", c and f"{c.value:.4f}")
+        add("before_after", key, b.item, "change_low", c and f"{c.low:.4f}")
+        add("before_after", key, b.item, "change_high", c and f"{c.high:.4f}")
     return rows
 
 

@@ -327,3 +327,60 @@ def test_a_national_analyst_sees_the_flagged_schools_of_every_region(client, log
     signal = Tables(html).tables["Victimization in the survey and reports per 100 students"]
     # B1: 10 of 20, no report, 30 students: 0 per 100 → flagged; A1 is not listed (not flagged).
     assert "School B1 Astana" in signal and "School A2" in signal and "School A1" not in signal
+
+
+def set_tally(wave, item, answers, positive):
+    tally = db.session.get(SurveyTally, (wave.id, item))
+    tally.answers, tally.positive = answers, positive
+    db.session.commit()
+
+
+def test_before_and_after_the_lessons_by_the_lessons_given_between_the_surveys(
+    client, login, world, period
+):
+    load_real_content()
+    a1, counselor = world["a1"], world["counselor"]
+    _start, _end, day = period
+    taught = factories.classroom(a1, 6, "Б", students=25)
+    before = survey(taught, counselor, day, 20, 12)
+    set_tally(before, "would_tell", 20, 8)
+    band = list(
+        db.session.scalars(
+            select(Lesson)
+            .where(Lesson.band == "5-9", Lesson.retired.is_(False))
+            .order_by(Lesson.position)
+        )
+    )
+    for lesson in band[: (len(band) + 1) // 2]:
+        deliver(taught, lesson, counselor, on=(day + timedelta(days=2)).date())
+    # Lessons after the follow-up do not count as between the surveys.
+    for lesson in band[: (len(band) + 1) // 2]:
+        deliver(world["classes"][7], lesson, counselor, on=(day + timedelta(days=25)).date())
+    after = survey(taught, counselor, day + timedelta(days=20), 20, 3, WaveKind.follow_up)
+    set_tally(after, "would_tell", 20, 14)
+
+    rows = {
+        (b.lessons, b.item): b
+        for b in kpis.before_after(
+            admin(), filters_of(period, region_id=a1.region_id, school_id=a1.id)
+        )
+    }
+    most = rows[("most", "victim")]
+    assert most.classes == 1 and (most.before, most.after) == (wilson(12, 20), wilson(3, 20))
+    assert most.change == kpis.newcombe(wilson(12, 20), wilson(3, 20)) and most.change.is_clear
+    tell = rows[("most", "would_tell")]
+    assert tell.change == kpis.newcombe(wilson(8, 20), wilson(14, 20))
+    # Class 7А: 2 of 20, then 8 of 20, no lesson between; its would_tell had no answers.
+    few = rows[("few", "victim")]
+    assert few.classes == 1 and few.change == kpis.newcombe(wilson(2, 20), wilson(8, 20))
+    assert rows[("few", "would_tell")].before is None and rows[("few", "would_tell")].change is None
+
+    start, end, _day = period
+    login(analyst())
+    html = client.get(f"/insights/kpis?start={start}&end={end}").get_data(as_text=True)
+    assert (
+        "the share of students who said they were bullied fell from 60.0% to 15.0%; the fall is"
+        " larger than chance alone would give." in html
+    )
+    pdf = client.get(f"/insights/kpis.pdf?lang=ru&start={start}&end={end}")
+    assert "60,0" in pdf_text(pdf.data) and "15,0" in pdf_text(pdf.data)
