@@ -45,9 +45,10 @@ from curriculum.services import band_of, progress_statement
 from extensions import db
 from incidents.case_enums import CaseState
 from incidents.cases import Case, CaseTransition, Referral
-from incidents.models import Priority, Report
+from incidents.models import Report
+from insights import rollup
 from insights.dashboard import place_name, suppresses
-from insights.figures import report_conditions, timeliness_sets, unit_labels
+from insights.figures import report_conditions, report_figures, unit_labels
 from insights.filters import Filters, Level
 from insights.models import SurveyTally, SurveyWave, WaveKind
 from insights.results import wave_conditions
@@ -64,7 +65,7 @@ from insights.stats import (
     shown_share,
     wilson,
 )
-from school.access import school_scope
+from school.access import region_scope, school_scope
 from school.models import BodyKind, Classroom, Role, School, User, utcnow
 
 # One school psychologist per 500 students (the norm the issue names).
@@ -317,40 +318,107 @@ def _period(column, filters: Filters) -> list:
 
 
 def response_times(user: User, filters: Filters, now: datetime | None = None) -> list[ResponseRow]:
-    """By priority, then all reports: counts within target, median and 90th percentile hours."""
-    conditions = report_conditions(user, filters)
-    counts = timeliness_sets(
-        conditions, {"priority": Report.priority, "all": None}, now, medians=False
+    """By priority, then all reports: counts within target, median and 90th percentile hours.
+
+    The counts and the median are the dashboard's own (``insights.figures.report_figures``: the
+    monthly totals for whole refreshed months, so the same figure on both pages); the 90th
+    percentile is exact from the reports, except across the whole country, where it comes from
+    the same response-time histograms as the dashboard's national median (buckets 10% wide)."""
+    figures = report_figures(user, filters, str, now)
+    p90 = _p90(user, filters, now)
+    rows = [
+        ResponseRow(
+            t.key,
+            str(t.label),
+            t.reports,
+            t.answered,
+            t.within,
+            t.due,
+            t.median_hours,
+            p90.get(t.key),
+        )
+        for t in figures.by_priority
+    ]
+    t = figures.timeliness
+    rows.append(
+        ResponseRow(
+            "all",
+            str(ALL),
+            t.reports if t else 0,
+            t.answered if t else 0,
+            t.within if t else 0,
+            t.due if t else 0,
+            t.median_hours if t else None,
+            p90.get("all"),
+        )
     )
+    return rows
+
+
+P90 = 0.9
+
+
+def _p90(user: User, filters: Filters, now: datetime | None) -> dict[str, float | None]:
+    """{priority: hours, "all": hours} at the 90th percentile of the first-response times."""
+    if filters.level == Level.country:
+        cut = rollup.split(filters.start, filters.end, now)
+        if cut.months:
+            return _p90_from_histograms(user, filters, cut)
+    conditions = report_conditions(user, filters)
     hours = hours_between(Report.created_at, Report.first_response_at).label("hours")
-    fractions = {"median": 0.5, "p90": 0.9}
+    fractions = {"p90": P90}
     source = select(Report.priority.label("grp"), hours).where(*conditions)
-    by_priority = {
-        str(getattr(row.grp, "value", row.grp)): row
+    result = {
+        str(getattr(row.grp, "value", row.grp)): row.p90
         for row in db.session.execute(grouped_percentiles(source, "hours", ["grp"], fractions))
     }
     whole = db.session.execute(
         grouped_percentiles(select(hours).where(*conditions), "hours", [], fractions)
     ).first()
-    rows = []
-    keyed = {t.key: t for t in counts["priority"]}
-    groups = [(p.value, p.title, keyed.get(p.value), by_priority.get(p.value)) for p in Priority]
-    total = counts["all"][0] if counts["all"] else None
-    groups.append(("all", ALL, total, whole))
-    for key, label, t, q in groups:
-        rows.append(
-            ResponseRow(
-                key,
-                str(label),
-                t.reports if t else 0,
-                t.answered if t else 0,
-                t.within if t else 0,
-                t.due if t else 0,
-                float(q.median) if q is not None and q.median is not None else None,
-                float(q.p90) if q is not None and q.p90 is not None else None,
-            )
-        )
-    return rows
+    result["all"] = whole.p90 if whole is not None else None
+    return {key: float(value) if value is not None else None for key, value in result.items()}
+
+
+def _p90_from_histograms(user: User, filters: Filters, cut) -> dict[str, float | None]:
+    table = rollup.response_hours
+    merged: dict[str, dict[int, int]] = {}
+    for priority, bucket, n in db.session.execute(
+        select(table.c.priority, table.c.bucket, func.sum(table.c.n))
+        .where(region_scope(user, table.c.region_id), table.c.month.in_(cut.months))
+        .group_by(table.c.priority, table.c.bucket)
+    ):
+        counts = merged.setdefault(priority, {})
+        counts[int(bucket)] = counts.get(int(bucket), 0) + int(n)
+    if cut.live_start is not None:
+        live = replace(filters, start=cut.live_start)
+        for (priority, _region), buckets in rollup.live_histograms(
+            report_conditions(user, live)
+        ).items():
+            counts = merged.setdefault(priority, {})
+            for bucket, n in buckets.items():
+                counts[bucket] = counts.get(bucket, 0) + n
+    everything: dict[int, int] = {}
+    for buckets in merged.values():
+        for bucket, n in buckets.items():
+            everything[bucket] = everything.get(bucket, 0) + n
+    result = {priority: percentile_from_histogram(c, P90) for priority, c in merged.items()}
+    result["all"] = percentile_from_histogram(everything, P90)
+    return result
+
+
+def percentile_from_histogram(counts: dict[int, int], fraction: float) -> float | None:
+    """``percentile_cont(fraction)`` of a response-time histogram {bucket: n}: the values at
+    ranks floor(h) + 1 and ceil(h) + 1, h = (n - 1) × fraction, each placed in its bucket by its
+    rank there (as ``insights.rollup.median_from_histogram`` does), interpolated between."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    h = (total - 1) * fraction
+    low = int(h)
+    below = rollup.value_at_rank(counts, low + 1)
+    if h == low:
+        return below
+    return below + (h - low) * (rollup.value_at_rank(counts, low + 2) - below)
 
 
 def caseload(user: User, filters: Filters) -> tuple[list[CaseloadRow], CaseloadRow]:

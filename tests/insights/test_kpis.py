@@ -384,3 +384,29 @@ def test_before_and_after_the_lessons_by_the_lessons_given_between_the_surveys(
     )
     pdf = client.get(f"/insights/kpis.pdf?lang=ru&start={start}&end={end}")
     assert "60,0" in pdf_text(pdf.data) and "15,0" in pdf_text(pdf.data)
+
+
+def test_the_90th_percentile_from_histograms_agrees_with_the_median_rule():
+    from insights import rollup
+
+    for counts in ({40: 1}, {40: 3, 41: 1}, {10: 2, 30: 5, 55: 2}, {0: 1, 60: 4}):
+        assert kpis.percentile_from_histogram(counts, 0.5) == pytest.approx(
+            rollup.median_from_histogram(counts)
+        )
+    assert kpis.percentile_from_histogram({}, 0.9) is None
+
+
+def test_across_the_country_the_90th_percentile_comes_from_the_monthly_histograms(world, period):
+    from insights import rollup
+
+    rollup.refresh()
+    db.session.commit()
+    start, end, _day = period
+    cut = rollup.split(start, end)
+    assert cut.months  # the period is covered by the refreshed months
+    rows = {r.key: r for r in kpis.response_times(admin(), Filters(start, end))}
+    # Normal reports of the country: 1, 2, 3, 4, 10 and 10 hours; exact 90th percentile 10 h,
+    # the histogram's buckets are 10% wide.
+    assert rows["normal"].p90 == pytest.approx(10.0, rel=0.1) and rows["normal"].p90 != 10.0
+    assert rows["all"].p90 == pytest.approx(10.0, rel=0.1)
+    assert (rows["normal"].reports, rows["normal"].answered) == (7, 6)
