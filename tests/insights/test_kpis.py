@@ -410,3 +410,14 @@ def test_across_the_country_the_90th_percentile_comes_from_the_monthly_histogram
     assert rows["normal"].p90 == pytest.approx(10.0, rel=0.1) and rows["normal"].p90 != 10.0
     assert rows["all"].p90 == pytest.approx(10.0, rel=0.1)
     assert (rows["normal"].reports, rows["normal"].answered) == (7, 6)
+
+
+@pytest.mark.parametrize(
+    ("locale", "heading"),
+    [("kk", "Бағдарлама нәтижелері"), ("ru", "Показатели программы"), ("en", "Programme evidence")],
+)
+def test_the_page_speaks_the_analysts_language(client, login, world, period, locale, heading):
+    start, end, _day = period
+    login(factories.user(Role.analyst, region_=factories.region("KZ-75"), locale=locale))
+    html = client.get(f"/insights/kpis?start={start}&end={end}").get_data(as_text=True)
+    assert heading in html and "School A2" in html and "School B1 Astana" not in html
