@@ -12,7 +12,8 @@ machine and the commit.
 
 Run: ``.venv/bin/python bench/dashboards.py`` (100,000 on both databases, then 1,000,000 on
 PostgreSQL; about 8 minutes on 2 cores). ``--levels``, ``--dialects`` choose; ``--reuse`` keeps
-the generated databases between runs (new indexes of the models are added to them).
+the generated databases between runs (new indexes of the models are added to them). ``--page
+/insights/kpis`` times the programme evidence page (issue 17) instead of the dashboard.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _check(response, status: int) -> None:
         raise SystemExit(f"unexpected HTTP {response.status_code} (wanted {status})")
 
 
-def measure(app, repeat: int) -> dict[str, dict]:
+def measure(app, repeat: int, page: str = "/insights/") -> dict[str, dict]:
     from extensions import db
 
     results = {}
@@ -173,12 +174,12 @@ def measure(app, repeat: int) -> dict[str, dict]:
         client.get("/lang/en")
         response = client.post("/login", data={"email": email, "password": PASSWORD})
         _check(response, 302)
-        _check(client.get("/insights/"), 200)  # warm-up
+        _check(client.get(page), 200)  # warm-up
         pages, sql, slowest = [], [], None
         for _ in range(repeat):
             clock.records.clear()
             started = time.perf_counter()
-            response = client.get("/insights/")
+            response = client.get(page)
             pages.append(time.perf_counter() - started)
             _check(response, 200)
             sql.append(sum(r[0] for r in clock.records))
@@ -239,6 +240,7 @@ def main() -> None:
     parser.add_argument("--sqlite-max", type=int, default=100_000, help="largest SQLite level")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep and reuse the bench databases")
+    parser.add_argument("--page", default="/insights/", help="the page to time")
     args = parser.parse_args()
 
     from app import create_app
@@ -267,7 +269,7 @@ def main() -> None:
                 f" {refreshed:.1f} s to rebuild the monthly totals)",
                 flush=True,
             )
-            timings = measure(app, args.repeat)
+            timings = measure(app, args.repeat, args.page)
             for scenario, t in timings.items():
                 rows.append((dialect, level, scenario, t, generated, refreshed))
                 print(
@@ -283,19 +285,19 @@ def main() -> None:
                 from extensions import db
 
                 db.engine.dispose()
-    report = render(rows, explains, levels)
+    report = render(rows, explains, levels, args.page)
     print(report)
     with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as handle:
         handle.write(report + "\n")
 
 
-def render(rows, explains, levels) -> str:
+def render(rows, explains, levels, page: str = "/insights/") -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"## Dashboards at scale — {now}",
+        f"## {'Dashboards' if page == '/insights/' else page} at scale — {now}",
         "",
         f"Machine: {machine()}. Commit: {commit()}. Median of the timed requests; "
-        "page = the whole GET /insights/ (SQL, HTML, SVG), sql = time in statements.",
+        f"page = the whole GET {page} (SQL, HTML, SVG), sql = time in statements.",
         "",
         "| database | reports | dashboard | page ms | sql ms | queries | generate s | totals s |",
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",

@@ -260,6 +260,12 @@ def _progress_statement(where: ColumnElement[bool], locale: str | None) -> Selec
     )
 
 
+def progress_statement(where: ColumnElement[bool]) -> Select:
+    """One row per class matching ``where``: lessons of its band, distinct band lessons given,
+    lessons given, minutes used and designed, steps done and planned (for SQL on top of it)."""
+    return _progress_statement(where, None)
+
+
 def class_progress(where: ColumnElement[bool], locale: str) -> list[ClassProgress]:
     """Progress of every class matching ``where`` (e.g. one school, or the classes a user
     teaches), by grade and letter; the last lesson's title in ``locale``."""

@@ -7,7 +7,15 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from insights import cli, models, rollup, stats, student, views  # noqa: F401 - tables register
+    from insights import (  # noqa: F401 - tables register
+        cli,
+        evidence_views,
+        models,
+        rollup,
+        stats,
+        student,
+        views,
+    )
     from school.cli import register_demo_seeder
     from school.models import Role
     from school.views import DASHBOARD_LINKS, register_dashboard_link
@@ -35,3 +43,6 @@ def init_app(app: Flask) -> None:
         Role.school_admin,
     )
     register_dashboard_link("insights.results", _l("Survey results"), Role.analyst, Role.admin)
+    register_dashboard_link(
+        "insights.kpis_page", _l("Programme evidence"), Role.analyst, Role.admin
+    )

@@ -3,7 +3,7 @@
 Each chart has a <title> and a <desc> for screen readers, and the page puts a table with the
 same numbers under it. Colours are SVG presentation attributes (not inline CSS, which the
 Content-Security-Policy forbids), so the same markup renders in browsers and in WeasyPrint.
-A suppressed count ("<5") gets no bar: its length would give the number away.
+A bar marked hidden gets no length (the dashboards publish every count, so none is hidden there).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ WIDTH = 640
 class Bar:
     label: str
     value: float  # what the bar's length shows (0 when hidden)
-    text: str  # what is written at its end ("12", "<5", "23%")
+    text: str  # what is written at its end ("12", "23%")
     hidden: bool = False
 
 

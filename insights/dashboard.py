@@ -27,8 +27,8 @@ from school.models import Region, Role, School, User
 
 
 def suppresses(user: User, export: bool = False) -> bool:
-    """Analysts and every export see published counts (rounded, 1-4 as "<5"); staff of a school
-    and the platform administrator see exact counts on the page."""
+    """Analysts and every export see published counts (``insights.stats.published_count``);
+    staff of a school and the platform administrator see exact counts on the page."""
     return export or user.role == Role.analyst
 
 

@@ -194,6 +194,12 @@ def _ranked(counts: dict[int, int], rank: int) -> float:
     raise ValueError("rank beyond the histogram")
 
 
+def value_at_rank(counts: dict[int, int], rank: int) -> float:
+    """The value in hours of the ``rank``-th smallest entry (1-based) of a histogram (for other
+    percentiles than the median: ``insights.kpis.percentile_from_histogram``)."""
+    return _ranked(counts, rank)
+
+
 # --- which months ------------------------------------------------------------------------------
 
 

@@ -76,8 +76,19 @@ class Tally(int):
 
 
 class Public(int):
-    """A count about the programme, not about a child (classes in view, classes that had a
-    lesson): published as it is."""
+    """A count about the programme or the directory, not about a child (classes in view,
+    classes that had a lesson, schools, psychologists): published as it is. Two of them add up
+    to one."""
+
+    def __add__(self, other):
+        if isinstance(other, Public) or (type(other) is int and other == 0):
+            return Public(int(self) + int(other))
+        return int(self) + other
+
+    __radd__ = __add__
+
+    def __str__(self) -> str:
+        return int.__repr__(self)
 
 
 def _draw(tally: Tally, secret: bytes) -> int:

@@ -167,6 +167,13 @@ class ClassroomForm(FlaskForm):
         ],
     )
     language = SelectField(_l("Language of instruction"), choices=language_choices)
+    students = IntegerField(
+        _l("Students on the class list"),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=60, message=_l("The number of students must be from 0 to 60.")),
+        ],
+    )
     homeroom_teacher_id = SelectField(_l("Homeroom teacher"), coerce=int, validators=[Optional()])
     teacher_ids = MultipleChoiceField(_l("Teachers of this class"), coerce=int)
     submit = SubmitField(_l("Save"))

@@ -187,6 +187,7 @@ class Classroom(db.Model):
     __table_args__ = (
         UniqueConstraint("school_id", "grade", "letter", name="uq_classrooms_school_grade_letter"),
         CheckConstraint("grade BETWEEN 1 AND 11", name="grade_range"),
+        CheckConstraint("students BETWEEN 0 AND 60", name="students_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +196,9 @@ class Classroom(db.Model):
     letter: Mapped[str] = mapped_column(String(4))
     language: Mapped[str] = mapped_column(String(2), default="kk")
     homeroom_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Students on the class list, as the school records it (None: not entered, never zero). The
+    # programme's figures per 100 students and per counselor count these (insights.kpis).
+    students: Mapped[int | None]
 
     school: Mapped[School] = relationship(back_populates="classrooms")
     homeroom_teacher: Mapped[User | None] = relationship(foreign_keys=[homeroom_teacher_id])

@@ -429,6 +429,7 @@ def _class_form(school: School, classroom: Classroom | None):
             classroom.grade = form.grade.data
             classroom.letter = letter
             classroom.language = form.language.data
+            classroom.students = form.students.data
             classroom.homeroom_teacher_id = form.homeroom_teacher_id.data or None
             classroom.teachers = list(
                 db.session.scalars(

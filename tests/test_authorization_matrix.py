@@ -63,6 +63,7 @@ EVERYONE = frozenset(ROLES)
 LIBRARY = frozenset({"teacher", "counselor", "school_admin", "admin"})
 TEACHING = frozenset({"teacher", "counselor", "school_admin"})
 DASHBOARD = frozenset({"admin", "analyst", "school_admin", "counselor"})
+EVIDENCE = frozenset({"admin", "analyst"})
 MANAGERS = frozenset({"admin", "school_admin"})
 CASE_STAFF = frozenset({"counselor", "school_admin"})
 REFUSED = frozenset({403, 404})
@@ -399,6 +400,38 @@ TABLE: dict[str, Expect | list[Expect]] = {
         ),
     ],
     "/insights/report.pdf": E("insights.report_pdf", DASHBOARD, literal={"lang": "ru"}),
+    # Programme evidence (issue 17): analysts and the platform administrator only.
+    "/insights/kpis": [
+        E("insights.kpis_page", EVIDENCE, name="scope"),
+        E(
+            "insights.kpis_page",
+            EVIDENCE,
+            query={"region": "region"},
+            cross={"admin"},
+            name="region",
+        ),
+    ],
+    "/insights/kpis.csv": [
+        E("insights.kpis_csv", EVIDENCE, name="scope"),
+        E(
+            "insights.kpis_csv",
+            EVIDENCE,
+            query={"region": "region"},
+            cross={"admin"},
+            name="region",
+        ),
+    ],
+    "/insights/kpis.pdf": [
+        E("insights.kpis_pdf", EVIDENCE, literal={"lang": "ru"}, name="scope"),
+        E(
+            "insights.kpis_pdf",
+            EVIDENCE,
+            query={"region": "region"},
+            literal={"lang": "kk"},
+            cross={"admin"},
+            name="region",
+        ),
+    ],
     "/insights/surveys": E("insights.waves", TEACHING),
     "/insights/surveys/<int:wave_id>": E("insights.wave", TEACHING, args={"wave_id": "wave"}),
     "/insights/surveys/<int:wave_id>/slips.pdf": E(

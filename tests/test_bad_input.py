@@ -159,6 +159,7 @@ class Number:
     low: int
     high: int
     default: bool = False  # a missing value takes the field's default
+    optional: bool = False  # a missing or blank value means "not given" (None)
 
 
 @dataclass(frozen=True)
@@ -237,13 +238,19 @@ def invalid(kind, world: World, keeps_missing: bool = False):
         return st.one_of(options).map(lambda v: (v, None))
     if isinstance(kind, Number):
         in_range = range(kind.low, kind.high + 1)
+        blank = [] if kind.optional else [st.just("" if kind.default else MISSING)]
         return (
             st.one_of(
                 st.sampled_from(HOSTILE_NUMBERS + HOSTILE_TEXT),
                 st.integers().filter(lambda n: n not in in_range).map(str),
-                st.just("" if kind.default else MISSING),
+                *blank,
             )
-            .filter(lambda v: v is MISSING or _as_int(v) not in in_range)
+            .filter(
+                lambda v: (
+                    v is MISSING
+                    or (_as_int(v) not in in_range and not (kind.optional and not v.strip()))
+                )
+            )
             .map(lambda v: (v, None))
         )
     if isinstance(kind, Day):
@@ -545,11 +552,13 @@ FORMS = [
             "grade": "9",
             "letter": "Ә",
             "language": "kk",
+            "students": "28",
             "homeroom_teacher_id": "0",
             "teacher_ids": [str(w.own.users[Role.teacher])],
         },
         {
             "grade": Number(1, 11),
+            "students": Number(0, 60, optional=True),
             "language": Choice(["kk", "ru", "en"], required=False),
             "homeroom_teacher_id": Choice(
                 lambda w: [
