@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
+from core.model_types import utcnow
 from curriculum.services import coverage
 from extensions import db
 from incidents.cases.enums import Outcome
@@ -18,7 +19,7 @@ from insights import rollup
 from insights.figures import Count
 from insights.filters import Filters, Level
 from school.access import region_scope, school_scope
-from school.models import BodyKind, Classroom, School, User, utcnow
+from school.models import BodyKind, Classroom, School, User
 
 STILL_OPEN = _l("Still open")
 
