@@ -148,8 +148,8 @@ def seed_demo(app, extra_reports: int = 0) -> dict:
                 seeder()
         school = db.session.scalar(select(School).where(School.code == DEMO_SCHOOL_CODE))
         if extra_reports:
+            from core.model_types import utcnow
             from insights import synthetic
-            from school.models import utcnow
 
             rng = random.Random(9)  # noqa: S311 - made-up data
             # Most reports of a working school have become cases; a few wait in the inbox.

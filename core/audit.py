@@ -41,8 +41,8 @@ from sqlalchemy import ForeignKey, Integer, String, Text, event, func, select, t
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.instance import instance_secret
+from core.model_types import UTCDateTime, utcnow
 from extensions import db
-from school.models import UTCDateTime, utcnow
 
 GENESIS = "0" * 64
 KEY_FILE = "audit_key"

@@ -39,8 +39,8 @@ from sqlalchemy import Integer, String, Text, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.i18n import DEFAULT_LOCALE
+from core.model_types import UTCDateTime, utcnow
 from extensions import db
-from school.models import UTCDateTime, utcnow
 
 # Seconds for the connection and for each answer of the mail server (``MAIL_TIMEOUT``).
 SMTP_TIMEOUT = 5

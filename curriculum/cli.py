@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core.clock import local_today
 from curriculum import services
 from curriculum.content import CONTENT_ROOT, ContentError, Library, load_library
 from curriculum.loader import load_content
@@ -64,8 +65,8 @@ def withdraw_certificate_command(code: str, reason: str) -> None:
     """Withdraw a staff course certificate (given in error, or to the wrong person): its check
     page says so from then on. Recorded in the audit log with the reason."""
     from core import audit
+    from core.model_types import utcnow
     from curriculum import course
-    from school.models import utcnow
 
     certificate = course.find_certificate(code)
     if certificate is None:
@@ -105,7 +106,7 @@ def seed_demo() -> None:
         db.session.commit()
         return
     lessons = list(db.session.execute(services.library(sixth.language, sixth.grade_band)).scalars())
-    today = services.local_today()
+    today = local_today()
     # One lesson given in full, one cut short: the demo shows what fidelity looks like.
     for weeks, lesson, cut in ((3, lessons[0], 0), (2, lessons[1], 1)):
         services.log_delivery(

@@ -14,8 +14,8 @@ from datetime import date
 from sqlalchemy import and_, func, select
 
 from core import audit
+from core.clock import local_today
 from curriculum.models import Certificate, CourseModule, ModuleText, QuizAttempt
-from curriculum.services import local_today
 from extensions import db
 from school.models import User
 

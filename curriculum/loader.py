@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from core.model_types import utcnow
 from curriculum.content import (
     LANGUAGES,
     LessonFile,
@@ -33,7 +34,6 @@ from curriculum.models import (
     Theme,
 )
 from extensions import db
-from school.models import utcnow
 
 
 @dataclass

@@ -24,11 +24,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.model_types import TitledEnum, UTCDateTime, str_enum, utcnow
 from extensions import db
-from school.models import Classroom, User, UTCDateTime, str_enum, utcnow
+from school.models import Classroom, User
 
 
-class Theme(enum.StrEnum):
+class Theme(TitledEnum):
     feelings = "feelings"
     empathy = "empathy"
     communication = "communication"
@@ -40,10 +41,6 @@ class Theme(enum.StrEnum):
     online_safety = "online_safety"
     coping = "coping"
     diversity = "diversity"
-
-    @property
-    def title(self) -> str:
-        return str(THEME_TITLES[self])
 
 
 THEME_TITLES = {
@@ -59,6 +56,7 @@ THEME_TITLES = {
     Theme.coping: _l("Calming down and coping with stress"),
     Theme.diversity: _l("Respect for difference"),
 }
+Theme.TITLES = THEME_TITLES
 
 BAND_TITLES = {
     "1-4": _l("Grades 1–4"),
@@ -270,14 +268,10 @@ class PageKind(enum.StrEnum):
     awareness = "awareness"
 
 
-class Audience(enum.StrEnum):
+class Audience(TitledEnum):
     parents = "parents"
     children = "children"
     public = "public"
-
-    @property
-    def title(self) -> str:
-        return str(AUDIENCE_TITLES[self])
 
 
 AUDIENCE_TITLES = {
@@ -285,6 +279,7 @@ AUDIENCE_TITLES = {
     Audience.children: _l("For children and teenagers"),
     Audience.public: _l("For everyone"),
 }
+Audience.TITLES = AUDIENCE_TITLES
 
 
 class InfoPage(db.Model):

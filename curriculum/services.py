@@ -7,9 +7,8 @@ classes, so that a school's or a region's page costs the same as a class's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from flask_babel import get_timezone
 from sqlalchemy import ColumnElement, and_, case, distinct, func, select
 from sqlalchemy.sql import Select
 
@@ -22,11 +21,6 @@ from school.models import Classroom, User
 
 class DeliveryRefused(ValueError):
     """The lesson does not fit the class (another grade band, a retired lesson, unknown steps)."""
-
-
-def local_today() -> date:
-    """Today in the platform's time zone (a lesson at 8:00 in Almaty is still "today")."""
-    return datetime.now(get_timezone()).date()
 
 
 def band_of(grade: ColumnElement) -> ColumnElement[str]:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.clock import local_today
 from core.i18n import LOCALES, current_locale
 from core.pdf import pdf_response, render_pdf
 from curriculum import services
@@ -240,7 +241,7 @@ def deliver(class_id: int, slug: str):
     lesson = lesson_or_404(slug)
     if lesson.band != classroom.grade_band:
         abort(404)
-    form = DeliveryForm(today=services.local_today())
+    form = DeliveryForm(today=local_today())
     text = lesson.text(classroom_language(classroom))
     form.steps_done.choices = options(
         (index, _("%(title)s (%(minutes)d min)", title=step["title"], minutes=step["minutes"]))
@@ -248,7 +249,7 @@ def deliver(class_id: int, slug: str):
     )
     if request.method == "GET":
         form.language.data = classroom.language
-        form.delivered_on.data = services.local_today()
+        form.delivered_on.data = local_today()
         form.minutes_used.data = lesson.duration
         form.steps_done.data = list(range(lesson.step_count))
     if form.validate_on_submit():

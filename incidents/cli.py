@@ -15,9 +15,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from core.model_types import utcnow
 from incidents.cases import overdue, retention
 from incidents.referrals import services as referrals
-from school.models import utcnow
 
 incidents_cli = AppGroup("incidents", help="Reports, cases and referrals.")
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
+from core.model_types import utcnow
 from curriculum.services import coverage
 from extensions import db
 from incidents.cases.enums import Outcome
@@ -20,7 +21,7 @@ from insights.filters import Filters, Level
 from insights.sql import key_sum
 from insights.stats import Public, Tally
 from school.access import region_scope, school_scope
-from school.models import BodyKind, Classroom, School, User, utcnow
+from school.models import BodyKind, Classroom, School, User
 
 STILL_OPEN = _l("Still open")
 

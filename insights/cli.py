@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import insert, select
 
+from core.model_types import utcnow
 from extensions import db
 from insights import rollup, synthetic
 from insights.models import (
@@ -21,7 +22,7 @@ from insights.models import (
 )
 from insights.surveys import recount
 from school.cli import DEMO_SCHOOL_CODE
-from school.models import Classroom, School, utcnow
+from school.models import Classroom, School
 
 insights_cli = AppGroup("insights", help="Statistics and surveys.")
 

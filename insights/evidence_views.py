@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_login import current_user
 
 from core.downloads import content_disposition
+from core.model_types import utcnow
 from core.pdf import pdf_response, render_pdf
 from incidents.cases.deadlines import response_targets
 from insights import kpis
@@ -17,7 +18,7 @@ from insights.filters import Level, from_args
 from insights.stats import MIN_SURVEY_ANSWERS
 from insights.views import _filter_messages, _regions, bp
 from school.access import roles_required
-from school.models import Role, utcnow
+from school.models import Role
 
 EVIDENCE_ROLES = (Role.admin, Role.analyst)
 EVIDENCE_PDF_LOCALES = ("kk", "ru", "en")

@@ -13,6 +13,7 @@ from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, String, case, func, literal, select, type_coerce
 
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases.deadlines import awaiting_response_overdue, response_targets
 from incidents.intake.models import (
@@ -28,7 +29,7 @@ from insights.filters import Filters, Level
 from insights.sql import dialect, grouped_median, grouping_sets, hours_between, key_sum, month_of
 from insights.stats import Tally
 from school.access import region_scope, school_scope
-from school.models import Region, School, User, utcnow
+from school.models import Region, School, User
 
 NOT_GIVEN = _l("Not given")
 

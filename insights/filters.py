@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import abort
 from sqlalchemy import select
 
+from core.clock import local_zone
+from core.model_types import utcnow
 from extensions import db
 from incidents.intake.models import ViolenceForm
-from insights.sql import app_zone
 from school.access import region_scope, school_scope
-from school.models import SCHOOL_ROLES, Region, Role, School, User, utcnow
+from school.models import SCHOOL_ROLES, Region, Role, School, User
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 60
@@ -41,7 +42,7 @@ class Filters:
 
     def utc_range(self) -> tuple[datetime, datetime]:
         """The period as UTC instants: from local midnight of ``start`` to after ``end``."""
-        zone = app_zone()
+        zone = local_zone()
         begin = datetime.combine(self.start, time(), zone).astimezone(UTC)
         finish = datetime.combine(self.end + timedelta(days=1), time(), zone).astimezone(UTC)
         return begin, finish
@@ -75,7 +76,7 @@ class Filters:
 
 def default_period(today: date | None = None) -> tuple[date, date]:
     """The last twelve whole months and this one so far."""
-    today = today or utcnow().astimezone(app_zone()).date()
+    today = today or utcnow().astimezone(local_zone()).date()
     year, month = today.year - 1, today.month + 1
     if month == 13:
         year, month = year + 1, 1

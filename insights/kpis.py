@@ -40,6 +40,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, Select, and_, case, cast, distinct, func, literal, or_, select
 
+from core.model_types import utcnow
 from curriculum.models import Delivery, Lesson
 from curriculum.services import band_of, progress_statement
 from extensions import db
@@ -68,7 +69,7 @@ from insights.stats import (
     wilson,
 )
 from school.access import region_scope, school_scope
-from school.models import BodyKind, Classroom, Role, School, User, utcnow
+from school.models import BodyKind, Classroom, Role, School, User
 
 # One school psychologist per 500 students (the norm the issue names).
 NORM_STUDENTS_PER_COUNSELOR = 500

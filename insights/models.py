@@ -6,26 +6,22 @@ carries only its wave, so no row links a code (or the child who held it) to answ
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.model_types import TitledEnum, UTCDateTime, str_enum, utcnow
 from extensions import db
 from incidents.cases.models import Case, Referral
 from incidents.intake.models import Report
-from school.models import Classroom, School, User, UTCDateTime, str_enum, utcnow
+from school.models import Classroom, School, User
 
 
-class WaveKind(enum.StrEnum):
+class WaveKind(TitledEnum):
     baseline = "baseline"
     follow_up = "follow_up"
-
-    @property
-    def title(self) -> str:
-        return str(WAVE_KIND_TITLES[self])
 
     @property
     def short_title(self) -> str:
@@ -36,21 +32,18 @@ WAVE_KIND_TITLES = {
     WaveKind.baseline: _l("Baseline (before the program)"),
     WaveKind.follow_up: _l("Follow-up (after the program)"),
 }
+WaveKind.TITLES = WAVE_KIND_TITLES
 WAVE_KIND_SHORT_TITLES = {
     WaveKind.baseline: _l("Baseline"),
     WaveKind.follow_up: _l("Follow-up"),
 }
 
 
-class SurveyVersion(enum.StrEnum):
+class SurveyVersion(TitledEnum):
     """The questionnaire: the full one for grades 5-11, a shorter one in child words for 3-4."""
 
     full = "full"
     junior = "junior"
-
-    @property
-    def title(self) -> str:
-        return str(VERSION_TITLES[self])
 
     @classmethod
     def for_grade(cls, grade: int) -> SurveyVersion:
@@ -61,6 +54,7 @@ VERSION_TITLES = {
     SurveyVersion.full: _l("Grades 5-11"),
     SurveyVersion.junior: _l("Grades 3-4 (simpler questions)"),
 }
+SurveyVersion.TITLES = VERSION_TITLES
 MIN_SURVEY_GRADE = 3
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 
+from core.clock import local_zone
 from core.collation import collated
 from extensions import db
 from insights.figures import unit_labels
@@ -22,7 +23,7 @@ from insights.questionnaire import (
     INDICATOR_GROUPS,
     INDICATOR_TITLES,
 )
-from insights.sql import app_zone, key_sum
+from insights.sql import key_sum
 from insights.stats import MIN_SURVEY_ANSWERS, Change, Share, Tally, newcombe, wilson
 from school.access import school_scope
 from school.models import School, User
@@ -77,7 +78,7 @@ def wave_conditions(
         conditions.append(
             SurveyWave.school_id.in_(select(School.id).where(School.region_id == region_id))
         )
-    zone = app_zone()
+    zone = local_zone()
     if start is not None:
         begin = datetime.combine(start, time(), zone).astimezone(UTC)
         conditions.append(SurveyWave.opened_at >= begin)

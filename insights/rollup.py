@@ -48,6 +48,8 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from core.clock import local_zone
+from core.model_types import UTCDateTime, utcnow
 from extensions import db
 from incidents.cases.deadlines import awaiting_response_overdue
 from incidents.cases.enums import CaseState
@@ -60,9 +62,9 @@ from incidents.intake.models import (
     ReportViolenceForm,
     ViolenceForm,
 )
-from insights.sql import app_zone, grouping_sets, hours_between, key_sum
+from insights.sql import grouping_sets, hours_between, key_sum
 from insights.stats import Tally
-from school.models import School, UTCDateTime, utcnow
+from school.models import School
 
 PLACES = [p.value for p in Place] + ["none"]
 COUNT_COLUMNS = (
@@ -205,7 +207,7 @@ def value_at_rank(counts: dict[int, int], rank: int) -> float:
 
 def _month_start(key: str) -> datetime:
     year, month = (int(part) for part in key.split("-"))
-    return datetime.combine(date(year, month, 1), time(), app_zone()).astimezone(UTC)
+    return datetime.combine(date(year, month, 1), time(), local_zone()).astimezone(UTC)
 
 
 def _next_month(key: str) -> str:
@@ -215,7 +217,7 @@ def _next_month(key: str) -> str:
 
 
 def _today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(app_zone()).date()
+    return (now or utcnow()).astimezone(local_zone()).date()
 
 
 def _first_day(key: str) -> date:
@@ -235,7 +237,7 @@ def months_to_refresh(now: datetime | None = None) -> list[str]:
     first = min((f for f in firsts if f is not None), default=None)
     if first is None:
         return []
-    first = first.astimezone(app_zone())
+    first = first.astimezone(local_zone())
     key, months = f"{first.year:04d}-{first.month:02d}", []
     while key <= current:
         months.append(key)
@@ -273,7 +275,7 @@ def refresh(months: list[str] | None = None, now: datetime | None = None) -> lis
 def _refresh_month(key: str, now: datetime) -> None:
     through = min(_first_day(_next_month(key)), _today(now))
     begin = _month_start(key)
-    finish = datetime.combine(through, time(), app_zone()).astimezone(UTC)
+    finish = datetime.combine(through, time(), local_zone()).astimezone(UTC)
     in_month = [Report.created_at >= begin, Report.created_at < finish]
     hours = hours_between(Report.created_at, Report.first_response_at)
     targets = case({p.value: span for p, span in _target_hours().items()}, value=Report.priority)

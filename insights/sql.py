@@ -11,22 +11,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Float, Select, String, case, func, literal, or_, select, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from core.clock import local_zone
 from extensions import db
 
 
 def dialect() -> str:
     return db.session.get_bind().dialect.name
-
-
-def app_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Almaty")
 
 
 class _MonthOf(FunctionElement):
@@ -52,7 +47,7 @@ def _month_sqlite(element, compiler, **kw):
 
 def month_of(column):
     """'YYYY-MM' of a UTC timestamp column, in the app's time zone."""
-    zone = app_zone()
+    zone = local_zone()
     # Kazakhstan keeps one offset all year (no summer time), so SQLite's fixed offset is exact.
     minutes = int(datetime.now(UTC).astimezone(zone).utcoffset().total_seconds() // 60)
     return _MonthOf(column, literal(zone.key), literal(f"{minutes:+d} minutes"))

@@ -18,6 +18,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.model_types import utcnow
 from extensions import db
 from insights.models import (
     MIN_SURVEY_GRADE,
@@ -31,7 +32,7 @@ from insights.models import (
 )
 from insights.questionnaire import questionnaire
 from school.access import teaches
-from school.models import Classroom, Role, User, utcnow
+from school.models import Classroom, Role, User
 
 # No 0/O, 1/I/L: the code is typed by a child from a paper slip.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

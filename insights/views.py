@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.collation import collated
 from core.downloads import content_disposition
+from core.model_types import utcnow
 from core.pdf import pdf_response, render_pdf
 from extensions import db
 from incidents.cases.deadlines import response_targets
@@ -32,7 +33,7 @@ from school.access import (
     taught_classrooms,
     teaches,
 )
-from school.models import SCHOOL_ROLES, Classroom, Region, Role, School, utcnow
+from school.models import SCHOOL_ROLES, Classroom, Region, Role, School
 
 bp = Blueprint("insights", __name__, url_prefix="/insights", template_folder="templates")
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from core import audit
 from core.i18n import safe_next
+from core.model_types import utcnow
 from extensions import db, limiter
 from school import lockout, login_flow, security, services
 from school.forms import (
@@ -25,7 +26,7 @@ from school.forms import (
     TwoFactorSetupForm,
 )
 from school.login_flow import State, Step
-from school.models import User, utcnow
+from school.models import User
 from school.views import bp
 
 DEFAULT_IDLE_MINUTES = 30

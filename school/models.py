@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    DateTime,
-    Enum,
     ForeignKey,
     String,
     Table,
@@ -22,54 +19,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import EncryptedText
 from core.i18n import current_locale, localized
+from core.model_types import TitledEnum, UTCDateTime, str_enum, utcnow
 from extensions import db
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(db.TypeDecorator):
-    """Timezone-aware UTC datetimes on SQLite (which drops the zone) and PostgreSQL alike."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
-
-def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
-    """Enums stored by value as VARCHAR with a CHECK, the same on SQLite and PostgreSQL."""
-    return Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda cls: [member.value for member in cls],
-        validate_strings=True,
-    )
-
-
-class Role(enum.StrEnum):
+class Role(TitledEnum):
     admin = "admin"
     school_admin = "school_admin"
     counselor = "counselor"
     teacher = "teacher"
     analyst = "analyst"
     partner = "partner"
-
-    @property
-    def title(self) -> str:
-        return str(ROLE_TITLES[self])
 
     @property
     def is_school_role(self) -> bool:
@@ -84,23 +44,20 @@ ROLE_TITLES = {
     Role.analyst: _l("Education analyst"),
     Role.partner: _l("Authorized body"),
 }
+Role.TITLES = ROLE_TITLES
 SCHOOL_ROLES = frozenset({Role.school_admin, Role.counselor, Role.teacher})
 # Roles given in the app only with a second person's confirmation (``school.services``): a
 # counselor reads children's words; a platform administrator makes accounts and confirms them.
 CONFIRMED_ROLES = frozenset({Role.counselor, Role.admin})
 
 
-class BodyKind(enum.StrEnum):
+class BodyKind(TitledEnum):
     police = "police"
     guardianship = "guardianship"
     health = "health"
     education = "education"
     ombudsman = "ombudsman"
     social = "social"
-
-    @property
-    def title(self) -> str:
-        return str(BODY_KIND_TITLES[self])
 
 
 BODY_KIND_TITLES = {
@@ -111,6 +68,7 @@ BODY_KIND_TITLES = {
     BodyKind.ombudsman: _l("Commissioner for children's rights"),
     BodyKind.social: _l("Social protection services"),
 }
+BodyKind.TITLES = BODY_KIND_TITLES
 
 
 class Region(db.Model):

@@ -13,9 +13,10 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.model_types import utcnow
 from extensions import db
-from school import services
-from school.models import RecoveryCode, Role, User, utcnow
+from school.models import RecoveryCode, Role, User
+from school.passwords import hash_password, verify_hash
 
 MIN_PASSWORD = 10
 RECOVERY_CODES = 10
@@ -103,7 +104,7 @@ def verify_second_factor(user: User, code: str, now: datetime | None = None) -> 
     if len(cleaned) < 9:
         return False
     for recovery in user.recovery_codes:
-        if recovery.used_at is None and services.verify_hash(recovery.code_hash, cleaned):
+        if recovery.used_at is None and verify_hash(recovery.code_hash, cleaned):
             used_at = utcnow()
             if not _claim(
                 RecoveryCode, recovery.id, RecoveryCode.used_at.is_(None), used_at=used_at
@@ -121,7 +122,7 @@ def new_recovery_codes(user: User) -> list[str]:
     for _i in range(RECOVERY_CODES):
         raw = "".join(secrets.choice(alphabet) for _j in range(8))
         codes.append(f"{raw[:4]}-{raw[4:]}")
-    user.recovery_codes = [RecoveryCode(code_hash=services.hash_password(code)) for code in codes]
+    user.recovery_codes = [RecoveryCode(code_hash=hash_password(code)) for code in codes]
     return codes
 
 

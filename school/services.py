@@ -6,12 +6,11 @@ import csv
 import secrets
 from pathlib import Path
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
 from core import audit
+from core.model_types import utcnow
 from extensions import db
 from school.models import (
     CONFIRMED_ROLES,
@@ -22,28 +21,14 @@ from school.models import (
     School,
     User,
     new_school_code,
-    utcnow,
 )
+from school.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_hash
 
 REGIONS_CSV = Path(__file__).parent / "data" / "regions.csv"
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
-
-
-def verify_hash(stored: str, secret: str) -> bool:
-    try:
-        return _hasher.verify(stored, secret)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -56,7 +41,7 @@ def authenticate(email: str, password: str) -> User | None:
     from school import lockout
 
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
-    good = verify_hash(user.password_hash if user else _DUMMY_HASH, password)
+    good = verify_hash(user.password_hash if user else DUMMY_HASH, password)
     if user is None:
         return None
     if not lockout.may_try(user):
@@ -66,7 +51,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not user.active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 

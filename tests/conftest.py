@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import school.services
+import school.passwords
 from app import create_app
 from extensions import db
 
@@ -22,7 +22,7 @@ from extensions import db
 os.environ["QAMQOR_PUBLIC_URL"] = "http://localhost"
 
 # Fast hashes in tests; production keeps argon2-cffi's defaults.
-school.services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+school.passwords.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PASSWORD = "correct horse battery"
 

@@ -55,9 +55,10 @@ PAGES = {
 @pytest.fixture
 def demo(app):
     """``flask seed-demo``'s data (every package's demo), plus a busy school's reports."""
+    from core.model_types import utcnow
     from insights import synthetic
     from school.cli import seed_directory
-    from school.models import School, utcnow
+    from school.models import School
 
     app.config["TWO_FACTOR_ROLES"] = ""  # the demo accounts have no authenticator
     seed_directory()
@@ -134,6 +135,7 @@ def _count(clients, ids) -> dict[str, int]:
 def _grow(school, case_id: int, class_id: int) -> None:
     """More of everything the pages list: reports and cases, and for the measured case more
     people, actions and messages by the same counselor; more lessons logged in the class."""
+    from core.model_types import utcnow
     from curriculum import services as lessons
     from curriculum.models import Lesson
     from incidents.cases import case_steps
@@ -141,7 +143,7 @@ def _grow(school, case_id: int, class_id: int) -> None:
     from incidents.cases.models import Case
     from incidents.intake.models import AuthorKind, Message, Report
     from insights import synthetic
-    from school.models import Classroom, User, utcnow
+    from school.models import Classroom, User
 
     now = utcnow()
     synthetic.make_reports(

@@ -23,6 +23,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases import case_steps, state_machine
 from incidents.cases.enums import (
@@ -47,7 +48,7 @@ from incidents.intake.models import (
 )
 from incidents.referrals import services as referrals
 from incidents.teacher.named_report import file_teacher_report
-from school.models import AuthorizedBody, BodyKind, Classroom, Role, School, User, utcnow
+from school.models import AuthorizedBody, BodyKind, Classroom, Role, School, User
 from tests import factories
 from tests.incidents.factories import png_bytes
 from tests.incidents.factories import report as student_report

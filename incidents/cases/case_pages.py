@@ -16,15 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from core import audit
+from core.clock import local_today
 from core.i18n import LOCALES, current_locale
 from extensions import commit_keeping_loaded, db
 from incidents.cases import case_steps, state_machine
 from incidents.cases.case_steps import READY_REPLIES
-from incidents.cases.deadlines import (
-    local_today,
-    response_deadline,
-    time_left,
-)
+from incidents.cases.deadlines import response_deadline, time_left
 from incidents.cases.enums import (
     PLANNED_ACTION_KINDS,
     CaseState,

@@ -14,8 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from core import audit
+from core.clock import local_today
 from extensions import db
-from incidents.cases.deadlines import FOLLOW_UP_DAYS, local_today
+from incidents.cases.deadlines import FOLLOW_UP_DAYS
 from incidents.cases.enums import ActionKind, PersonKind, PersonRole
 from incidents.cases.models import Action, Case, InvolvedPerson, PriorityChange, TeacherReport
 from incidents.intake.models import AuthorKind, Message, Priority, Report

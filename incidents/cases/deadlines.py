@@ -6,16 +6,16 @@ Every function takes ``now`` so that tests (and the scheduler) control the clock
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, case, or_
 
+from core.clock import local_today
+from core.model_types import utcnow
 from incidents.intake.models import Priority
-from school.models import utcnow
 
 # Hours to the first response (triage or the first reply), by priority; ``RESPONSE_TARGETS`` in
 # the app config overrides any of them (e.g. QAMQOR_RESPONSE_TARGETS='{"high": 2}').
@@ -48,12 +48,6 @@ def awaiting_response_overdue(
 def priority_rank(priority) -> ColumnElement[int]:
     """SQL ordering key: critical first."""
     return case({p.value: p.rank for p in Priority}, value=priority, else_=len(Priority))
-
-
-def local_today(now: datetime | None = None) -> date:
-    """Today's date at the school (due dates are dates there, not in UTC)."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Almaty")
-    return (now or utcnow()).astimezone(zone).date()
 
 
 def action_overdue(due_on, done_at, now: datetime) -> ColumnElement[bool]:

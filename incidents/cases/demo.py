@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select
 
+from core.clock import local_today
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases import case_steps, state_machine
-from incidents.cases.deadlines import local_today
 from incidents.cases.enums import (
     ActionKind,
     CaseState,
@@ -25,7 +26,7 @@ from incidents.intake.models import Perpetrator, Place, Report, ViolenceForm, Wh
 from incidents.referrals import services as referrals
 from incidents.teacher.named_report import file_teacher_report
 from school.cli import DEMO_SCHOOL_CODE
-from school.models import Role, School, User, utcnow
+from school.models import Role, School, User
 
 # (screening, risk, final state) for the demo school's reports, oldest first.
 PLANS = [

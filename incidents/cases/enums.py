@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from incidents.intake.models import _Titled
+from core.model_types import TitledEnum
 from school.models import BodyKind
 
 
-class CaseState(_Titled):
+class CaseState(TitledEnum):
     new = "new"
     triaged = "triaged"
     in_progress = "in_progress"
@@ -32,7 +32,7 @@ CaseState.TITLES = {
 }
 
 
-class Screening(_Titled):
+class Screening(TitledEnum):
     bullying = "bullying"
     peer_conflict = "peer_conflict"
     peer_violence = "peer_violence"
@@ -53,7 +53,7 @@ Screening.TITLES = {
 }
 
 
-class RiskLevel(_Titled):
+class RiskLevel(TitledEnum):
     low = "low"
     medium = "medium"
     high = "high"
@@ -72,7 +72,7 @@ RiskLevel.TITLES = {
 }
 
 
-class Outcome(_Titled):
+class Outcome(TitledEnum):
     resolved = "resolved"
     unfounded = "unfounded"
     transferred = "transferred"
@@ -87,7 +87,7 @@ Outcome.TITLES = {
 }
 
 
-class PersonRole(_Titled):
+class PersonRole(TitledEnum):
     victim = "victim"
     perpetrator = "perpetrator"
     witness = "witness"
@@ -104,7 +104,7 @@ PersonRole.TITLES = {
 }
 
 
-class PersonKind(_Titled):
+class PersonKind(TitledEnum):
     student = "student"
     staff = "staff"
     family = "family"
@@ -119,7 +119,7 @@ PersonKind.TITLES = {
 }
 
 
-class ActionKind(_Titled):
+class ActionKind(TitledEnum):
     talk_victim = "talk_victim"
     talk_perpetrator = "talk_perpetrator"
     talk_parents = "talk_parents"
@@ -155,7 +155,7 @@ PLANNED_ACTION_KINDS = [
 ]
 
 
-class ReferralStatus(_Titled):
+class ReferralStatus(TitledEnum):
     draft = "draft"
     sent = "sent"
     acknowledged = "acknowledged"
@@ -174,7 +174,7 @@ ReferralStatus.TITLES = {
 }
 
 
-class ReferralTarget(_Titled):
+class ReferralTarget(TitledEnum):
     """Who a rule says must be told: an authorized body of a kind, or a person at school."""
 
     police = "police"
@@ -203,7 +203,7 @@ ReferralTarget.TITLES = {
 }
 
 
-class ClosureDecision(_Titled):
+class ClosureDecision(TitledEnum):
     pending = "pending"
     approved = "approved"
     declined = "declined"

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from core.crypto import EncryptedText
+from core.model_types import UTCDateTime, str_enum, utcnow
 from extensions import db
 from incidents.cases.enums import (
     ActionKind,
@@ -36,16 +37,7 @@ from incidents.cases.enums import (
     Screening,
 )
 from incidents.intake.models import Perpetrator, Place, Priority, Report, ViolenceForm, WhenHappened
-from school.models import (
-    AuthorizedBody,
-    BodyKind,
-    Classroom,
-    School,
-    User,
-    UTCDateTime,
-    str_enum,
-    utcnow,
-)
+from school.models import AuthorizedBody, BodyKind, Classroom, School, User
 
 
 def new_case_label() -> str:

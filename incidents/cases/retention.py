@@ -28,6 +28,7 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import load_only
 
 from core import audit
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases.enums import CaseState
 from incidents.cases.models import (
@@ -42,7 +43,6 @@ from incidents.cases.models import (
 )
 from incidents.intake import uploads
 from incidents.intake.models import Attachment, Message, Report
-from school.models import utcnow
 
 DEFAULT_DAYS = 1095
 ORPHAN_AGE = timedelta(days=1)

@@ -15,11 +15,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases.case_steps import StaleCaseError, WorkflowError
 from incidents.cases.models import Case
 from school.access import case_scope, first_or_404
-from school.models import Role, utcnow
+from school.models import Role
 
 STAFF = (Role.counselor, Role.school_admin)
 

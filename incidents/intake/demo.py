@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import exists, select
 
+from core.model_types import utcnow
 from extensions import db
 from incidents.intake import receipts
 from incidents.intake.models import (
@@ -24,7 +25,7 @@ from incidents.intake.models import (
 )
 from incidents.intake.reporting import ReportInput, add_reporter_message, submit_report
 from school.cli import DEMO_SCHOOL_CODE
-from school.models import Role, School, User, utcnow
+from school.models import Role, School, User
 
 SAMPLES = [
     (

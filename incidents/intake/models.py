@@ -6,7 +6,6 @@ The receipt code is kept only as a slow keyed hash (see ``incidents.intake.recei
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -14,17 +13,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import EncryptedText
+from core.model_types import TitledEnum, UTCDateTime, str_enum, utcnow
 from extensions import db
-from school.models import School, User, UTCDateTime, str_enum, utcnow
+from school.models import School, User
 
 
-class _Titled(enum.StrEnum):
-    @property
-    def title(self) -> str:
-        return str(self.TITLES[self])  # type: ignore[attr-defined]
-
-
-class ViolenceForm(_Titled):
+class ViolenceForm(TitledEnum):
     """Every form is violence; the platform names all of them."""
 
     physical = "physical"
@@ -55,7 +49,7 @@ ViolenceForm.TITLES = {
 }
 
 
-class Victim(_Titled):
+class Victim(TitledEnum):
     me = "me"
     other_student = "other_student"
     unsaid = "unsaid"
@@ -68,7 +62,7 @@ Victim.TITLES = {
 }
 
 
-class Perpetrator(_Titled):
+class Perpetrator(TitledEnum):
     students = "students"
     school_staff = "school_staff"
     family = "family"
@@ -89,7 +83,7 @@ Perpetrator.TITLES = {
 }
 
 
-class Place(_Titled):
+class Place(TitledEnum):
     classroom = "classroom"
     corridor = "corridor"
     yard = "yard"
@@ -114,7 +108,7 @@ Place.TITLES = {
 }
 
 
-class Frequency(_Titled):
+class Frequency(TitledEnum):
     once = "once"
     few_times = "few_times"
     daily = "daily"
@@ -127,7 +121,7 @@ Frequency.TITLES = {
 }
 
 
-class WhenHappened(_Titled):
+class WhenHappened(TitledEnum):
     today = "today"
     this_week = "this_week"
     earlier = "earlier"
@@ -140,7 +134,7 @@ WhenHappened.TITLES = {
 }
 
 
-class Priority(_Titled):
+class Priority(TitledEnum):
     critical = "critical"
     high = "high"
     normal = "normal"
@@ -160,7 +154,7 @@ Priority.TITLES = {
 }
 
 
-class AuthorKind(_Titled):
+class AuthorKind(TitledEnum):
     reporter = "reporter"
     staff = "staff"
 

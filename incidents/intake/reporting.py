@@ -6,7 +6,6 @@ functions. A report and its files are committed before its receipt code leaves t
 
 from __future__ import annotations
 
-import enum
 import logging
 import secrets
 import traceback
@@ -23,6 +22,7 @@ from core import audit
 from core.collation import collated
 from core.i18n import current_locale
 from core.mail import OutgoingMail, deliver, queue_for
+from core.model_types import TitledEnum, utcnow
 from core.public_url import external_url
 from extensions import commit_keeping_loaded, db
 from incidents.intake import receipts, uploads
@@ -41,7 +41,7 @@ from incidents.intake.models import (
     WhenHappened,
 )
 from incidents.intake.priority import compute_priority
-from school.models import Region, Role, School, User, utcnow
+from school.models import Region, Role, School, User
 
 log = logging.getLogger(__name__)
 LABEL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -289,14 +289,10 @@ def search_schools(region: Region, query: str) -> tuple[list[School], bool]:
 # --- what the student is told -----------------------------------------------------------------
 
 
-class ChildStatus(enum.StrEnum):
+class ChildStatus(TitledEnum):
     received = "received"
     in_progress = "in_progress"
     closed = "closed"
-
-    @property
-    def title(self) -> str:
-        return str(CHILD_STATUS_TITLES[self])
 
     @property
     def explanation(self) -> str:
@@ -308,6 +304,7 @@ CHILD_STATUS_TITLES = {
     ChildStatus.in_progress: _l("An adult is looking into it"),
     ChildStatus.closed: _l("Closed"),
 }
+ChildStatus.TITLES = CHILD_STATUS_TITLES
 CHILD_STATUS_EXPLANATIONS = {
     ChildStatus.received: _l(
         "Your message has arrived. The school psychologist will read it soon and answer here."

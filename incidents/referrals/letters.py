@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.model_types import utcnow
 from core.pdf import render_pdf
 from extensions import db
 from incidents.cases.case_steps import priority_history
 from incidents.cases.enums import PersonRole
 from incidents.cases.models import Case, Referral
 from incidents.referrals.services import FACT_CHOICES
-from school.models import Role, School, User, utcnow
+from school.models import Role, School, User
 
 
 def director_of(school: School) -> User | None:

@@ -20,9 +20,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from core import audit
+from core.clock import local_today
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases.case_steps import WorkflowError, ensure_open, plan_action
-from incidents.cases.deadlines import local_today
 from incidents.cases.enums import (
     ActionKind,
     ReferralStatus,
@@ -31,7 +32,7 @@ from incidents.cases.enums import (
 )
 from incidents.cases.models import Action, Case, Referral, ReferralRule
 from incidents.intake.models import Perpetrator, ViolenceForm
-from school.models import AuthorizedBody, BodyKind, Role, School, User, utcnow
+from school.models import AuthorizedBody, BodyKind, Role, School, User
 
 log = logging.getLogger(__name__)
 RULES_CSV = Path(__file__).parent / "data" / "referral_rules.csv"

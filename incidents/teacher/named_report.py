@@ -5,7 +5,6 @@ A teacher later sees only that the report exists and its status, never the case.
 
 from __future__ import annotations
 
-import enum
 import logging
 from contextlib import suppress
 
@@ -18,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import audit
 from core.mail import OutgoingMail, queue_for
+from core.model_types import TitledEnum
 from core.public_url import external_url
 from extensions import commit_keeping_loaded, db
 from incidents.cases.enums import CaseState
@@ -34,14 +34,10 @@ from school.models import Classroom, Role, User
 log = logging.getLogger(__name__)
 
 
-class TeacherStatus(enum.StrEnum):
+class TeacherStatus(TitledEnum):
     received = "received"
     in_progress = "in_progress"
     closed = "closed"
-
-    @property
-    def title(self) -> str:
-        return str(TEACHER_STATUS_TITLES[self])
 
 
 TEACHER_STATUS_TITLES = {
@@ -49,6 +45,7 @@ TEACHER_STATUS_TITLES = {
     TeacherStatus.in_progress: _l("The school psychologist is working on it"),
     TeacherStatus.closed: _l("Closed"),
 }
+TeacherStatus.TITLES = TEACHER_STATUS_TITLES
 
 
 def teacher_status(report: TeacherReport) -> TeacherStatus:

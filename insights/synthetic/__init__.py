@@ -16,12 +16,12 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
+from core.model_types import utcnow
 from extensions import db
 from insights import rollup
 from insights.synthetic.base import Made, Progress
 from insights.synthetic.reports import make_reports, make_schools
 from insights.synthetic.surveys import make_survey, survey_answers
-from school.models import utcnow
 
 __all__ = ["Made", "generate", "survey_answers"]
 

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Table, func, select
 
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases.deadlines import response_targets
 from incidents.intake.models import (
@@ -36,7 +37,7 @@ from insights.synthetic.base import (
     write,
 )
 from school import services
-from school.models import Region, School, utcnow
+from school.models import Region, School
 
 # Rough share of the country's pupils by region (ISO code), for where the schools are.
 REGION_WEIGHTS = {

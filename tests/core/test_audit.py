@@ -15,8 +15,9 @@ from app import create_app
 from core import audit
 from core.audit import AuditEntry, verify_chain
 from core.backup import create_backup, restore_backup
+from core.model_types import utcnow
 from extensions import db
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 from tests.core.test_migrations import empty_database  # noqa: F401 - a fixture
 

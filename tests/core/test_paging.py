@@ -8,12 +8,13 @@ import re
 
 from sqlalchemy import func, select
 
+from core.model_types import utcnow
 from core.paging import PAGE_SIZE
 from extensions import db
 from incidents.cases.enums import CaseState
 from incidents.cases.models import Case
 from insights import synthetic
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit import AuditEntry
+from core.clock import local_today
 from curriculum import services
 from curriculum.models import Delivery, Lesson, LessonPlan
 from extensions import db
@@ -109,7 +110,7 @@ def test_bad_input_is_explained_and_nothing_is_written(client, login, setting):
     login(setting["teacher"])
     chosen = lesson("5-9", 1)
     url = f"/lessons/classes/{setting['mine'].id}/deliver/{chosen.slug}"
-    tomorrow = services.local_today() + timedelta(days=1)
+    tomorrow = local_today() + timedelta(days=1)
     response = client.post(
         url,
         data=delivery_data(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from core.clock import local_today
 from curriculum import services
 from curriculum.models import Delivery, Lesson
 from extensions import db
@@ -51,7 +52,7 @@ def test_teacher_finds_prints_gives_and_logs_a_grade_6_lesson_in_russian(
     done = client.post(
         f"/lessons/classes/{sixth.id}/deliver/{chosen.slug}",
         data={
-            "delivered_on": services.local_today().isoformat(),
+            "delivered_on": local_today().isoformat(),
             "language": "ru",
             "minutes_used": str(chosen.duration - 5),
             "students_present": "24",

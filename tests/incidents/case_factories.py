@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 import pytest
 from flask_babel import force_locale
 
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases import case_steps, state_machine
 from incidents.cases.enums import ActionKind, CaseState, Outcome, RiskLevel, Screening
 from incidents.cases.models import Case, ReferralRule
 from incidents.intake.models import ViolenceForm
 from incidents.referrals import services as referrals
-from school.models import AuthorizedBody, BodyKind, Role, School, User, utcnow
+from school.models import AuthorizedBody, BodyKind, Role, School, User
 from tests import factories
 from tests.incidents.factories import report as student_report
 

@@ -9,13 +9,14 @@ from PIL import Image
 from sqlalchemy import select
 
 from core.audit import AuditEntry
+from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
 from incidents.cases import state_machine
 from incidents.intake import uploads
 from incidents.intake.models import Report
 from incidents.intake.reporting import add_reporter_message
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 from tests.incidents.case_factories import new_case, staffed_school
 from tests.incidents.factories import MINIMAL_PDF, form_data, jpeg_bytes, upload

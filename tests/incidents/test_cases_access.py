@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
 from incidents.cases import case_steps
 from incidents.cases.enums import Screening
 from incidents.intake.models import ViolenceForm
 from incidents.referrals import services as referrals
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     english_messages,

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
 from incidents.cases import case_steps, overdue, state_machine
@@ -20,7 +21,7 @@ from incidents.intake.models import Perpetrator, Place, Priority, ViolenceForm, 
 from incidents.referrals import services as referrals
 from incidents.teacher.named_report import file_teacher_report
 from school.access import case_scope
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     case_in_progress,

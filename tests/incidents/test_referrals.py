@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
 from incidents.cases import state_machine
@@ -23,7 +24,7 @@ from incidents.cases.enums import (
 from incidents.cases.models import ReferralRule
 from incidents.intake.models import Perpetrator, ViolenceForm
 from incidents.referrals import services as referrals
-from school.models import BodyKind, Role, utcnow
+from school.models import BodyKind, Role
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     KAZAKH_LETTERS,

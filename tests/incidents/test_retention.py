@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from core.audit import AuditEntry
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases import case_steps, retention, state_machine
 from incidents.cases.enums import CaseState, Outcome, ReferralStatus
@@ -18,7 +19,6 @@ from incidents.intake import uploads
 from incidents.intake.models import Attachment, Message, Report, ReportViolenceForm
 from insights.casework import case_figures, referral_figures
 from insights.filters import Filters
-from school.models import utcnow
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     close_low_risk,
     english_messages,

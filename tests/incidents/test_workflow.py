@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import AuditEntry, verify_chain
+from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
 from incidents.cases import case_steps, state_machine
@@ -29,7 +30,7 @@ from incidents.cases.enums import (
 from incidents.cases.models import Case, CaseTransition
 from incidents.intake.models import Perpetrator, Priority, Report, ViolenceForm
 from incidents.referrals import services as referrals
-from school.models import BodyKind, Role, utcnow
+from school.models import BodyKind, Role
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     KAZAKH_LETTERS,

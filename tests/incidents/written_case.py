@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
 from incidents.cases import case_steps, state_machine
@@ -17,7 +18,7 @@ from incidents.cases.enums import ActionKind, Outcome, ReferralStatus, RiskLevel
 from incidents.cases.models import Case, TeacherReport
 from incidents.intake.models import Priority, Report
 from incidents.referrals import services as referrals
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 from tests.incidents.case_factories import Staff, close_low_risk
 from tests.incidents.factories import MINIMAL_PDF, form_data, jpeg_bytes, upload

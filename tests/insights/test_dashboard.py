@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from pypdf import PdfReader
 
+from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
 from incidents.intake.models import Perpetrator, Place, Priority, Report, ViolenceForm
@@ -17,7 +18,7 @@ from insights.figures import report_conditions, timeliness
 from insights.filters import Filters
 from insights.models import WaveKind
 from insights.stats import Tally, published_count
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 from tests.insights import factories as f
 

@@ -26,12 +26,13 @@ from html import unescape as html_text
 
 import pytest
 
+from core.model_types import utcnow
 from extensions import db
 from incidents.cases.enums import CaseState, Outcome
 from incidents.cases.models import Case
 from incidents.intake.models import Perpetrator, Place, Priority, ViolenceForm
 from insights.stats import ROUNDING_BASE
-from school.models import Region, Role, School, utcnow
+from school.models import Region, Role, School
 from tests import factories
 from tests.insights import factories as f
 from tests.insights.test_dashboard import Tables, csv_rows, pdf_text

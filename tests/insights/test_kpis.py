@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.model_types import utcnow
 from curriculum.models import Lesson
 from extensions import db
 from incidents.cases.enums import CaseState, Outcome
@@ -20,7 +21,7 @@ from insights import kpis
 from insights.filters import Filters
 from insights.models import SurveyTally, WaveKind
 from insights.stats import Public, Tally, published_count, wilson
-from school.models import BodyKind, Role, utcnow
+from school.models import BodyKind, Role
 from tests import factories
 from tests.curriculum.factories import deliver, load_real_content
 from tests.insights import factories as f

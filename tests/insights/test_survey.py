@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, inspect, select
 
+from core.model_types import utcnow
 from extensions import db
 from insights import surveys
 from insights.models import SurveyAnswer, SurveyCode, SurveyResponse, SurveyWave, WaveKind
 from insights.questionnaire import questionnaire
 from insights.results import survey_results, wave_conditions
-from school.models import Role, utcnow
+from school.models import Role
 from tests import factories
 from tests.insights import factories as f
 
