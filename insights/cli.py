@@ -28,7 +28,12 @@ insights_cli = AppGroup("insights", help="Statistics and surveys.")
 
 @insights_cli.command("generate")
 @click.option("--reports", default=10_000, show_default=True, help="Reports to make.")
-@click.option("--schools", type=int, default=None, help="Schools (default: one per 130 reports).")
+@click.option(
+    "--schools",
+    type=int,
+    default=None,
+    help="Schools (default: a country of 7,500, whatever the number of reports).",
+)
 @click.option(
     "--survey-share",
     default=0.1,
@@ -38,7 +43,7 @@ insights_cli = AppGroup("insights", help="Statistics and surveys.")
 @click.option("--seed", type=int, default=None, help="Random seed, for repeatable data.")
 def generate_command(reports: int, schools: int | None, survey_share: float, seed) -> None:
     """Add synthetic schools, reports, cases, referrals, deliveries and survey answers."""
-    total = reports + int((schools or max(20, reports // 130)) * survey_share * 2 * 2 * 22 * 20)
+    total = reports + int((schools or synthetic.COUNTRY_SCHOOLS) * survey_share * 2 * 2 * 22 * 20)
     with click.progressbar(length=total, label="Writing rows") as bar:
         made = synthetic.generate(
             reports, schools=schools, survey_share=survey_share, seed=seed, progress=bar.update
