@@ -46,6 +46,13 @@ PAGES = {
     "class progress": (TEACHER, "/lessons/classes/{class_id}", 10),
     "school dashboard": (DIRECTOR, "/insights/", {"sqlite": 15, "postgresql": 10}),
     "analyst dashboard": (ANALYST, "/insights/", {"sqlite": 21, "postgresql": 14}),
+    # The regional analyst's page with every school listed (issue 19: the first page lists the
+    # schools that need attention first, the rest on demand): the same statements.
+    "analyst dashboard, all schools": (
+        ANALYST,
+        "/insights/?units=all",
+        {"sqlite": 21, "postgresql": 14},
+    ),
 }
 
 
