@@ -485,10 +485,12 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
     )
     totals = Totals(dict.fromkeys(COUNT_COLUMNS, 0), {}, {}, {})
 
+    # A region's page reads ~700 rows of ~45 tallies: the row's mapping is made once per row.
+    pairs = [(name, f"{name}_key") for name in COUNT_COLUMNS]
+
     def tallies(row) -> dict[str, Tally]:
-        return {
-            name: Tally(row._mapping[name], row._mapping[f"{name}_key"]) for name in COUNT_COLUMNS
-        }
+        mapping = row._mapping
+        return {name: Tally(mapping[name], mapping[key]) for name, key in pairs}
 
     for key, row in sets["month"]:
         counts = tallies(row)
