@@ -56,9 +56,11 @@ def generate_command(reports: int, schools: int | None, survey_share: float, see
 
 
 @insights_cli.command("refresh-stats")
-def refresh_stats_command() -> None:
-    """Rebuild the monthly report totals of every closed month (run it nightly)."""
-    months = rollup.refresh()
+@click.option("--full", is_flag=True, help="Rebuild every month, not only those that changed.")
+def refresh_stats_command(full: bool) -> None:
+    """Rebuild the monthly totals of the months that changed since the last run (run it
+    nightly); ``--full`` rebuilds every month since the first report."""
+    months = rollup.refresh() if full else rollup.refresh_changed()
     db.session.commit()
     click.echo(f"monthly totals rebuilt for {len(months)} months")
 

@@ -11,8 +11,11 @@ Cases are kept the same way, by the month they were opened: per school and per r
 many are still open and how many closed with each outcome (``stats_case_months``,
 ``stats_case_region_months``); the cases-by-outcome figure adds today's cases, counted live.
 
-``flask --app app insights refresh-stats`` (nightly, from cron or the job queue) rebuilds the
-totals of every month, the current one up to today, in SQL (INSERT ... SELECT ... GROUP BY).
+``flask --app app insights refresh-stats`` (nightly, from cron or the job queue) rebuilds, in SQL
+(INSERT ... SELECT ... GROUP BY), the totals of the months that changed since the last run
+(``changed_months``: the current one up to today, the months of late answers, changed cases and
+reports passing their target, and any month whose stored counts no longer match its rows);
+``--full`` rebuilds every month.
 A first response given today to an earlier report, or a case closed today, shows after the
 next refresh. A period that no refresh covers is counted live from the reports: a missing
 refresh makes the page slower, never wrong. A school's own page, and any page filtered on a
@@ -262,6 +265,114 @@ def refresh(months: list[str] | None = None, now: datetime | None = None) -> lis
     if has_app_context():
         g.pop("stats_months", None)
     return months
+
+
+def refresh_changed(now: datetime | None = None) -> list[str]:
+    """Rebuild only the months whose totals may have changed since they were last made
+    (``changed_months``); the caller commits. ``refresh()`` rebuilds every month."""
+    now = now or utcnow()
+    return refresh(changed_months(now), now)
+
+
+def changed_months(now: datetime | None = None) -> list[str]:
+    """The months whose totals may differ from the live rows: every month never refreshed or
+    covered only in part (this month, the month just ended); the months of the reports answered
+    and of the cases changed since the oldest refresh; the months whose unanswered reports may
+    have passed their target since then; and every month whose stored counts no longer match
+    its rows (reports or cases added or deleted, priorities changed, answers removed), checked
+    by one small aggregate a month. The work grows with the day's changes and the number of
+    months, not with the rows of history."""
+    now = now or utcnow()
+    every = months_to_refresh(now)
+    stored = {
+        month: (through, refreshed_at)
+        for month, through, refreshed_at in db.session.execute(
+            select(
+                refreshed_months.c.month,
+                refreshed_months.c.through,
+                refreshed_months.c.refreshed_at,
+            )
+        )
+    }
+    changed = {
+        key for key in every if key not in stored or stored[key][0] < _first_day(_next_month(key))
+    }
+    if not stored:
+        return every
+    since = min(refreshed_at for _through, refreshed_at in stored.values())
+
+    def month_of(moment: datetime) -> str:
+        local = moment.astimezone(app_zone())
+        return f"{local.year:04d}-{local.month:02d}"
+
+    # An unanswered report becomes overdue when its target passes: the months of the reports
+    # made from the longest target before the oldest refresh up to now.
+    key = month_of(since - timedelta(hours=max(_target_hours().values(), default=0)))
+    while key <= month_of(now):
+        changed.add(key)
+        key = _next_month(key)
+    for (created,) in db.session.execute(
+        select(Report.created_at).where(Report.first_response_at >= since)
+    ):
+        changed.add(month_of(created))
+    for (created,) in db.session.execute(select(Case.created_at).where(Case.updated_at >= since)):
+        changed.add(month_of(created))
+    changed |= {key for key in every if key not in changed and _differs(key)}
+    return [key for key in every if key in changed]
+
+
+def _differs(key: str) -> bool:
+    """True when the stored totals of a month no longer match its reports or cases."""
+    begin, end = _month_start(key), _month_start(_next_month(key))
+    live = [
+        func.count(),
+        func.coalesce(func.sum(Report.id), 0),
+        *(func.coalesce(func.sum(case((Report.priority == p, 1), else_=0)), 0) for p in Priority),
+        *(
+            func.coalesce(
+                func.sum(
+                    case(
+                        ((Report.priority == p) & Report.first_response_at.is_not(None), 1),
+                        else_=0,
+                    )
+                ),
+                0,
+            )
+            for p in Priority
+        ),
+    ]
+    names = ["reports", "reports_key"]
+    names += [f"reports_{p.value}" for p in Priority] + [f"answered_{p.value}" for p in Priority]
+    kept = [func.coalesce(func.sum(region_months.c[name]), 0) for name in names]
+    rows = db.session.execute(
+        select(*live).where(Report.created_at >= begin, Report.created_at < end)
+    ).one()
+    totals = db.session.execute(select(*kept).where(region_months.c.month == key)).one()
+    if [int(x) for x in rows] != [int(x) for x in totals]:
+        return True
+    live_cases = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Case.id), 0),
+            func.coalesce(func.sum(case((Case.state == CaseState.closed, Case.id), else_=0)), 0),
+        ).where(Case.created_at >= begin, Case.created_at < end)
+    ).one()
+    kept_cases = db.session.execute(
+        select(
+            func.coalesce(func.sum(case_region_months.c.n), 0),
+            func.coalesce(func.sum(case_region_months.c.n_key), 0),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (case_region_months.c.outcome != OPEN, case_region_months.c.n_key),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).where(case_region_months.c.month == key)
+    ).one()
+    return [int(x) for x in live_cases] != [int(x) for x in kept_cases]
 
 
 def _refresh_month(key: str, now: datetime) -> None:
