@@ -86,6 +86,8 @@ def prepare(app, level: int, filled: bool) -> tuple[float, float]:
             rollup.response_hours,
             rollup.case_months,
             rollup.case_region_months,
+            rollup.referral_months,
+            rollup.referral_region_months,
             rollup.refreshed_months,
         ):
             table.drop(db.engine, checkfirst=True)

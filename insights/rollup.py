@@ -54,7 +54,7 @@ from sqlalchemy import (
 from extensions import db
 from incidents.cases.deadlines import awaiting_response_overdue
 from incidents.cases.enums import CaseState
-from incidents.cases.models import Case
+from incidents.cases.models import Case, Referral
 from incidents.intake.models import (
     Perpetrator,
     Place,
@@ -142,6 +142,42 @@ case_region_months = Table(
     Column("outcome", String(32), primary_key=True),
     Column("n", Integer, nullable=False),
     Column("n_key", BigInteger, nullable=False, default=0),
+)
+
+
+# Referrals by the month they were made, per kind of body: made, sent, sent by the deadline, and
+# due (a deadline met or passed, as of the refresh), each with the key of the referrals counted.
+REFERRAL_COLUMNS = ("referrals", "sent", "on_time", "due")
+
+
+def _referral_columns():
+    return [
+        *(Column(name, Integer, nullable=False, default=0) for name in REFERRAL_COLUMNS),
+        *(
+            Column(f"{name}_key", BigInteger, nullable=False, default=0)
+            for name in REFERRAL_COLUMNS
+        ),
+    ]
+
+
+referral_months = Table(
+    "stats_referral_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    Column("body_kind", String(32), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), nullable=False),
+    *_referral_columns(),
+    Index("ix_stats_referral_months_region_month", "region_id", "month"),
+)
+
+referral_region_months = Table(
+    "stats_referral_region_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), primary_key=True),
+    Column("body_kind", String(32), primary_key=True),
+    *_referral_columns(),
 )
 
 
@@ -317,6 +353,15 @@ def changed_months(now: datetime | None = None) -> list[str]:
         changed.add(month_of(created))
     for (created,) in db.session.execute(select(Case.created_at).where(Case.updated_at >= since)):
         changed.add(month_of(created))
+
+    # Referrals sent, or whose deadline passed, since then.
+    for (created,) in db.session.execute(
+        select(Referral.created_at).where(
+            (Referral.sent_at >= since)
+            | ((Referral.deadline_at >= since) & (Referral.deadline_at < now))
+        )
+    ):
+        changed.add(month_of(created))
     changed |= {key for key in every if key not in changed and _differs(key)}
     return [key for key in every if key in changed]
 
@@ -372,7 +417,23 @@ def _differs(key: str) -> bool:
             ),
         ).where(case_region_months.c.month == key)
     ).one()
-    return [int(x) for x in live_cases] != [int(x) for x in kept_cases]
+    if [int(x) for x in live_cases] != [int(x) for x in kept_cases]:
+        return True
+
+    live_referrals = db.session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(Referral.id), 0), func.count(Referral.sent_at)
+        ).where(Referral.created_at >= begin, Referral.created_at < end)
+    ).one()
+    kept_referrals = db.session.execute(
+        select(
+            *(
+                func.coalesce(func.sum(referral_region_months.c[name]), 0)
+                for name in ("referrals", "referrals_key", "sent")
+            )
+        ).where(referral_region_months.c.month == key)
+    ).one()
+    return [int(x) for x in live_referrals] != [int(x) for x in kept_referrals]
 
 
 def _refresh_month(key: str, now: datetime) -> None:
@@ -482,9 +543,85 @@ def _refresh_month(key: str, now: datetime) -> None:
         )
     )
     _refresh_cases(key, begin, finish)
+    _refresh_referrals(key, begin, finish, now)
     db.session.execute(
         insert(refreshed_months).values(month=key, through=through, refreshed_at=now)
     )
+
+
+def referral_measures(now: datetime):
+    """SQL: the counts of a group of referrals, and their keys, labelled as the columns of
+    ``referral_months`` (the live figures count the same way)."""
+
+    sent = Referral.sent_at.is_not(None)
+    has_deadline = Referral.deadline_at.is_not(None)
+    on_time = sent & has_deadline & (Referral.sent_at <= Referral.deadline_at)
+    due = has_deadline & (sent | (Referral.deadline_at < now))
+    return [
+        func.count().label("referrals"),
+        func.count(Referral.sent_at).label("sent"),
+        func.coalesce(func.sum(case((on_time, 1), else_=0)), 0).label("on_time"),
+        func.coalesce(func.sum(case((due, 1), else_=0)), 0).label("due"),
+        key_sum(Referral.id).label("referrals_key"),
+        key_sum(Referral.id, sent).label("sent_key"),
+        key_sum(Referral.id, on_time).label("on_time_key"),
+        key_sum(Referral.id, due).label("due_key"),
+    ]
+
+
+def _refresh_referrals(key: str, begin: datetime, finish: datetime, now: datetime) -> None:
+    """The month's referrals by kind of body, per school and per region."""
+
+    names = [*REFERRAL_COLUMNS, *(f"{n}_key" for n in REFERRAL_COLUMNS)]
+    kind = type_coerce(Referral.body_kind, String).label("body_kind")
+    db.session.execute(delete(referral_months).where(referral_months.c.month == key))
+    db.session.execute(delete(referral_region_months).where(referral_region_months.c.month == key))
+    db.session.execute(
+        insert(referral_months).from_select(
+            ["month", "school_id", "region_id", "body_kind", *names],
+            select(
+                literal(key), Referral.school_id, School.region_id, kind, *referral_measures(now)
+            )
+            .join(School, School.id == Referral.school_id)
+            .where(Referral.created_at >= begin, Referral.created_at < finish)
+            .group_by(Referral.school_id, School.region_id, Referral.body_kind),
+        )
+    )
+    db.session.execute(
+        insert(referral_region_months).from_select(
+            ["month", "region_id", "body_kind", *names],
+            select(
+                referral_months.c.month,
+                referral_months.c.region_id,
+                referral_months.c.body_kind,
+                *(func.sum(referral_months.c[n]) for n in names),
+            )
+            .where(referral_months.c.month == key)
+            .group_by(
+                referral_months.c.month, referral_months.c.region_id, referral_months.c.body_kind
+            ),
+        )
+    )
+
+
+def read_referrals(table, conditions, months: list[str]) -> dict[str, dict[str, Tally]]:
+    """Referrals of the rolled-up ``months`` by kind of body: {kind: {column: Tally}}, from
+    ``referral_months`` (per school) or ``referral_region_months`` (per region)."""
+    result = {}
+    for row in db.session.execute(
+        select(
+            table.c.body_kind,
+            *(func.sum(table.c[n]).label(n) for n in REFERRAL_COLUMNS),
+            *(func.sum(table.c[f"{n}_key"]).label(f"{n}_key") for n in REFERRAL_COLUMNS),
+        )
+        .where(*conditions, table.c.month.in_(months))
+        .group_by(table.c.body_kind)
+    ):
+        mapping = row._mapping
+        result[row.body_kind] = {
+            n: Tally(mapping[n], mapping[f"{n}_key"]) for n in REFERRAL_COLUMNS
+        }
+    return result
 
 
 def _refresh_cases(key: str, begin: datetime, finish: datetime) -> None:

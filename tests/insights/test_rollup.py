@@ -295,3 +295,68 @@ def test_the_nightly_refresh_rebuilds_only_the_months_that_changed(app, runner, 
     from_totals = comparable(report_figures(analyst, filters, month_label), exact_medians=False)
     live = comparable(live_figures(analyst, filters, month_label), exact_medians=False)
     assert from_totals[0] == live[0]
+
+
+def _referrals(cases) -> list:
+    """Referrals of the cases, of every kind of body in turn: sent on time, sent late, not sent
+    with a deadline passed, not sent and not yet due, without a deadline."""
+    from incidents.cases.models import Referral
+    from school.models import BodyKind
+
+    kinds = list(BodyKind)
+    made = []
+    for n, case in enumerate(cases):
+        deadline = case.created_at + timedelta(days=1)
+        sent, deadline_at = [
+            (case.created_at + timedelta(hours=5), deadline),
+            (case.created_at + timedelta(days=3), deadline),
+            (None, deadline),
+            (None, utcnow() + timedelta(days=2)),
+            (None, None),
+        ][n % 5]
+        referral = Referral(
+            case_id=case.id,
+            school_id=case.school_id,
+            body_kind=kinds[n % len(kinds)],
+            deadline_at=deadline_at,
+            sent_at=sent if sent is None or sent < utcnow() else None,
+            created_at=case.created_at,
+        )
+        db.session.add(referral)
+        made.append(referral)
+    db.session.commit()
+    return made
+
+
+@pytest.mark.parametrize("region_code", [None, "KZ-75"])
+def test_referral_totals_give_the_same_figures_as_counting_the_referrals(app, history, region_code):
+    """Referrals by kind of body are read from the monthly totals like the rest (issue 19):
+    the same counts, carrying the same keys, as counting the referrals themselves."""
+    from insights.casework import referral_figures
+
+    referrals = _referrals(_cases(history[2]))
+    region = factories.region(region_code) if region_code else None
+    analyst = factories.user(Role.analyst, region_=region)
+    filters = Filters(*default_period(), region_id=region and region.id)
+
+    def figures():
+        return [
+            (r.key, *(tally(n) for n in (r.referrals, r.sent, r.on_time, r.due)))
+            for r in referral_figures(analyst, filters)
+        ]
+
+    counted = figures()
+    assert sum(row[1][0] for row in counted) > 0
+    rollup.refresh()
+    db.session.commit()
+    assert rollup.split(filters.start, filters.end).months
+    assert figures() == counted
+    # Read from the totals: a referral removed after the refresh counts until the next one.
+    gone = next(r for r in referrals if r.created_at < months_ago(3))
+    if region is None or gone.school.region_id == region.id:
+        db.session.delete(gone)
+        db.session.commit()
+        assert figures() == counted
+        rollup.refresh()
+        db.session.commit()
+        assert sum(row[1][0] for row in figures()) == sum(row[1][0] for row in counted) - 1
