@@ -83,6 +83,8 @@ COUNT_COLUMNS = (
 # Beside each count, the key of the reports it counts (the sum of their ids): a count read from
 # the totals is published as the same reports counted live would be (``insights.stats.Tally``).
 KEY_COLUMNS = [f"{name}_key" for name in COUNT_COLUMNS]
+# The columns a region's or a school's row of the totals is read for (``read``'s ``by_unit``).
+UNIT_MEASURES = ("reports_", "answered_", "within_", "overdue_")
 
 
 def _count_columns():
@@ -708,7 +710,7 @@ def split(start: date, end: date, now: datetime | None = None) -> Split:
 @dataclass
 class Totals:
     """Summed monthly totals: {column: count} overall, per month and per unit (region or
-    school), and (per region) response-time histograms {(priority, region): {bucket: n}}."""
+    school: only the first-response columns, ``UNIT_MEASURES``), and (per region) response-time histograms {(priority, region): {bucket: n}}."""
 
     overall: dict[str, int]
     by_month: dict[str, dict[str, int]]
@@ -735,10 +737,12 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
 
     # A region's page reads ~700 rows of ~45 tallies: the row's mapping is made once per row.
     pairs = [(name, f"{name}_key") for name in COUNT_COLUMNS]
+    # A unit's row is only read for its first-response figures (``insights.figures``).
+    unit_pairs = [pair for pair in pairs if pair[0].startswith(UNIT_MEASURES)]
 
-    def tallies(row) -> dict[str, Tally]:
+    def tallies(row, which=pairs) -> dict[str, Tally]:
         mapping = row._mapping
-        return {name: Tally(mapping[name], mapping[key]) for name, key in pairs}
+        return {name: Tally(mapping[name], mapping[key]) for name, key in which}
 
     for key, row in sets["month"]:
         counts = tallies(row)
@@ -746,7 +750,7 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
         for name, n in counts.items():
             totals.overall[name] += n
     for key, row in sets["unit"]:
-        totals.by_unit[key] = tallies(row)
+        totals.by_unit[key] = tallies(row, unit_pairs)
     if histogram_conditions is not None:
         for priority, region, bucket, n in db.session.execute(
             select(
