@@ -315,7 +315,7 @@ def refresh_changed(now: datetime | None = None) -> list[str]:
 def changed_months(now: datetime | None = None) -> list[str]:
     """The months whose totals may differ from the live rows: every month never refreshed or
     covered only in part (this month, the month just ended); the months of the reports answered
-    and of the cases changed since the oldest refresh; the months whose unanswered reports may
+    and of the cases changed since the last run; the months whose unanswered reports may
     have passed their target since then; and every month whose stored counts no longer match
     its rows (reports or cases added or deleted, priorities changed, answers removed), checked
     by one small aggregate a month. The work grows with the day's changes and the number of
@@ -337,14 +337,16 @@ def changed_months(now: datetime | None = None) -> list[str]:
     }
     if not stored:
         return every
-    since = min(refreshed_at for _through, refreshed_at in stored.values())
+    # The last run: every change before it was looked at by that run or an earlier one (the
+    # months not rebuilt then keep their older marks, so the latest mark is the last run).
+    since = max(refreshed_at for _through, refreshed_at in stored.values())
 
     def month_of(moment: datetime) -> str:
         local = moment.astimezone(app_zone())
         return f"{local.year:04d}-{local.month:02d}"
 
     # An unanswered report becomes overdue when its target passes: the months of the reports
-    # made from the longest target before the oldest refresh up to now.
+    # made from the longest target before the last run up to now.
     key = month_of(since - timedelta(hours=max(_target_hours().values(), default=0)))
     while key <= month_of(now):
         changed.add(key)

@@ -360,3 +360,19 @@ def test_referral_totals_give_the_same_figures_as_counting_the_referrals(app, hi
         rollup.refresh()
         db.session.commit()
         assert sum(row[1][0] for row in figures()) == sum(row[1][0] for row in counted) - 1
+
+
+def test_months_left_alone_by_later_runs_are_not_rebuilt_for_their_old_marks(app, history):
+    """Months not rebuilt by the last runs keep older marks: the changes are looked for since
+    the last run, not since the oldest mark (else every night would rebuild everything again)."""
+    rollup.refresh()
+    db.session.commit()
+    current = months_ago(0).strftime("%Y-%m")
+    db.session.execute(
+        rollup.refreshed_months.update()
+        .where(rollup.refreshed_months.c.month != current)
+        .values(refreshed_at=utcnow() - timedelta(days=400))
+    )
+    db.session.commit()
+    old = {months_ago(n).strftime("%Y-%m") for n in (5, 4, 3, 2)}
+    assert not set(rollup.changed_months()) & old
