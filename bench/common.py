@@ -186,7 +186,10 @@ class Gunicorn:
     The app reads its settings from ``QAMQOR_*`` variables, as in a deployment.
     """
 
-    def __init__(self, url: str, instance: Path, workers: int = 2, **settings) -> None:
+    def __init__(
+        self, url: str, instance: Path, workers: int = 2, wsgi_app: str = "", **settings
+    ) -> None:
+        self.wsgi_app = wsgi_app  # another app than gunicorn.conf.py's (the bare floor)
         self.port = free_port()
         self.base = f"127.0.0.1:{self.port}"
         self.workers = workers
@@ -209,7 +212,15 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *_no_control_socket()],
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "gunicorn.conf.py",
+                    *_no_control_socket(),
+                    *([self.wsgi_app] if self.wsgi_app else []),
+                ],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

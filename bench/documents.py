@@ -50,7 +50,7 @@ def prepare(app, reports: int) -> dict:
 
     info = seed_demo(app)
     with app.app_context():
-        synthetic.generate(reports, seed=11)
+        synthetic.generate(reports, survey_share=0.01, seed=11)
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))

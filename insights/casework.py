@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, func, select, type_coerce
 
 from core.model_types import utcnow
 from curriculum.services import coverage
@@ -117,53 +117,67 @@ class ReferralFigure:
 def referral_figures(
     user: User, filters: Filters, now: datetime | None = None
 ) -> list[ReferralFigure]:
-    """Referrals made in the period, by kind of body; on time = sent by the deadline."""
+    """Referrals made in the period, by kind of body; on time = sent by the deadline. As for
+    reports and cases, whole months come from the monthly totals (``insights.rollup``) when
+    they are refreshed, and the rest is counted from the referrals; a school's own page and a
+    form filter count the referrals."""
     now = now or utcnow()
-    sent = Referral.sent_at.is_not(None)
-    has_deadline = Referral.deadline_at.is_not(None)
-    on_time = and_(sent, has_deadline, Referral.sent_at <= Referral.deadline_at)
-    due = and_(has_deadline, or_(sent, Referral.deadline_at < now))
-    rows = {
-        row.kind: row
-        for row in db.session.execute(
-            select(
-                Referral.body_kind.label("kind"),
-                func.count().label("referrals"),
-                func.count(Referral.sent_at).label("sent"),
-                func.coalesce(func.sum(case((on_time, 1), else_=0)), 0).label("on_time"),
-                func.coalesce(func.sum(case((due, 1), else_=0)), 0).label("due"),
-                key_sum(Referral.id).label("referrals_key"),
-                key_sum(Referral.id, sent).label("sent_key"),
-                key_sum(Referral.id, on_time).label("on_time_key"),
-                key_sum(Referral.id, due).label("due_key"),
-            )
-            .where(
-                school_scope(user, Referral.school_id),
-                *_place(Referral.school_id, filters),
-                *_period(Referral.created_at, filters),
-                *(
-                    [Referral.case_id.in_(select(Case.id).where(_named_form(filters)))]
-                    if filters.form is not None
-                    else []
-                ),
-            )
-            .group_by(Referral.body_kind)
-        )
-    }
+    counts: dict[str, dict[str, int]] = {}
+    live = filters
+    if filters.form is None and filters.level != Level.school:
+        cut = rollup.split(filters.start, filters.end, now)
+        if cut.months:
+            counts = _rolled_up_referrals(user, filters, cut.months)
+            live = replace(filters, start=cut.live_start) if cut.live_start else None
+    if live is not None:
+        for kind, measures in _live_referrals(user, live, now).items():
+            mine = counts.setdefault(kind, {})
+            for name, n in measures.items():
+                mine[name] = mine.get(name, 0) + n
     figures = []
     for kind in BodyKind:
-        row = rows.get(kind)
+        row = counts.get(kind.value, {})
         figures.append(
             ReferralFigure(
                 kind.value,
                 kind.title,
-                Tally(row.referrals, row.referrals_key) if row else 0,
-                Tally(row.sent, row.sent_key) if row else 0,
-                Tally(row.on_time, row.on_time_key) if row else 0,
-                Tally(row.due, row.due_key) if row else 0,
+                *(row.get(name, 0) for name in rollup.REFERRAL_COLUMNS),
             )
         )
     return figures
+
+
+def _live_referrals(user: User, filters: Filters, now: datetime) -> dict[str, dict[str, Tally]]:
+    kind = type_coerce(Referral.body_kind, String).label("kind")
+    result = {}
+    for row in db.session.execute(
+        select(kind, *rollup.referral_measures(now))
+        .where(
+            school_scope(user, Referral.school_id),
+            *_place(Referral.school_id, filters),
+            *_period(Referral.created_at, filters),
+            *(
+                [Referral.case_id.in_(select(Case.id).where(_named_form(filters)))]
+                if filters.form is not None
+                else []
+            ),
+        )
+        .group_by(Referral.body_kind)
+    ):
+        mapping = row._mapping
+        result[row.kind] = {
+            n: Tally(mapping[n], mapping[f"{n}_key"]) for n in rollup.REFERRAL_COLUMNS
+        }
+    return result
+
+
+def _rolled_up_referrals(user: User, filters: Filters, months: list[str]):
+    if filters.level == Level.country:
+        table = rollup.referral_region_months
+        return rollup.read_referrals(table, [region_scope(user, table.c.region_id)], months)
+    table = rollup.referral_months
+    conditions = [school_scope(user, table.c.school_id), table.c.region_id == filters.region_id]
+    return rollup.read_referrals(table, conditions, months)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,12 @@ insights_cli = AppGroup("insights", help="Statistics and surveys.")
 
 @insights_cli.command("generate")
 @click.option("--reports", default=10_000, show_default=True, help="Reports to make.")
-@click.option("--schools", type=int, default=None, help="Schools (default: one per 130 reports).")
+@click.option(
+    "--schools",
+    type=int,
+    default=None,
+    help="Schools (default: a country of 7,500, whatever the number of reports).",
+)
 @click.option(
     "--survey-share",
     default=0.1,
@@ -39,7 +44,7 @@ insights_cli = AppGroup("insights", help="Statistics and surveys.")
 @click.option("--seed", type=int, default=None, help="Random seed, for repeatable data.")
 def generate_command(reports: int, schools: int | None, survey_share: float, seed) -> None:
     """Add synthetic schools, reports, cases, referrals, deliveries and survey answers."""
-    total = reports + int((schools or max(20, reports // 130)) * survey_share * 2 * 2 * 22 * 20)
+    total = reports + int((schools or synthetic.COUNTRY_SCHOOLS) * survey_share * 2 * 2 * 22 * 20)
     with click.progressbar(length=total, label="Writing rows") as bar:
         made = synthetic.generate(
             reports, schools=schools, survey_share=survey_share, seed=seed, progress=bar.update
@@ -52,9 +57,11 @@ def generate_command(reports: int, schools: int | None, survey_share: float, see
 
 
 @insights_cli.command("refresh-stats")
-def refresh_stats_command() -> None:
-    """Rebuild the monthly report totals of every closed month (run it nightly)."""
-    months = rollup.refresh()
+@click.option("--full", is_flag=True, help="Rebuild every month, not only those that changed.")
+def refresh_stats_command(full: bool) -> None:
+    """Rebuild the monthly totals of the months that changed since the last run (run it
+    nightly); ``--full`` rebuilds every month since the first report."""
+    months = rollup.refresh() if full else rollup.refresh_changed()
     db.session.commit()
     click.echo(f"monthly totals rebuilt for {len(months)} months")
 

@@ -112,6 +112,23 @@ def _signed(value: float) -> str:
     return _("−%(points)s pp", points=points)
 
 
+ATTENTION_ROWS = 20  # schools listed on a region's page before "show all"
+
+
+def attention_first(board: Dashboard, limit: int | None = ATTENTION_ROWS) -> list[Timeliness]:
+    """A region's schools as its page lists them: those that need attention first (the lowest
+    share answered within target, then the most reports), at most ``limit`` of them. The order
+    is drawn only from what the row shows (the shares and counts as this user sees them), so it
+    tells nothing the table does not. The CSV and the PDF keep every school."""
+
+    def key(t: Timeliness):
+        share = shown_share(t.within, t.due, board.suppress)
+        return (share is None, share or 0.0, -board.shown(t.reports), t.label)
+
+    rows = sorted(board.reports.by_unit, key=key)
+    return rows if limit is None else rows[:limit]
+
+
 def place_name(filters: Filters) -> str:
     if filters.school_id is not None:
         return db.session.get(School, filters.school_id).name

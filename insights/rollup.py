@@ -11,8 +11,11 @@ Cases are kept the same way, by the month they were opened: per school and per r
 many are still open and how many closed with each outcome (``stats_case_months``,
 ``stats_case_region_months``); the cases-by-outcome figure adds today's cases, counted live.
 
-``flask --app app insights refresh-stats`` (nightly, from cron or the job queue) rebuilds the
-totals of every month, the current one up to today, in SQL (INSERT ... SELECT ... GROUP BY).
+``flask --app app insights refresh-stats`` (nightly, from cron or the job queue) rebuilds, in SQL
+(INSERT ... SELECT ... GROUP BY), the totals of the months that changed since the last run
+(``changed_months``: the current one up to today, the months of late answers, changed cases and
+reports passing their target, and any month whose stored counts no longer match its rows);
+``--full`` rebuilds every month.
 A first response given today to an earlier report, or a case closed today, shows after the
 next refresh. A period that no refresh covers is counted live from the reports: a missing
 refresh makes the page slower, never wrong. A school's own page, and any page filtered on a
@@ -53,7 +56,7 @@ from core.model_types import UTCDateTime, utcnow
 from extensions import db
 from incidents.cases.deadlines import awaiting_response_overdue
 from incidents.cases.enums import CaseState
-from incidents.cases.models import Case
+from incidents.cases.models import Case, Referral
 from incidents.intake.models import (
     Perpetrator,
     Place,
@@ -82,6 +85,8 @@ COUNT_COLUMNS = (
 # Beside each count, the key of the reports it counts (the sum of their ids): a count read from
 # the totals is published as the same reports counted live would be (``insights.stats.Tally``).
 KEY_COLUMNS = [f"{name}_key" for name in COUNT_COLUMNS]
+# The columns a region's or a school's row of the totals is read for (``read``'s ``by_unit``).
+UNIT_MEASURES = ("reports_", "answered_", "within_", "overdue_")
 
 
 def _count_columns():
@@ -141,6 +146,42 @@ case_region_months = Table(
     Column("outcome", String(32), primary_key=True),
     Column("n", Integer, nullable=False),
     Column("n_key", BigInteger, nullable=False, default=0),
+)
+
+
+# Referrals by the month they were made, per kind of body: made, sent, sent by the deadline, and
+# due (a deadline met or passed, as of the refresh), each with the key of the referrals counted.
+REFERRAL_COLUMNS = ("referrals", "sent", "on_time", "due")
+
+
+def _referral_columns():
+    return [
+        *(Column(name, Integer, nullable=False, default=0) for name in REFERRAL_COLUMNS),
+        *(
+            Column(f"{name}_key", BigInteger, nullable=False, default=0)
+            for name in REFERRAL_COLUMNS
+        ),
+    ]
+
+
+referral_months = Table(
+    "stats_referral_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    Column("body_kind", String(32), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), nullable=False),
+    *_referral_columns(),
+    Index("ix_stats_referral_months_region_month", "region_id", "month"),
+)
+
+referral_region_months = Table(
+    "stats_referral_region_months",
+    db.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("region_id", ForeignKey("regions.id"), primary_key=True),
+    Column("body_kind", String(32), primary_key=True),
+    *_referral_columns(),
 )
 
 
@@ -272,6 +313,141 @@ def refresh(months: list[str] | None = None, now: datetime | None = None) -> lis
     return months
 
 
+def refresh_changed(now: datetime | None = None) -> list[str]:
+    """Rebuild only the months whose totals may have changed since they were last made
+    (``changed_months``); the caller commits. ``refresh()`` rebuilds every month."""
+    now = now or utcnow()
+    return refresh(changed_months(now), now)
+
+
+def changed_months(now: datetime | None = None) -> list[str]:
+    """The months whose totals may differ from the live rows: every month never refreshed or
+    covered only in part (this month, the month just ended); the months of the reports answered
+    and of the cases changed since the last run; the months whose unanswered reports may
+    have passed their target since then; and every month whose stored counts no longer match
+    its rows (reports or cases added or deleted, priorities changed, answers removed), checked
+    by one small aggregate a month. The work grows with the day's changes and the number of
+    months, not with the rows of history."""
+    now = now or utcnow()
+    every = months_to_refresh(now)
+    stored = {
+        month: (through, refreshed_at)
+        for month, through, refreshed_at in db.session.execute(
+            select(
+                refreshed_months.c.month,
+                refreshed_months.c.through,
+                refreshed_months.c.refreshed_at,
+            )
+        )
+    }
+    changed = {
+        key for key in every if key not in stored or stored[key][0] < _first_day(_next_month(key))
+    }
+    if not stored:
+        return every
+    # The last run: every change before it was looked at by that run or an earlier one (the
+    # months not rebuilt then keep their older marks, so the latest mark is the last run).
+    since = max(refreshed_at for _through, refreshed_at in stored.values())
+
+    def month_of(moment: datetime) -> str:
+        local = moment.astimezone(local_zone())
+        return f"{local.year:04d}-{local.month:02d}"
+
+    # An unanswered report becomes overdue when its target passes: the months of the reports
+    # made from the longest target before the last run up to now.
+    key = month_of(since - timedelta(hours=max(_target_hours().values(), default=0)))
+    while key <= month_of(now):
+        changed.add(key)
+        key = _next_month(key)
+    for (created,) in db.session.execute(
+        select(Report.created_at).where(Report.first_response_at >= since)
+    ):
+        changed.add(month_of(created))
+    for (created,) in db.session.execute(select(Case.created_at).where(Case.updated_at >= since)):
+        changed.add(month_of(created))
+
+    # Referrals sent, or whose deadline passed, since then.
+    for (created,) in db.session.execute(
+        select(Referral.created_at).where(
+            (Referral.sent_at >= since)
+            | ((Referral.deadline_at >= since) & (Referral.deadline_at < now))
+        )
+    ):
+        changed.add(month_of(created))
+    changed |= {key for key in every if key not in changed and _differs(key)}
+    return [key for key in every if key in changed]
+
+
+def _differs(key: str) -> bool:
+    """True when the stored totals of a month no longer match its reports or cases."""
+    begin, end = _month_start(key), _month_start(_next_month(key))
+    live = [
+        func.count(),
+        func.coalesce(func.sum(Report.id), 0),
+        *(func.coalesce(func.sum(case((Report.priority == p, 1), else_=0)), 0) for p in Priority),
+        *(
+            func.coalesce(
+                func.sum(
+                    case(
+                        ((Report.priority == p) & Report.first_response_at.is_not(None), 1),
+                        else_=0,
+                    )
+                ),
+                0,
+            )
+            for p in Priority
+        ),
+    ]
+    names = ["reports", "reports_key"]
+    names += [f"reports_{p.value}" for p in Priority] + [f"answered_{p.value}" for p in Priority]
+    kept = [func.coalesce(func.sum(region_months.c[name]), 0) for name in names]
+    rows = db.session.execute(
+        select(*live).where(Report.created_at >= begin, Report.created_at < end)
+    ).one()
+    totals = db.session.execute(select(*kept).where(region_months.c.month == key)).one()
+    if [int(x) for x in rows] != [int(x) for x in totals]:
+        return True
+    live_cases = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Case.id), 0),
+            func.coalesce(func.sum(case((Case.state == CaseState.closed, Case.id), else_=0)), 0),
+        ).where(Case.created_at >= begin, Case.created_at < end)
+    ).one()
+    kept_cases = db.session.execute(
+        select(
+            func.coalesce(func.sum(case_region_months.c.n), 0),
+            func.coalesce(func.sum(case_region_months.c.n_key), 0),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (case_region_months.c.outcome != OPEN, case_region_months.c.n_key),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).where(case_region_months.c.month == key)
+    ).one()
+    if [int(x) for x in live_cases] != [int(x) for x in kept_cases]:
+        return True
+
+    live_referrals = db.session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(Referral.id), 0), func.count(Referral.sent_at)
+        ).where(Referral.created_at >= begin, Referral.created_at < end)
+    ).one()
+    kept_referrals = db.session.execute(
+        select(
+            *(
+                func.coalesce(func.sum(referral_region_months.c[name]), 0)
+                for name in ("referrals", "referrals_key", "sent")
+            )
+        ).where(referral_region_months.c.month == key)
+    ).one()
+    return [int(x) for x in live_referrals] != [int(x) for x in kept_referrals]
+
+
 def _refresh_month(key: str, now: datetime) -> None:
     through = min(_first_day(_next_month(key)), _today(now))
     begin = _month_start(key)
@@ -379,9 +555,85 @@ def _refresh_month(key: str, now: datetime) -> None:
         )
     )
     _refresh_cases(key, begin, finish)
+    _refresh_referrals(key, begin, finish, now)
     db.session.execute(
         insert(refreshed_months).values(month=key, through=through, refreshed_at=now)
     )
+
+
+def referral_measures(now: datetime):
+    """SQL: the counts of a group of referrals, and their keys, labelled as the columns of
+    ``referral_months`` (the live figures count the same way)."""
+
+    sent = Referral.sent_at.is_not(None)
+    has_deadline = Referral.deadline_at.is_not(None)
+    on_time = sent & has_deadline & (Referral.sent_at <= Referral.deadline_at)
+    due = has_deadline & (sent | (Referral.deadline_at < now))
+    return [
+        func.count().label("referrals"),
+        func.count(Referral.sent_at).label("sent"),
+        func.coalesce(func.sum(case((on_time, 1), else_=0)), 0).label("on_time"),
+        func.coalesce(func.sum(case((due, 1), else_=0)), 0).label("due"),
+        key_sum(Referral.id).label("referrals_key"),
+        key_sum(Referral.id, sent).label("sent_key"),
+        key_sum(Referral.id, on_time).label("on_time_key"),
+        key_sum(Referral.id, due).label("due_key"),
+    ]
+
+
+def _refresh_referrals(key: str, begin: datetime, finish: datetime, now: datetime) -> None:
+    """The month's referrals by kind of body, per school and per region."""
+
+    names = [*REFERRAL_COLUMNS, *(f"{n}_key" for n in REFERRAL_COLUMNS)]
+    kind = type_coerce(Referral.body_kind, String).label("body_kind")
+    db.session.execute(delete(referral_months).where(referral_months.c.month == key))
+    db.session.execute(delete(referral_region_months).where(referral_region_months.c.month == key))
+    db.session.execute(
+        insert(referral_months).from_select(
+            ["month", "school_id", "region_id", "body_kind", *names],
+            select(
+                literal(key), Referral.school_id, School.region_id, kind, *referral_measures(now)
+            )
+            .join(School, School.id == Referral.school_id)
+            .where(Referral.created_at >= begin, Referral.created_at < finish)
+            .group_by(Referral.school_id, School.region_id, Referral.body_kind),
+        )
+    )
+    db.session.execute(
+        insert(referral_region_months).from_select(
+            ["month", "region_id", "body_kind", *names],
+            select(
+                referral_months.c.month,
+                referral_months.c.region_id,
+                referral_months.c.body_kind,
+                *(func.sum(referral_months.c[n]) for n in names),
+            )
+            .where(referral_months.c.month == key)
+            .group_by(
+                referral_months.c.month, referral_months.c.region_id, referral_months.c.body_kind
+            ),
+        )
+    )
+
+
+def read_referrals(table, conditions, months: list[str]) -> dict[str, dict[str, Tally]]:
+    """Referrals of the rolled-up ``months`` by kind of body: {kind: {column: Tally}}, from
+    ``referral_months`` (per school) or ``referral_region_months`` (per region)."""
+    result = {}
+    for row in db.session.execute(
+        select(
+            table.c.body_kind,
+            *(func.sum(table.c[n]).label(n) for n in REFERRAL_COLUMNS),
+            *(func.sum(table.c[f"{n}_key"]).label(f"{n}_key") for n in REFERRAL_COLUMNS),
+        )
+        .where(*conditions, table.c.month.in_(months))
+        .group_by(table.c.body_kind)
+    ):
+        mapping = row._mapping
+        result[row.body_kind] = {
+            n: Tally(mapping[n], mapping[f"{n}_key"]) for n in REFERRAL_COLUMNS
+        }
+    return result
 
 
 def _refresh_cases(key: str, begin: datetime, finish: datetime) -> None:
@@ -468,7 +720,7 @@ def split(start: date, end: date, now: datetime | None = None) -> Split:
 @dataclass
 class Totals:
     """Summed monthly totals: {column: count} overall, per month and per unit (region or
-    school), and (per region) response-time histograms {(priority, region): {bucket: n}}."""
+    school: only the first-response columns, ``UNIT_MEASURES``), and (per region) response-time histograms {(priority, region): {bucket: n}}."""
 
     overall: dict[str, int]
     by_month: dict[str, dict[str, int]]
@@ -493,10 +745,14 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
     )
     totals = Totals(dict.fromkeys(COUNT_COLUMNS, 0), {}, {}, {})
 
-    def tallies(row) -> dict[str, Tally]:
-        return {
-            name: Tally(row._mapping[name], row._mapping[f"{name}_key"]) for name in COUNT_COLUMNS
-        }
+    # A region's page reads ~700 rows of ~45 tallies: the row's mapping is made once per row.
+    pairs = [(name, f"{name}_key") for name in COUNT_COLUMNS]
+    # A unit's row is only read for its first-response figures (``insights.figures``).
+    unit_pairs = [pair for pair in pairs if pair[0].startswith(UNIT_MEASURES)]
+
+    def tallies(row, which=pairs) -> dict[str, Tally]:
+        mapping = row._mapping
+        return {name: Tally(mapping[name], mapping[key]) for name, key in which}
 
     for key, row in sets["month"]:
         counts = tallies(row)
@@ -504,7 +760,7 @@ def read(table, conditions, months: list[str], unit_column, histogram_conditions
         for name, n in counts.items():
             totals.overall[name] += n
     for key, row in sets["unit"]:
-        totals.by_unit[key] = tallies(row)
+        totals.by_unit[key] = tallies(row, unit_pairs)
     if histogram_conditions is not None:
         for priority, region, bucket, n in db.session.execute(
             select(

@@ -101,9 +101,17 @@ def dashboard():
     remember_unit_names(Level.country, regions)
     remember_unit_names(Level.region, schools)
     board = boards.build(current_user, filters)
+    # A region's page lists the schools that need attention first; the rest on demand
+    # (?units=all); the CSV and the PDF list them all.
+    unit_rows, all_units = board.reports.by_unit, True
+    if filters.level == Level.region and request.args.get("units") != "all":
+        unit_rows = boards.attention_first(board)
+        all_units = len(unit_rows) == len(board.reports.by_unit)
     return render_template(
         "insights/dashboard.html",
         board=board,
+        unit_rows=unit_rows,
+        all_units=all_units,
         charts=dashboard_charts(board),
         survey_svg=survey_chart(board.survey, "survey-chart"),
         regions=regions,

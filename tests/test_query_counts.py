@@ -49,6 +49,13 @@ PAGES = {
     "school dashboard": (DIRECTOR, "/insights/", {"sqlite": 15, "postgresql": 10}),
     "analyst dashboard": (ANALYST, "/insights/", {"sqlite": 21, "postgresql": 14}),
     "programme evidence": (ANALYST, "/insights/kpis", {"sqlite": 27, "postgresql": 20}),
+    # The regional analyst's page with every school listed (issue 19: the first page lists the
+    # schools that need attention first, the rest on demand): the same statements.
+    "analyst dashboard, all schools": (
+        ANALYST,
+        "/insights/?units=all",
+        {"sqlite": 21, "postgresql": 14},
+    ),
 }
 
 

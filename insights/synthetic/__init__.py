@@ -1,6 +1,7 @@
 """Synthetic data at scale, so that dashboards show something real and benchmarks can run.
 
-Schools across the 20 regions (weighted roughly by the number of pupils), reports over the last
+A fixed country of 7,500 schools across the 20 regions (Almaty ~700, Astana ~300) whatever the
+number of reports, reports over the last
 two years (fewer in the summer holidays, more as the program spreads), with forms, places,
 perpetrators, priorities from the platform's own rule and first-response times; cases,
 referrals and lesson deliveries when those tables exist; survey waves with answers, baseline
@@ -20,10 +21,10 @@ from core.model_types import utcnow
 from extensions import db
 from insights import rollup
 from insights.synthetic.base import Made, Progress
-from insights.synthetic.reports import make_reports, make_schools
+from insights.synthetic.reports import COUNTRY_SCHOOLS, make_reports, make_schools
 from insights.synthetic.surveys import make_survey, survey_answers
 
-__all__ = ["Made", "generate", "survey_answers"]
+__all__ = ["COUNTRY_SCHOOLS", "Made", "generate", "survey_answers"]
 
 
 def generate(
@@ -37,7 +38,7 @@ def generate(
     """Everything at once, committed; ``progress`` is called with the rows just written."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     now = now or utcnow()
-    school_count = schools or min(7500, max(20, reports // 130))
+    school_count = schools or COUNTRY_SCHOOLS
     made_schools = make_schools(school_count, rng)
     db.session.flush()
     made = make_reports(reports, made_schools, rng, now, progress)

@@ -39,12 +39,15 @@ from insights.synthetic.base import (
 from school import services
 from school.models import Region, School
 
-# Rough share of the country's pupils by region (ISO code), for where the schools are.
-REGION_WEIGHTS = {
-    "KZ-10": 3.0, "KZ-11": 3.8, "KZ-15": 5.0, "KZ-19": 8.0, "KZ-23": 4.2,
-    "KZ-27": 3.4, "KZ-31": 6.0, "KZ-33": 3.8, "KZ-35": 6.0, "KZ-39": 4.0,
-    "KZ-43": 4.6, "KZ-47": 4.8, "KZ-55": 3.6, "KZ-59": 2.4, "KZ-61": 12.0,
-    "KZ-62": 1.0, "KZ-63": 3.6, "KZ-71": 7.0, "KZ-75": 10.0, "KZ-79": 7.4,
+# Schools of a country of 7,500 by region (ISO code): rough orders of magnitude of Kazakhstan's
+# general-education schools (Almaty ~700, Astana ~300), not official counts. Every report count
+# is generated in the same country, so that growth is measured with the schools fixed.
+COUNTRY_SCHOOLS = 7500
+REGION_SCHOOLS = {
+    "KZ-10": 330, "KZ-11": 420, "KZ-15": 390, "KZ-19": 520, "KZ-23": 190,
+    "KZ-27": 340, "KZ-31": 440, "KZ-33": 280, "KZ-35": 400, "KZ-39": 380,
+    "KZ-43": 290, "KZ-47": 160, "KZ-55": 330, "KZ-59": 350, "KZ-61": 1000,
+    "KZ-62": 70, "KZ-63": 330, "KZ-71": 300, "KZ-75": 700, "KZ-79": 280,
 }  # fmt: skip
 FORM_WEIGHTS = {
     ViolenceForm.verbal: 24, ViolenceForm.bullying: 19, ViolenceForm.physical: 17,
@@ -68,11 +71,30 @@ SEASON = {1: 0.9, 2: 1.05, 3: 1.0, 4: 1.1, 5: 0.95, 6: 0.35, 7: 0.2, 8: 0.3,
 # --- schools -----------------------------------------------------------------------------------
 
 
+def region_counts(count: int) -> dict[str, int]:
+    """``count`` schools shared among the regions in the country's proportions (largest
+    remainder, so that the counts add up exactly)."""
+    total = sum(REGION_SCHOOLS.values())
+    exact = {code: count * n / total for code, n in REGION_SCHOOLS.items()}
+    counts = {code: int(x) for code, x in exact.items()}
+    short = count - sum(counts.values())
+    for code in sorted(exact, key=lambda c: counts[c] - exact[c])[:short]:
+        counts[code] += 1
+    return counts
+
+
+def region_plan(count: int, regions: dict[str, int], rng: random.Random) -> list[int]:
+    """The region id of each of ``count`` new schools, shuffled."""
+    plan = [regions[code] for code, n in region_counts(count).items() for _ in range(n)]
+    rng.shuffle(plan)
+    return plan
+
+
 def make_schools(count: int, rng: random.Random) -> list[tuple[int, int, float]]:
     """``count`` synthetic schools; returns (school id, region id, response speed factor)."""
     services.load_regions()
     regions = {r.iso_code: r.id for r in db.session.scalars(select(Region))}
-    pick_region = weighted(rng, {regions[c]: w for c, w in REGION_WEIGHTS.items()})
+    region_of = region_plan(count, regions, rng)
     first = next_id(School)
     existing = db.session.scalar(select(func.count(School.id)).where(School.code.like("zz%")))
     now = utcnow()
@@ -82,7 +104,7 @@ def make_schools(count: int, rng: random.Random) -> list[tuple[int, int, float]]
         rows.append(
             {
                 "id": first + offset,
-                "region_id": pick_region(),
+                "region_id": region_of[offset],
                 "name": f"№ {number} мектеп (synthetic)",
                 "code": f"zz{number:07d}",
                 "languages": rng.choice(["kk", "kk,ru", "ru", "kk,ru"]),

@@ -385,3 +385,31 @@ def test_the_form_filter_and_the_period_narrow_every_figure(client, login, regio
     assert tables["Reports by place"]["Classroom"] == ["0"]
     later = client.get("/insights/?start=2020-01-01&end=2020-03-01").get_data(as_text=True)
     assert Tables(later).tables["Reports by form of violence"]["Verbal abuse"] == ["0"]
+
+
+def test_a_regions_page_lists_the_schools_that_need_attention_first(client, login, period):
+    """A region of hundreds of schools: the page lists the ATTENTION_ROWS schools with the
+    lowest share answered within target, the rest on demand; the CSV keeps every school."""
+    from insights.dashboard import ATTENTION_ROWS
+
+    _start, _end, day = period
+    answered = day + timedelta(hours=1)
+    names = [f"Quick {i:02d}" for i in range(ATTENTION_ROWS + 4)] + ["Slow 1", "Slow 2"]
+    for name in names:
+        school = factories.school(name, region_code="KZ-75")
+        late = name.startswith("Slow")  # none answered, all past the target: a share of 0
+        for _ in range(6):  # 6 reports: published as 5 or 10, never 0
+            f.report(school, day, first_response_at=None if late else answered)
+    html = open_page(client, login, analyst(), f"/insights/?{query(period)}")
+    tables = Tables(html).tables
+    assert "Reports and first responses by school" not in tables
+    first = [name for name in tables["Schools that need attention first"] if name != "School"]
+    assert len(first) == ATTENTION_ROWS
+    assert first[:2] in (["Slow 1", "Slow 2"], ["Slow 2", "Slow 1"])
+    assert f"Show all {len(names)} schools" in html
+    every = open_page(client, login, analyst(), f"/insights/?{query(period, units='all')}")
+    listed = Tables(every).tables["Reports and first responses by school"]
+    assert set(names) <= set(listed)
+    data = csv_rows(client.get(f"/insights/export.csv?{query(period)}").data)
+    in_csv = {key for (figure, key, _measure) in data if figure == "by_school"}
+    assert len(in_csv) == len(names)

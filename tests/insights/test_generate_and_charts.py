@@ -8,7 +8,8 @@ from extensions import db
 from incidents.intake.models import Report, ReportViolenceForm
 from insights.charts import Bar, bar_chart
 from insights.models import SurveyResponse, SurveyTally, SurveyWave
-from school.models import Role, School
+from insights.synthetic.reports import region_counts
+from school.models import Region, Role, School
 from tests import factories
 
 
@@ -17,7 +18,9 @@ def count(model) -> int:
 
 
 def test_generate_command_makes_consistent_synthetic_data(app, runner, client, login):
-    result = runner.invoke(args=["insights", "generate", "--reports", "600", "--seed", "3"])
+    result = runner.invoke(
+        args=["insights", "generate", "--reports", "600", "--schools", "20", "--seed", "3"]
+    )
     assert result.exit_code == 0, result.output
     assert count(Report) == 600
     forms = count(ReportViolenceForm)
@@ -43,6 +46,29 @@ def test_generate_command_makes_consistent_synthetic_data(app, runner, client, l
     # The national dashboard works on it.
     login(factories.user(Role.analyst))
     assert client.get("/insights/").status_code == 200
+
+
+def test_generate_makes_the_same_country_whatever_the_number_of_reports(app, runner):
+    """Growth is measured with the schools fixed: 7,500 of them, Almaty ~700 and Astana ~300,
+    whether there are 50 reports or a million (not one school per 130 reports)."""
+    result = runner.invoke(
+        args=["insights", "generate", "--reports", "50", "--survey-share", "0", "--seed", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert count(School) == 7500
+    by_region = dict(
+        db.session.execute(
+            select(Region.iso_code, func.count(School.id))
+            .join(School, School.region_id == Region.id)
+            .group_by(Region.iso_code)
+        ).all()
+    )
+    assert by_region["KZ-75"] == 700  # Almaty
+    assert by_region["KZ-71"] == 300  # Astana
+    assert len(by_region) == 20
+    # A smaller country keeps the proportions and adds up exactly.
+    for size in (1, 19, 20, 37, 1001):
+        assert sum(region_counts(size).values()) == size
 
 
 def test_seed_demo_adds_survey_waves_once(app, runner):
