@@ -142,7 +142,18 @@ def build_forms(case: Case, **bound) -> dict:
         if name not in bound or not form.version.data:
             form.version.data = str(case.version)
     fill_choices(forms, case)
+    for name, form in forms.items():
+        unique_ids(form, name.removesuffix("_form"))
     return forms
+
+
+def unique_ids(form, prefix: str) -> None:
+    """The case page holds many forms with fields of the same name (``kind``, ``priority``,
+    ``csrf_token``...): each control gets an id of its own form (``action-kind``), so that its
+    label and its error link point at it; the names sent stay as they are."""
+    for f in form:
+        f.id = f"{prefix}-{f.name}"
+        f.label.field_id = f.id
 
 
 def fill_choices(forms: dict, case: Case) -> None:
