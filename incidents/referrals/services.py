@@ -334,6 +334,15 @@ def send(referral: Referral, *, by: User, reference_number: str, now: datetime) 
         body_id=referral.body_id,
         late=bool(referral.required and referral.deadline_at and now > referral.deadline_at),
     )
+    _follow(referral, by=by, now=now)
+
+
+def _follow(referral: Referral, *, by: User | None, now: datetime) -> None:
+    """The case follows its referral through the one state machine (a triaged case whose
+    referral went out is "referred")."""
+    from incidents.cases import state_machine  # it imports this module
+
+    state_machine.follow_referral(referral.case, by=by, now=now)
 
 
 def acknowledge(referral: Referral, *, by: User, body_reference: str, now: datetime) -> None:
@@ -366,6 +375,8 @@ def record_outcome(referral: Referral, *, by: User, note: str, now: datetime) ->
     referral.closed_at = now
     referral.closed_by_id = by.id
     audit.record("referral.outcome", referral, actor=by, case_id=referral.case_id)
+    # The partner does not move the school's case: the platform does (``by`` None).
+    _follow(referral, by=None, now=now)
 
 
 _NUMBER_SIGN = re.compile(r"^\s*(?:№|No\.|No\s|N\s)\s*", re.IGNORECASE)
