@@ -120,6 +120,8 @@ class Requirement:
     target: ReferralTarget
     within: timedelta
     rule_keys: list[str] = field(default_factory=list)
+    # The facts that made it required (an injury), ticked in the letter from the start.
+    facts: set[str] = field(default_factory=set)
 
 
 def requirements(case: Case) -> dict[ReferralTarget, Requirement]:
@@ -139,6 +141,8 @@ def requirements(case: Case) -> dict[ReferralTarget, Requirement]:
         need = found.setdefault(rule.target, Requirement(rule.target, within))
         need.within = min(need.within, within)
         need.rule_keys.append(rule.key)
+        if rule.injury:
+            need.facts.add("injury")
     return found
 
 
@@ -164,6 +168,11 @@ def apply_rules(case: Case, *, by: User | None, now: datetime) -> list[object]:
                 referral.required = True
                 referral.deadline_at = deadline
                 referral.action.due_on = local_today(deadline)
+                # The fact that makes the referral mandatory starts ticked in the letter; the
+                # counselor may take it out (issue 20: the injury started unticked).
+                referral.facts_included = ",".join(
+                    key for key in FACT_CHOICES if key in set(referral.facts) | need.facts
+                )
             referral.rule_keys = keys
             referral.action.required = True
         else:
