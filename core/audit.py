@@ -63,13 +63,55 @@ HASHED = (
 
 log = logging.getLogger(__name__)
 
-# Entries that the audit page spells out (the others show their action's code): who was given
-# the right to read the cases of a school, and who confirmed it.
+# What the audit page says for each kind of entry (the filter lists them too); an action without
+# a title shows its code.
 ACTION_TITLES = {
     "user.case_access_granted": _l(
         "Given the right to read cases (waiting for a second person's confirmation)"
     ),
     "user.case_access_confirmed": _l("Right to read cases confirmed"),
+    "case.view": _l("Case viewed"),
+    "case.open": _l("Case opened"),
+    "case.triage": _l("Case triaged"),
+    "case.update": _l("Case details changed"),
+    "case.transition": _l("Case moved to another state"),
+    "case.priority": _l("Priority changed"),
+    "case.action_plan": _l("Action planned"),
+    "case.action_done": _l("Action done"),
+    "case.person_add": _l("Person added to a case"),
+    "case.person_remove": _l("Person removed from a case"),
+    "case.closure_request": _l("Closure asked for approval"),
+    "case.closure_decision": _l("Closure decided"),
+    "case.summary_pdf": _l("Case summary downloaded"),
+    "case.rules_applied": _l("Referral rules applied"),
+    "case.purge": _l("Case deleted after its retention period"),
+    "report.submit": _l("Report received"),
+    "report.read": _l("Report read before a case was opened"),
+    "report.reporter_message": _l("Student wrote a message"),
+    "teacher_report.submit": _l("Teacher's report received"),
+    "message.send": _l("Message sent to the student"),
+    "message.read": _l("Student's messages read"),
+    "attachment.view": _l("Student's file opened"),
+    "referral.create": _l("Referral drafted"),
+    "referral.update": _l("Referral changed"),
+    "referral.send": _l("Referral sent"),
+    "referral.view": _l("Referral viewed"),
+    "referral.letter_pdf": _l("Referral letter downloaded"),
+    "referral.acknowledge": _l("Referral acknowledged by the body"),
+    "referral.outcome": _l("Outcome recorded by the body"),
+    "referral.delete": _l("Referral draft deleted"),
+    "overdue.notify": _l("Overdue notice sent"),
+    "audit.view": _l("Audit log viewed"),
+    "user.login": _l("Logged in"),
+    "user.create": _l("Account created"),
+    "user.update": _l("Account changed"),
+    "user.change_password": _l("Password changed"),
+    "user.reset_password": _l("Password reset"),
+    "user.two_factor_enabled": _l("Two-factor log-in enabled"),
+    "user.two_factor_disabled": _l("Two-factor log-in disabled"),
+    "user.two_factor_reset": _l("Two-factor log-in reset"),
+    "user.recovery_codes": _l("Recovery codes made"),
+    "retention.purge": _l("Old data deleted"),
 }
 
 
@@ -112,6 +154,20 @@ class AuditEntry(db.Model):
     def title(self) -> str | None:
         title = ACTION_TITLES.get(self.action)
         return str(title) if title is not None else None
+
+    @property
+    def shown_items(self) -> list[tuple[str, str]]:
+        """The details as "key: value" lines (running numbers as tokens), not raw JSON."""
+        try:
+            detail = json.loads(self.shown_detail)
+        except ValueError:
+            return [("", self.detail)]
+        if not isinstance(detail, dict):
+            return [("", self.detail)]
+        return [
+            (key.replace("_", " "), "—" if value is None else str(value))
+            for key, value in sorted(detail.items())
+        ]
 
     @property
     def shown_detail(self) -> str:

@@ -65,7 +65,11 @@ def dashboard():
             )
         )
     return render_template(
-        "school/dashboard.html", school=school, stats=stats, links=dashboard_links()
+        "school/dashboard.html",
+        school=school,
+        stats=stats,
+        attention=[line for source in DASHBOARD_ATTENTION for line in source(current_user)],
+        links=dashboard_links(),
     )
 
 
@@ -85,6 +89,17 @@ def register_dashboard_link(endpoint: str, title: object, *roles: Role) -> None:
     """Idempotent: ``create_app`` may run many times in one process (tests, workers)."""
     if all(existing != endpoint for existing, _title, _roles in DASHBOARD_LINKS):
         DASHBOARD_LINKS.append((endpoint, title, frozenset(roles)))
+
+
+# What needs action first: each package may add a function ``user -> lines`` (each line has
+# ``key``, ``count``, ``text`` and ``url``), shown above the tiles, most urgent first.
+DASHBOARD_ATTENTION: list = []
+
+
+def register_dashboard_attention(source) -> None:
+    """Idempotent, like ``register_dashboard_link``."""
+    if source not in DASHBOARD_ATTENTION:
+        DASHBOARD_ATTENTION.append(source)
 
 
 # --- staff accounts ---------------------------------------------------------------------------

@@ -271,6 +271,13 @@ TABLE: dict[str, Expect | list[Expect]] = {
     ),
     f"{C}/messages": E("cases.message_send", {"counselor"}, (400,), args={"case_id": "case"}),
     f"{C}/referrals": E("referrals.referral_new", {"counselor"}, (400,), args={"case_id": "case"}),
+    # Read before a case is opened (issue 20): the counselor only, read-only, audited.
+    "/staff/reports/<opaque:report_id>": E(
+        "cases.read_report", {"counselor"}, args={"report_id": "report"}
+    ),
+    "/staff/teacher-reports/<opaque:report_id>": E(
+        "cases.read_teacher_report", {"counselor"}, args={"report_id": "teacher_report"}
+    ),
     "/staff/reports/<opaque:report_id>/open": E(
         "cases.open_report", {"counselor"}, (302,), args={"report_id": "report"}, fresh={"report"}
     ),

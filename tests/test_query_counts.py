@@ -43,6 +43,9 @@ PAGES = {
     "receipt check": (None, "/r/check", 3),
     "conversation": ("student", "/r/conversation", 10),
     "inbox": (COUNSELOR, "/staff/inbox", 10),
+    # The user, then one statement of counts for "needs action first".
+    "counselor's home": (COUNSELOR, "/staff", 3),
+    "director's home": (DIRECTOR, "/staff", 5),
     "case page": (COUNSELOR, "/staff/cases/{case_token}", {"sqlite": 17, "postgresql": 18}),
     "lesson library": (TEACHER, "/lessons", 4),
     "class progress": (TEACHER, "/lessons/classes/{class_id}", 10),

@@ -1,5 +1,5 @@
 """The cases: what the school does with a report. ``models`` and ``enums`` (the case, its people,
-actions, steps and referrals), ``state_machine`` (the one place that moves a case from state to
+actions, steps and referrals), ``attention`` (what the staff home page puts first), ``state_machine`` (the one place that moves a case from state to
 state), ``case_steps`` (the work inside a case), ``deadlines``, ``overdue``, ``retention``; the
 staff pages in ``inbox``, ``case_pages``, ``case_parts_pages`` and ``oversight``, with the helpers
 they share in ``view_helpers``; their addresses in ``urls``.
@@ -18,15 +18,17 @@ from incidents.cases.deadlines import DEFAULT_RESPONSE_TARGETS
 def init_app(app: Flask) -> None:
     from incidents import cli
     from incidents.cases import demo, models, urls  # noqa: F401 - models: tables
+    from incidents.cases.attention import needs_action
     from school.cli import register_demo_seeder
     from school.models import Role
-    from school.views import register_dashboard_link
+    from school.views import register_dashboard_attention, register_dashboard_link
 
     app.config.setdefault("RESPONSE_TARGETS", dict(DEFAULT_RESPONSE_TARGETS))
     app.register_blueprint(urls.bp)
     cli.init_app(app)
     register_demo_seeder(app, demo.seed_demo_cases)
     staff_roles = (Role.counselor, Role.school_admin)
+    register_dashboard_attention(needs_action)
     register_dashboard_link("cases.inbox", _l("Inbox: new reports and open cases"), *staff_roles)
     register_dashboard_link("cases.overdue", _l("Overdue"), *staff_roles)
     register_dashboard_link("cases.case_list", _l("All cases"), *staff_roles)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core import audit
 from core.clock import local_today
-from core.i18n import LOCALES, current_locale
+from core.i18n import LANGUAGE_TITLES, LOCALES, current_locale
 from extensions import commit_keeping_loaded, db
 from incidents.cases import case_steps, state_machine
 from incidents.cases.case_steps import READY_REPLIES
@@ -130,7 +130,10 @@ def build_forms(case: Case, **bound) -> dict:
     forms["details_form"].counselor_id.data = case.counselor_id or NONE
     forms["triage_form"].counselor_id.data = case.counselor_id or current_user.id
     forms["priority_form"].priority.data = case.priority.value
-    reply, lang = request.args.get("reply", ""), request.args.get("lang", current_locale())
+    # A ready reply comes in the language the child wrote in, unless another is asked for.
+    wrote_in = case.report.locale if case.report is not None else None
+    reply = request.args.get("reply", "")
+    lang = request.args.get("lang", wrote_in or current_locale())
     if reply in READY_REPLIES and lang in LOCALES:
         forms["message_form"].body.data = case_steps.ready_reply(reply, lang)
     forms.update(bound)
@@ -139,7 +142,18 @@ def build_forms(case: Case, **bound) -> dict:
         if name not in bound or not form.version.data:
             form.version.data = str(case.version)
     fill_choices(forms, case)
+    for name, form in forms.items():
+        unique_ids(form, name.removesuffix("_form"))
     return forms
+
+
+def unique_ids(form, prefix: str) -> None:
+    """The case page holds many forms with fields of the same name (``kind``, ``priority``,
+    ``csrf_token``...): each control gets an id of its own form (``action-kind``), so that its
+    label and its error link point at it; the names sent stay as they are."""
+    for f in form:
+        f.id = f"{prefix}-{f.name}"
+        f.label.field_id = f.id
 
 
 def fill_choices(forms: dict, case: Case) -> None:
@@ -190,6 +204,7 @@ def render_case(case: Case, status: int = 200, **bound):
         if case.source.first_response_at
         else time_left(response_deadline(case.source.created_at, case.priority), moment),
         "ready_replies": READY_REPLIES,
+        "language_titles": LANGUAGE_TITLES,
         "reply_locales": LOCALES,
         "referral_overdue": lambda r: referrals.is_overdue(r, moment),
         "time_left": lambda deadline: time_left(deadline, moment),

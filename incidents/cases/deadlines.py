@@ -58,11 +58,28 @@ def referral_overdue(required, status, deadline_at, now: datetime) -> ColumnElem
     return and_(required.is_(True), status == "draft", deadline_at < now)
 
 
+# How close a deadline is, for the badge's colour and words: within the hour is urgent, within
+# four hours soon; the same mild badge for 29 minutes and 24 hours hid the urgent ones (issue 20).
+URGENT_WITHIN = timedelta(hours=1)
+SOON_WITHIN = timedelta(hours=4)
+
+
 @dataclass(frozen=True)
 class TimeLeft:
     deadline: datetime
     overdue: bool
     text: str
+    # "overdue", "urgent" (under an hour left), "soon" (under four hours) or "later".
+    urgency: str = "later"
+
+    @property
+    def urgency_title(self) -> str:
+        """Said in words too, not only by colour."""
+        return {
+            "overdue": _("Overdue"),
+            "urgent": _("Urgent"),
+            "soon": _("Soon"),
+        }.get(self.urgency, "")
 
 
 def time_left(deadline: datetime | None, now: datetime | None = None) -> TimeLeft | None:
@@ -73,6 +90,12 @@ def time_left(deadline: datetime | None, now: datetime | None = None) -> TimeLef
     delta = deadline - now
     if delta.total_seconds() >= 0:
         span = format_timedelta(delta, threshold=1.5, granularity="minute")
-        return TimeLeft(deadline, False, _("%(time)s left", time=span))
+        if delta <= URGENT_WITHIN:
+            urgency = "urgent"
+        elif delta <= SOON_WITHIN:
+            urgency = "soon"
+        else:
+            urgency = "later"
+        return TimeLeft(deadline, False, _("%(time)s left", time=span), urgency)
     span = format_timedelta(-delta, threshold=1.5, granularity="minute")
-    return TimeLeft(deadline, True, _("overdue by %(time)s", time=span))
+    return TimeLeft(deadline, True, _("overdue by %(time)s", time=span), "overdue")

@@ -36,6 +36,8 @@ class Screening(TitledEnum):
     bullying = "bullying"
     peer_conflict = "peer_conflict"
     peer_violence = "peer_violence"
+    sexual_violence = "sexual_violence"
+    cyberbullying = "cyberbullying"
     staff_violence = "staff_violence"
     home_violence = "home_violence"
     self_harm = "self_harm"
@@ -46,6 +48,8 @@ Screening.TITLES = {
     Screening.bullying: _l("Bullying"),
     Screening.peer_conflict: _l("Conflict between peers"),
     Screening.peer_violence: _l("Violence by a peer"),
+    Screening.sexual_violence: _l("Sexual violence or harassment"),
+    Screening.cyberbullying: _l("Cyberbullying (online harassment)"),
     Screening.staff_violence: _l("Violence by school staff"),
     Screening.home_violence: _l("Violence or neglect at home"),
     Screening.self_harm: _l("Self-harm risk"),

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from core import audit
 from core.paging import Page, paginate
 from extensions import db
 from incidents.cases import state_machine
@@ -138,6 +139,40 @@ def open_teacher_report(report_id: int):
         )
     )
     return _open(teacher_report)
+
+
+@roles_required(Role.counselor)
+def read_report(report_id: int):
+    """A report read before any case is opened: read-only, in the audit log, of the
+    counselor's school only (another school's report is a 404)."""
+    report = first_or_404(
+        select(Report).where(Report.id == report_id, case_scope(current_user, Report.school_id))
+    )
+    return _read(report, "report")
+
+
+@roles_required(Role.counselor)
+def read_teacher_report(report_id: int):
+    teacher_report = first_or_404(
+        select(TeacherReport).where(
+            TeacherReport.id == report_id, case_scope(current_user, TeacherReport.school_id)
+        )
+    )
+    return _read(teacher_report, "teacher_report")
+
+
+def _read(source: Report | TeacherReport, kind: str):
+    if not reads_narrative(current_user):
+        abort(403)
+    audit.record("report.read", source, kind=kind)
+    db.session.commit()
+    return render_template(
+        "incidents/cases/report_read.html",
+        source=source,
+        kind=kind,
+        case=source.case,
+        time_left=InboxItem(kind, source, source.case).time_left,
+    )
 
 
 def _open(source: Report | TeacherReport):

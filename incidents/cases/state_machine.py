@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -32,6 +33,7 @@ from incidents.cases.case_steps import (
     touch,
 )
 from incidents.cases.enums import (
+    ActionKind,
     CaseState,
     ClosureDecision,
     Outcome,
@@ -263,12 +265,41 @@ def move(
     return transition
 
 
+def follow_referral(case: Case, *, by: User | None, now: datetime) -> CaseTransition | None:
+    """A referral of a case still "triaged" was sent (or its body recorded an outcome): the case
+    is now "referred", not left "triaged" (issue 20). ``by`` None: the platform moved it."""
+    if case.state == S.triaged and any(r.status.is_sent for r in case.referrals):
+        return _move(case, S.referred, by=by, now=now)
+    return None
+
+
 # --- closing, approval, reopening -------------------------------------------------------------
+
+# What a high or critical case must have done before it closes, besides what the rules require:
+# the follow-up with the child and the talk with the parents.
+HIGH_RISK_CLOSING_ACTIONS = (ActionKind.follow_up, ActionKind.talk_parents)
 
 
 def closure_blockers(case: Case) -> list[str]:
     """Why the case cannot close yet, in words for the person (empty when it can)."""
     reasons = []
+    if case.risk is not None and case.risk.needs_closure_approval:
+        for action in case.actions:
+            if (
+                action.kind in HIGH_RISK_CLOSING_ACTIONS
+                and not action.is_done
+                and not action.required  # listed below with the rules' duties
+            ):
+                reasons.append(
+                    str(
+                        _l(
+                            "The planned action “%(action)s” (due %(date)s) is not done: a"
+                            " high-risk case closes after it.",
+                            action=action.kind.title,
+                            date=format_date(action.due_on, "short") if action.due_on else "—",
+                        )
+                    )
+                )
     for referral in referrals.unsent_required(case):
         reasons.append(
             str(

@@ -24,6 +24,8 @@ def _post(rule: str, view) -> None:
 # --- the inbox --------------------------------------------------------------------------------
 _get("/staff/inbox", inbox.inbox)
 _get("/staff/reports/new", inbox.new_reports)  # an earlier address: redirects to the inbox
+_get("/staff/reports/<opaque:report_id>", inbox.read_report)
+_get("/staff/teacher-reports/<opaque:report_id>", inbox.read_teacher_report)
 _post("/staff/reports/<opaque:report_id>/open", inbox.open_report)
 _post("/staff/teacher-reports/<opaque:report_id>/open", inbox.open_teacher_report)
 

@@ -207,6 +207,9 @@ class Report(db.Model):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The reporter's last visit with the code, stored already cut to the hour.
     last_reporter_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the pages the child wrote in ("kk", "ru", "en"): the counselor answers in
+    # it. None for the reports made before it was kept.
+    locale: Mapped[str | None] = mapped_column(String(5))
     # Random token of the form page the report came from: a resent form is not a second report.
     submission_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 

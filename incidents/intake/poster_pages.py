@@ -7,7 +7,12 @@ from flask import abort, render_template, request
 from flask_login import current_user
 
 from core.pdf import pdf_response, render_pdf
-from incidents.intake.poster import POSTER_LANGUAGES, poster_context, report_link
+from incidents.intake.poster import (
+    POSTER_LANGUAGES,
+    is_local_address,
+    poster_context,
+    report_link,
+)
 from school.access import get_scoped_or_404, roles_required
 from school.models import Role, School
 
@@ -26,10 +31,12 @@ def _poster_school() -> School:
 @roles_required(*POSTER_ROLES)
 def poster():
     school = _poster_school()
+    link = report_link(school)
     return render_template(
         "incidents/reports/poster.html",
         school=school,
-        link=report_link(school),
+        link=link,
+        local_address=is_local_address(link),
         school_arg=school.id if current_user.role == Role.admin else None,
     )
 

@@ -74,6 +74,7 @@ class ReportInput:
     description: str = ""
     is_danger_now: bool = False
     submission_token: str | None = None
+    locale: str | None = None  # the language of the pages the child wrote on
 
 
 def new_label() -> str:
@@ -152,6 +153,7 @@ def submit_report(
         happened=data.happened,
         grade_band=data.grade_band,
         description=data.description.strip(),
+        locale=data.locale,
         priority=compute_priority(
             danger_now=data.is_danger_now,
             forms=forms,

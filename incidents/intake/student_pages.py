@@ -39,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.anonymity import client_key
+from core.i18n import current_locale
 from extensions import db, limiter
 from incidents.intake import receipts
 from incidents.intake.form_page import (
@@ -222,6 +223,7 @@ def _report_input(form: ReportForm) -> ReportInput:
         grade_band=form.grade_band.data or None,
         description=form.description.data or "",
         submission_token=(form.token.data or "")[:32] or None,
+        locale=current_locale(),
     )
 
 
@@ -360,6 +362,7 @@ def danger(code: str):
             perpetrator=Perpetrator.unknown,
             description=form.description.data or "",
             submission_token=(form.token.data or "")[:32] or None,
+            locale=current_locale(),
         )
         return _receipt(school, data, [], partial(page, unsaved=True))
     # The help on this page is shown whatever was sent; input that cannot be kept is a 400.

@@ -121,6 +121,8 @@ class Requirement:
     target: ReferralTarget
     within: timedelta
     rule_keys: list[str] = field(default_factory=list)
+    # The facts that made it required (an injury), ticked in the letter from the start.
+    facts: set[str] = field(default_factory=set)
 
 
 def requirements(case: Case) -> dict[ReferralTarget, Requirement]:
@@ -140,6 +142,8 @@ def requirements(case: Case) -> dict[ReferralTarget, Requirement]:
         need = found.setdefault(rule.target, Requirement(rule.target, within))
         need.within = min(need.within, within)
         need.rule_keys.append(rule.key)
+        if rule.injury:
+            need.facts.add("injury")
     return found
 
 
@@ -165,6 +169,11 @@ def apply_rules(case: Case, *, by: User | None, now: datetime) -> list[object]:
                 referral.required = True
                 referral.deadline_at = deadline
                 referral.action.due_on = local_today(deadline)
+                # The fact that makes the referral mandatory starts ticked in the letter; the
+                # counselor may take it out (issue 20: the injury started unticked).
+                referral.facts_included = ",".join(
+                    key for key in FACT_CHOICES if key in set(referral.facts) | need.facts
+                )
             referral.rule_keys = keys
             referral.action.required = True
         else:
@@ -335,6 +344,15 @@ def send(referral: Referral, *, by: User, reference_number: str, now: datetime) 
         body_id=referral.body_id,
         late=bool(referral.required and referral.deadline_at and now > referral.deadline_at),
     )
+    _follow(referral, by=by, now=now)
+
+
+def _follow(referral: Referral, *, by: User | None, now: datetime) -> None:
+    """The case follows its referral through the one state machine (a triaged case whose
+    referral went out is "referred")."""
+    from incidents.cases import state_machine  # it imports this module
+
+    state_machine.follow_referral(referral.case, by=by, now=now)
 
 
 def acknowledge(referral: Referral, *, by: User, body_reference: str, now: datetime) -> None:
@@ -367,6 +385,8 @@ def record_outcome(referral: Referral, *, by: User, note: str, now: datetime) ->
     referral.closed_at = now
     referral.closed_by_id = by.id
     audit.record("referral.outcome", referral, actor=by, case_id=referral.case_id)
+    # The partner does not move the school's case: the platform does (``by`` None).
+    _follow(referral, by=None, now=now)
 
 
 _NUMBER_SIGN = re.compile(r"^\s*(?:№|No\.|No\s|N\s)\s*", re.IGNORECASE)

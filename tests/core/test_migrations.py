@@ -214,3 +214,32 @@ def test_administrators_made_before_0010_stay_confirmed(empty_database, tmp_path
             stamp = text("SELECT case_access_confirmed_at FROM users WHERE role = 'admin'")
             assert connection.scalar(stamp) is not None
         db.engine.dispose()
+
+
+def test_0015_lets_cases_and_rules_use_the_new_screening_results(empty_database, tmp_path):
+    """The CHECK of the screening columns is replaced (on SQLite too, where the tables cannot be
+    copied); down again, and up, keeps it working."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    insert = (
+        "INSERT INTO referral_rules (key, screening, target, within_hours, note, active, updated_at)"
+        " VALUES (:key, :screening, 'police', 24, '', true, CURRENT_TIMESTAMP)"
+    )
+    with app.app_context():
+        upgrade(revision="0014_referral_totals")
+        with db.engine.begin() as connection, pytest.raises(Exception):  # noqa: B017, PT011
+            connection.execute(text(insert), {"key": "a", "screening": "cyberbullying"})
+        upgrade()
+        downgrade(revision="0014_referral_totals")
+        upgrade()
+        with db.engine.begin() as connection:
+            for n, value in enumerate(("cyberbullying", "sexual_violence")):
+                connection.execute(text(insert), {"key": f"k{n}", "screening": value})
+            with pytest.raises(Exception):  # noqa: B017, PT011
+                connection.execute(text(insert), {"key": "x", "screening": "made_up"})
+        db.engine.dispose()

@@ -154,7 +154,10 @@ def test_the_log_page_shows_no_running_number(worked_case, login, monkeypatch):
     client = _client()
     login(staff.admin, using=client)
     page = html.unescape(client.get("/staff/audit").get_data(as_text=True))
-    assert f'"case_id": "{opaque(case.id)}"' in page
-    assert not re.search(r'"(?:case|message|action|person|attachment|request)_id": \d', page)
+    # The details are lines ("case id: <token>", issue 20), not JSON; never a plain id.
+    assert f"case id: {opaque(case.id)}" in page
+    assert not re.search(
+        r"(?:case|message|action|person|attachment|request) id: \d+(?![0-9a-z])", page
+    )
     assert not re.search(r"<tr>\s*<td>\d+</td>", page)
     assert re.search(r'href="/staff/audit\?before=[0-9a-z]{7}"', page)
