@@ -19,7 +19,7 @@ from school.models import RecoveryCode, Role, User, utcnow
 
 MIN_PASSWORD = 10
 RECOVERY_CODES = 10
-DEFAULT_TWO_FACTOR_ROLES = "admin,school_admin,counselor,partner,analyst"
+DEFAULT_TWO_FACTOR_ROLES = "admin,school_admin,counselor,partner,analyst,desk_officer"
 
 
 @cache

@@ -15,6 +15,7 @@ from core import audit
 from extensions import db
 from school.models import (
     CONFIRMED_ROLES,
+    REGIONAL_ROLES,
     AuthorizedBody,
     Classroom,
     Region,
@@ -118,7 +119,7 @@ def create_user(
         full_name=full_name.strip(),
         role=role,
         school=school if role.is_school_role else None,
-        region=region if role == Role.analyst else None,
+        region=region if role in REGIONAL_ROLES else None,
         body=body if role == Role.partner else None,
         password_hash=hash_password(password),
         locale=locale,

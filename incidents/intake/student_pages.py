@@ -61,6 +61,7 @@ from incidents.intake.forms import (
 from incidents.intake.models import (
     AuthorKind,
     Frequency,
+    Holder,
     Perpetrator,
     Place,
     Report,
@@ -244,6 +245,7 @@ def _receipt(school: School, data: ReportInput, files, unsaved_page) -> object:
         code=receipts.format_code(code),
         danger=report.is_danger_now,
         school=school,
+        desk_only=report.routing == Holder.desk,
     )
     send_notices(notices)
     return page
