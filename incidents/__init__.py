@@ -1,7 +1,8 @@
 """Report and respond, in four parts: ``intake`` (the anonymous report, its files, receipt and
 conversation; the QR poster), ``cases`` (the case and its state machine, the staff's work on it,
 deadlines, retention), ``referrals`` (rules, referrals to authorized bodies and their letters,
-the partner's pages) and ``teacher`` (the teacher's named report). Each declares its addresses in
+the partner's pages), ``teacher`` (the teacher's named report) and ``desk`` (the regional duty
+desk: routing rules, its inbox and its work on a report). Each declares its addresses in
 its ``urls`` module."""
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from core import crypto
-    from incidents import cases, intake, referrals, teacher
+    from incidents import cases, desk, intake, referrals, teacher
 
     intake.init_app(app)
     cases.init_app(app)  # the dashboard links keep their order: cases, teacher, partner, rules
     teacher.init_app(app)
     referrals.init_app(app)
+    desk.init_app(app)
     # Last: every encrypted column is known now; refuse to start with keys that cannot read them.
     crypto.check_database(app)

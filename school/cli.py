@@ -38,6 +38,7 @@ DEMO_ACCOUNTS = [
     ("teacher@demo.qamqor.kz", "Айгерім Мұғалімова", Role.teacher),
     ("analyst@demo.qamqor.kz", "Марат Талдаушиев", Role.analyst),
     ("police@demo.qamqor.kz", "Ержан Полицейский", Role.partner),
+    ("desk@demo.qamqor.kz", "Динара Кезекшиева", Role.desk_officer),
 ]
 
 

@@ -110,7 +110,7 @@ class StaffForm(FlaskForm):
         _l("Region"),
         coerce=int,
         validators=[Optional()],
-        description=_l("For analysts: leave empty for the whole country."),
+        description=_l("For analysts and duty desk officers: leave empty for the whole country."),
     )
     body_id = SelectField(_l("Authorized body"), coerce=int, validators=[Optional()])
     locale = SelectField(_l("Language"), choices=language_choices, validators=[chosen()])

@@ -30,6 +30,9 @@ class Role(TitledEnum):
     teacher = "teacher"
     analyst = "analyst"
     partner = "partner"
+    # A regional (or, with no region, national) child-protection duty desk: reads and answers
+    # the reports routed to it (``incidents.desk``).
+    desk_officer = "desk_officer"
 
     @property
     def is_school_role(self) -> bool:
@@ -43,9 +46,12 @@ ROLE_TITLES = {
     Role.teacher: _l("Teacher"),
     Role.analyst: _l("Education analyst"),
     Role.partner: _l("Authorized body"),
+    Role.desk_officer: _l("Child-protection duty desk officer"),
 }
 Role.TITLES = ROLE_TITLES
 SCHOOL_ROLES = frozenset({Role.school_admin, Role.counselor, Role.teacher})
+# Roles scoped to a region, or to the whole country when they have none.
+REGIONAL_ROLES = frozenset({Role.analyst, Role.desk_officer})
 # Roles given in the app only with a second person's confirmation (``school.services``): a
 # counselor reads children's words; a platform administrator makes accounts and confirms them.
 CONFIRMED_ROLES = frozenset({Role.counselor, Role.admin})
@@ -216,12 +222,12 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         # The scope is part of the row: a school role belongs to a school, a partner to a body,
-        # an analyst to a region or (no region) the whole country, an admin to nothing.
+        # an analyst or a desk officer to a region or (no region) the whole country, an admin to nothing.
         CheckConstraint(
             "(role IN ('school_admin', 'counselor', 'teacher') AND school_id IS NOT NULL"
             " AND body_id IS NULL)"
             " OR (role = 'partner' AND body_id IS NOT NULL AND school_id IS NULL)"
-            " OR (role = 'analyst' AND school_id IS NULL AND body_id IS NULL)"
+            " OR (role IN ('analyst', 'desk_officer') AND school_id IS NULL AND body_id IS NULL)"
             " OR (role = 'admin' AND school_id IS NULL AND body_id IS NULL AND region_id IS NULL)",
             name="scope_matches_role",
         ),

@@ -20,7 +20,7 @@ from school.passwords import hash_password, verify_hash
 
 MIN_PASSWORD = 10
 RECOVERY_CODES = 10
-DEFAULT_TWO_FACTOR_ROLES = "admin,school_admin,counselor,partner,analyst"
+DEFAULT_TWO_FACTOR_ROLES = "admin,school_admin,counselor,partner,analyst,desk_officer"
 
 
 @cache

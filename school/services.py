@@ -14,6 +14,7 @@ from core.model_types import utcnow
 from extensions import db
 from school.models import (
     CONFIRMED_ROLES,
+    REGIONAL_ROLES,
     AuthorizedBody,
     Classroom,
     Region,
@@ -103,7 +104,7 @@ def create_user(
         full_name=full_name.strip(),
         role=role,
         school=school if role.is_school_role else None,
-        region=region if role == Role.analyst else None,
+        region=region if role in REGIONAL_ROLES else None,
         body=body if role == Role.partner else None,
         password_hash=hash_password(password),
         locale=locale,

@@ -36,6 +36,7 @@ from school.forms import (
 )
 from school.models import (
     CONFIRMED_ROLES,
+    REGIONAL_ROLES,
     SCHOOL_ROLES,
     AuthorizedBody,
     BodyKind,
@@ -247,7 +248,7 @@ def staff_edit(user_id: int):
             if current_user.role == Role.admin:
                 changes.update(
                     school_id=form.school_id.data if role.is_school_role else None,
-                    region_id=(form.region_id.data or None) if role == Role.analyst else None,
+                    region_id=(form.region_id.data or None) if role in REGIONAL_ROLES else None,
                     body_id=form.body_id.data if role == Role.partner else None,
                 )
             services.update_user(user, by=current_user, **changes)

@@ -44,7 +44,14 @@ def body(kind: BodyKind = BodyKind.police, region_code: str = "KZ-71") -> Author
     return made
 
 
-TWO_FACTOR_ROLES = {Role.admin, Role.school_admin, Role.counselor, Role.partner, Role.analyst}
+TWO_FACTOR_ROLES = {
+    Role.admin,
+    Role.school_admin,
+    Role.counselor,
+    Role.partner,
+    Role.analyst,
+    Role.desk_officer,
+}
 
 
 def user(role: Role = Role.counselor, school_=None, **fields) -> User:

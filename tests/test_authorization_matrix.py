@@ -14,7 +14,8 @@ POST-only rules) and checks:
   other school (stories, notes, messages, referral facts, case labels; its staff and bodies
   except for the platform administrator);
 - only a school psychologist ever reads what a child, a teacher or a counselor wrote about what
-  happened, even in their own school;
+  happened, even in their own school; what a child wrote in a report the regional duty desk
+  holds alone (one naming a teacher) only the desk officer of its region reads, not the school;
 - a refused POST writes nothing (every table compared before and after).
 
 ``test_a_password_without_its_second_factor_reaches_no_staff_page`` requests every rule that
@@ -57,7 +58,16 @@ from tests.two_schools import (
 # Fast receipt hashes here; production keeps RFC 9106's parameters (see incidents.intake.receipts).
 incidents.intake.receipts.ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
-ROLES = ("admin", "school_admin", "counselor", "teacher", "analyst", "partner", ANONYMOUS)
+ROLES = (
+    "admin",
+    "school_admin",
+    "counselor",
+    "teacher",
+    "analyst",
+    "partner",
+    "desk_officer",
+    ANONYMOUS,
+)
 STAFF = frozenset(ROLES) - {ANONYMOUS}
 EVERYONE = frozenset(ROLES)
 LIBRARY = frozenset({"teacher", "counselor", "school_admin", "admin"})
@@ -76,6 +86,7 @@ SCHOOL_BOUND = {
     "closure",
     "person",
     "report",
+    "desk_report",
     "teacher_report",
     "referral",
     "sent_referral",
@@ -330,6 +341,29 @@ TABLE: dict[str, Expect | list[Expect]] = {
     "/partner/referrals/<opaque:referral_id>/outcome": E(
         "partner.partner_outcome", {"partner"}, (400,), args={"referral_id": "sent_referral"}
     ),
+    # --- the regional duty desk (issue 16) -------------------------------------------------------
+    "/desk/inbox": E("desk.inbox", {"desk_officer"}),
+    "/desk/reports/<opaque:report_id>": E(
+        "desk.report_detail", {"desk_officer"}, args={"report_id": "desk_report"}
+    ),
+    # An empty answer: the form's message (400), nothing written.
+    "/desk/reports/<opaque:report_id>/messages": E(
+        "desk.message_send", {"desk_officer"}, (400,), args={"report_id": "desk_report"}
+    ),
+    "/desk/reports/<opaque:report_id>/open": E(
+        "desk.open_case",
+        {"desk_officer"},
+        (302,),
+        args={"report_id": "desk_report"},
+        fresh={"desk_report"},
+    ),
+    "/desk/reports/<opaque:report_id>/hand-back": E(
+        "desk.hand_back",
+        {"desk_officer"},
+        (302,),
+        args={"report_id": "desk_report"},
+        fresh={"desk_report"},
+    ),
     "/admin/referral-rules": E("referrals.rules", {"admin"}),
     "/admin/referral-rules/new": E("referrals.rule_edit", {"admin"}),
     "/admin/referral-rules/<int:rule_id>": E(
@@ -554,6 +588,10 @@ def forbidden_texts(role: str, expect: Expect, world: World, other: bool) -> dic
         banned |= {f"other school's {k}": v for k, v in world.other.directory.items()}
     if role != "counselor":
         banned |= {f"own school's {k}": v for k, v in world.own.narrative.items()}
+    # A report the duty desk holds alone: only the desk officer of its region reads it.
+    banned |= {f"other school's desk {k}": v for k, v in world.other.desk_narrative.items()}
+    if role != "desk_officer":
+        banned |= {f"own school's desk {k}": v for k, v in world.own.desk_narrative.items()}
     return banned
 
 
@@ -741,7 +779,7 @@ def test_an_unconfirmed_counselor_reads_nothing_of_a_case_anywhere(
     response = client.get(url) if method == "GET" else client.post(url, data={})
     label = f"{method} {url} as an unconfirmed counselor ({response.status_code})"
     text = response_text(response)
-    secrets = world.own.narrative | world.own.case_data
+    secrets = world.own.narrative | world.own.case_data | world.own.desk_narrative
     for what, secret in secrets.items():
         assert secret not in text, f"{label}: shows the own school's {what}"
     # Every blueprint that reads cases refuses an unconfirmed counselor.

@@ -1,7 +1,8 @@
 """SQL statements per page for the main pages, counted (not timed), with realistic data.
 
 Each page has a bound; the pages used all day stay within a handful (the report form and the
-receipt check need none; the inbox, the conversation and a class's progress 8). Two are wider by
+receipt check need none; the inbox and a class's progress 8, the conversation 9: which answers
+come from the regional duty desk). Two are wider by
 design and constant: the case page (18) records the view in the audit chain (lock, last link,
 new link) and loads each of its lists (actions, referrals, messages, files, history, closure
 requests, priorities...) with one statement of its own, and a statistics dashboard computes each

@@ -66,6 +66,9 @@ class Side:
     # What happened, in the words of the child, the teacher or the counselor: only a counselor
     # of the school reads it.
     narrative: dict[str, str] = field(default_factory=dict)
+    # What a child wrote in a report the duty desk holds alone: only a desk officer of the
+    # school's region reads it (not the school's counselor).
+    desk_narrative: dict[str, str] = field(default_factory=dict)
     # Other case data (aliases, referral facts and numbers, closing notes, case labels).
     case_data: dict[str, str] = field(default_factory=dict)
     # The school's directory and work: its name, staff, bodies, lesson reflections (the
@@ -125,12 +128,14 @@ def build_side(side: str) -> Side:
     target = _user(side, Role.teacher, school, suffix="-2")
     partner = _user(side, Role.partner, body_=police)
     analyst = _user(side, Role.analyst, region_=region)
+    desk_officer = _user(side, Role.desk_officer, region_=region)
     made.users = {
         Role.counselor: counselor.id,
         Role.school_admin: director.id,
         Role.teacher: teacher.id,
         Role.partner: partner.id,
         Role.analyst: analyst.id,
+        Role.desk_officer: desk_officer.id,
     }
     made.ids.update(user=target.id, body=police.id)
     classroom = factories.classroom(school, grade=7, letter="Б", homeroom_teacher=teacher)
@@ -219,6 +224,7 @@ def build_side(side: str) -> Side:
     made.ids.update(closure=closure.id, case_label2=serious_case.label)
 
     made.ids["report"] = fresh_report(made)
+    made.ids["desk_report"] = fresh_desk_report(made)
     made.ids["teacher_report"] = fresh_teacher_report(made)
     made.ids["certificate_code"] = _certificate(made)
     made.narrative = {
@@ -226,6 +232,8 @@ def build_side(side: str) -> Side:
         for key in ("STORY", "STORY2", "STORY3", "NARRATIVE", "ACTIONNOTE", "STAFFMSG", "CHILDMSG")
     }
     made.narrative["TRSTORY"] = marker(side, "TRSTORY")
+    # A report about the school's staff: the regional duty desk reads it, the school does not.
+    made.desk_narrative = {"DESKSTORY": marker(side, "DESKSTORY")}
     made.case_data = {key: marker(side, key) for key in ("ALIAS", "FACTS", "REFNO", "CLOSING")}
     made.case_data.update(case=str(made["case_label"]), case2=str(made["case_label2"]))
     made.directory = {
@@ -240,6 +248,15 @@ def build_side(side: str) -> Side:
 def fresh_report(side: Side) -> int:
     school = db.session.get(School, side["school"])
     report, _code = student_report(school, description=marker(side.name, "STORY3"))
+    return report.id
+
+
+def fresh_desk_report(side: Side) -> int:
+    """A report naming a teacher: routed to the region's duty desk alone."""
+    school = db.session.get(School, side["school"])
+    report, _code = student_report(
+        school, perpetrator=Perpetrator.school_staff, description=marker(side.name, "DESKSTORY")
+    )
     return report.id
 
 
@@ -380,6 +397,8 @@ def fresh(kind: str, side: Side) -> int:
         return fresh_report(side)
     elif kind == "teacher_report":
         return fresh_teacher_report(side)
+    elif kind == "desk_report":
+        return fresh_desk_report(side)
     else:
         raise KeyError(kind)
     db.session.commit()

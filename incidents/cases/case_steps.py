@@ -20,6 +20,7 @@ from incidents.cases.deadlines import FOLLOW_UP_DAYS
 from incidents.cases.enums import ActionKind, PersonKind, PersonRole
 from incidents.cases.models import Action, Case, InvolvedPerson, PriorityChange, TeacherReport
 from incidents.intake.models import AuthorKind, Message, Priority, Report
+from incidents.intake.reporting import add_staff_message
 from school.models import Classroom, User
 
 
@@ -230,15 +231,9 @@ def send_message(case: Case, *, by: User, body: str, now: datetime) -> Message:
     report = case.report
     if report is None:
         raise WorkflowError(_l("A teacher's report has no anonymous reporter to write to."))
-    text = body.strip()
-    if not text:
+    message = add_staff_message(report, by=by, body=body, now=now)
+    if message is None:
         raise WorkflowError(_l("Please write a message."))
-    message = Message(
-        report=report, author_kind=AuthorKind.staff, author_id=by.id, body=text, created_at=now
-    )
-    db.session.add(message)
-    mark_first_response(report, now)
-    db.session.flush()
     audit.record("message.send", case, actor=by, message_id=message.id)
     return message
 

@@ -120,6 +120,16 @@ def _is_counselor_of(user: User | None, case: Case) -> bool:
     return user is not None and user.role == Role.counselor and user.school_id == case.school_id
 
 
+def _desk_holds(user: User, source: Report | TeacherReport) -> bool:
+    """A duty desk officer may open the case of a report the desk holds, in their scope."""
+    from school.access import desk_report_scope
+
+    if not isinstance(source, Report) or user.role != Role.desk_officer:
+        return False
+    scope = desk_report_scope(user, Report.routing, Report.school_id)
+    return db.session.scalar(select(Report.id).where(Report.id == source.id, scope)) is not None
+
+
 # --- opening and triage -----------------------------------------------------------------------
 
 
@@ -128,7 +138,7 @@ def open_case(source: Report | TeacherReport, *, by: User, now: datetime) -> Cas
     existing = source.case
     if existing is not None:
         return existing
-    if not _is_counselor_of(by, source):
+    if not (_is_counselor_of(by, source) or _desk_holds(by, source)):
         raise WorkflowError(_l("Only a school psychologist of this school can open a case."))
     if isinstance(source, Report):
         label = source.label

@@ -171,6 +171,12 @@ class ReportForm(FlaskForm):
     )
     perpetrator = RadioField(
         _l("Who did it?"),
+        # Who reads the report, said before it is sent (``incidents.desk.routing``).
+        description=_l(
+            "If it was a teacher or someone else who works at the school, specialists of the"
+            " regional child protection service will read your report, not your school."
+            " Otherwise, a psychologist of your school will read it."
+        ),
         choices=PERPETRATOR_CHOICES,
         validate_choice=False,
         validators=[answer(values(PERPETRATOR_CHOICES))],

@@ -154,6 +154,22 @@ Priority.TITLES = {
 }
 
 
+class Holder(TitledEnum):
+    """Who holds a report (``incidents.desk.routing`` decides at submission): the school's
+    counselors, the regional duty desk (the school neither sees it nor is told), or both."""
+
+    school = "school"
+    desk = "desk"
+    both = "both"
+
+
+Holder.TITLES = {
+    Holder.school: _l("The school"),
+    Holder.desk: _l("The duty desk"),
+    Holder.both: _l("The school and the duty desk"),
+}
+
+
 class AuthorKind(TitledEnum):
     reporter = "reporter"
     staff = "staff"
@@ -203,6 +219,10 @@ class Report(db.Model):
     grade_band: Mapped[str | None] = mapped_column(String(5))
     description: Mapped[str] = mapped_column(EncryptedText("reports.description"), default="")
     priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
+    # Who reads it: the school, the regional duty desk, or both (``incidents.desk.routing``).
+    routing: Mapped[Holder] = mapped_column(
+        str_enum(Holder, "routing"), default=Holder.school, server_default="school", index=True
+    )
     # Set by staff work (response workflow): the first reply or triage, for response-time figures.
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The reporter's last visit with the code, stored already cut to the hour.

@@ -25,6 +25,7 @@ from core.mail import OutgoingMail, deliver, queue_for
 from core.model_types import TitledEnum, utcnow
 from core.public_url import external_url
 from extensions import commit_keeping_loaded, db
+from incidents.desk import routing
 from incidents.intake import receipts, uploads
 from incidents.intake.models import (
     Attachment,
@@ -141,6 +142,12 @@ def submit_report(
         raise AlreadySubmitted
     forms = list(dict.fromkeys(data.forms))
     code, digest = _new_receipt()
+    priority = compute_priority(
+        danger_now=data.is_danger_now,
+        forms=forms,
+        perpetrator=data.perpetrator,
+        frequency=data.frequency,
+    )
     report = Report(
         school=school,
         label=_unused(Report.label, new_label),
@@ -154,12 +161,8 @@ def submit_report(
         grade_band=data.grade_band,
         description=data.description.strip(),
         locale=data.locale,
-        priority=compute_priority(
-            danger_now=data.is_danger_now,
-            forms=forms,
-            perpetrator=data.perpetrator,
-            frequency=data.frequency,
-        ),
+        priority=priority,
+        routing=routing.route(data.perpetrator, priority),
         submission_token=data.submission_token,
         forms=[ReportViolenceForm(form=form) for form in forms],
     )
@@ -173,6 +176,7 @@ def submit_report(
             report,
             actor_kind="reporter",
             priority=report.priority.value,
+            routing=report.routing.value,
             danger_now=report.is_danger_now,
             forms=[form.value for form in forms],
             attachments=len(keys),
@@ -245,6 +249,23 @@ def add_reporter_message(report: Report, body: str, files: list[uploads.CleanFil
         _forget(keys)
         raise
     return Written(message, notices)
+
+
+def add_staff_message(report: Report, *, by: User, body: str, now: datetime) -> Message | None:
+    """An adult's answer to the student (a school psychologist, or a duty desk officer), seen
+    with the receipt code; the first one is the report's first response. None when ``body`` is
+    empty. The caller audits and commits."""
+    text = body.strip()
+    if not text:
+        return None
+    message = Message(
+        report=report, author_kind=AuthorKind.staff, author_id=by.id, body=text, created_at=now
+    )
+    db.session.add(message)
+    if report.first_response_at is None:
+        report.first_response_at = now
+    db.session.flush()
+    return message
 
 
 # --- finding the school ----------------------------------------------------------------------
@@ -362,13 +383,28 @@ def counselors_of(school_id: int) -> list[User]:
 
 
 def queue_notice(report: Report, *, follow_up: bool = False) -> list[OutgoingMail]:
-    """A mail to each counselor of the school that something arrived: no content, no label.
+    """A mail to each counselor of the school (and to the duty desk's officers, when the desk
+    holds the report: ``incidents.desk.routing``) that something arrived: no content, no label.
+    The school is told nothing of a report the desk holds alone.
 
     Only the urgency is said (so that a critical report is opened at once). Queued in the
     caller's transaction, so the notice is stored exactly when what it announces is; after the
     commit the caller hands it to ``send_notices`` (sent just after the answer).
     """
-    link = external_url("cases.inbox")
+    notices: list[OutgoingMail] = []
+    if routing.school_reads(report.routing):
+        notices += queue_for(counselors_of(report.school_id), _composer(report, follow_up))
+    if routing.desk_reads(report.routing):
+        from incidents.desk.services import desk_officers_for
+
+        notices += queue_for(
+            desk_officers_for(report), _composer(report, follow_up, endpoint="desk.inbox")
+        )
+    return notices
+
+
+def _composer(report: Report, follow_up: bool, endpoint: str = "cases.inbox"):
+    link = external_url(endpoint)
 
     def compose() -> tuple[str, str]:
         if follow_up:
@@ -377,14 +413,21 @@ def queue_notice(report: Report, *, follow_up: bool = False) -> list[OutgoingMai
             subject = _("Qamqor: an URGENT new report — please look now")
         else:
             subject = _("Qamqor: a new report")
-        body = _(
-            "Something new has arrived for your school in Qamqor. For the student's safety "
-            "this e-mail says nothing more. Log in to read it:\n%(link)s",
-            link=link,
-        )
+        if endpoint == "desk.inbox":
+            body = _(
+                "Something new has arrived for the duty desk in Qamqor. For the student's safety "
+                "this e-mail says nothing more. Log in to read it:\n%(link)s",
+                link=link,
+            )
+        else:
+            body = _(
+                "Something new has arrived for your school in Qamqor. For the student's safety "
+                "this e-mail says nothing more. Log in to read it:\n%(link)s",
+                link=link,
+            )
         return subject, body
 
-    return queue_for(counselors_of(report.school_id), compose)
+    return compose
 
 
 def send_notices(notices: list[OutgoingMail]) -> None:

@@ -62,6 +62,7 @@ from incidents.intake.forms import (
 from incidents.intake.models import (
     AuthorKind,
     Frequency,
+    Holder,
     Perpetrator,
     Place,
     Report,
@@ -83,7 +84,7 @@ from incidents.intake.reporting import (
     submit_report,
 )
 from incidents.intake.uploads import MAX_FILES, UploadRefused, clean_uploads
-from school.models import Region, School
+from school.models import Region, Role, School, User
 
 CONVERSATION_IDLE = 30 * 60
 T = "incidents/student/"
@@ -246,6 +247,7 @@ def _receipt(school: School, data: ReportInput, files, unsaved_page) -> object:
         code=receipts.format_code(code),
         danger=report.is_danger_now,
         school=school,
+        desk_only=report.routing == Holder.desk,
     )
     send_notices(notices)
     return page
@@ -491,12 +493,23 @@ def _conversation_page(report: Report | None, form: MessageForm, unsaved: bool =
     return _render_conversation(None, form, unsaved)
 
 
+def _desk_authors(messages: list) -> set[int]:
+    """The authors among ``messages`` who answer for the regional duty desk: one statement,
+    however many messages (and also with none, so that the page's count does not grow)."""
+    ids = {message.author_id for message in messages if message.author_id is not None}
+    return set(
+        db.session.scalars(select(User.id).where(User.id.in_(ids), User.role == Role.desk_officer))
+    )
+
+
 def _render_conversation(report: Report | None, form: MessageForm, unsaved: bool) -> str:
+    messages = report.messages if report is not None else []
     return render_template(
         T + "conversation.html",
         report=report,
         status=child_status(report) if report is not None else None,
-        messages=report.messages if report is not None else [],
+        messages=messages,
+        desk_authors=_desk_authors(messages) if report is not None else set(),
         form=form,
         staff=AuthorKind.staff,
         idle_minutes=CONVERSATION_IDLE // 60,

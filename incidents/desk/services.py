@@ -1,0 +1,71 @@
+"""What a duty desk officer does with a report the desk holds: read it, answer the child through
+the receipt conversation (``incidents.intake.reporting.add_staff_message``), open its case
+(``incidents.cases.state_machine.open_case``), or hand it back to the school. Each step is
+audited here; the caller commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from core import audit
+from core.mail import OutgoingMail
+from extensions import db
+from incidents.cases import state_machine
+from incidents.cases.models import Case
+from incidents.intake import reporting
+from incidents.intake.models import Holder, Message, Report
+from school.models import Role, School, User
+
+
+class DeskError(Exception):
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def desk_officers_for(report: Report) -> list[User]:
+    """Who is told of a report the desk holds: the active desk officers of the school's region;
+    the national ones when the region has none."""
+    region_id = db.session.scalar(select(School.region_id).where(School.id == report.school_id))
+    officers = select(User).where(User.role == Role.desk_officer, User.active.is_(True))
+    regional = list(
+        db.session.scalars(officers.where(User.region_id == region_id).order_by(User.id))
+    )
+    if regional:
+        return regional
+    return list(db.session.scalars(officers.where(User.region_id.is_(None)).order_by(User.id)))
+
+
+def record_view(report: Report, *, by: User) -> None:
+    audit.record("desk.report_view", report, actor=by, routing=report.routing.value)
+
+
+def answer_child(report: Report, *, by: User, body: str, now: datetime) -> Message:
+    message = reporting.add_staff_message(report, by=by, body=body, now=now)
+    if message is None:
+        raise DeskError(_l("Please write a message."))
+    audit.record("desk.message_send", report, actor=by, message_id=message.id)
+    return message
+
+
+def open_case(report: Report, *, by: User, now: datetime) -> Case:
+    """The desk opens the report's case itself (audited as ``case.open`` by the officer). While
+    the desk holds the report alone, the case is not the school's to see either."""
+    case = state_machine.open_case(report, by=by, now=now)
+    audit.record("desk.case_open", report, actor=by, case_id=case.id)
+    return case
+
+
+def hand_back(report: Report, *, by: User) -> list[OutgoingMail]:
+    """The desk gives the report to the school: from now on the school holds it (and its case,
+    if the desk opened one) as usual, and its counselors are told, as of a new report."""
+    if report.routing == Holder.school:
+        raise DeskError(_l("The school already holds this report."))
+    before = report.routing
+    report.routing = Holder.school
+    db.session.flush()
+    audit.record("desk.hand_back", report, actor=by, routing_before=before.value)
+    return reporting.queue_notice(report)
