@@ -10,10 +10,10 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core import audit
 from core.audit import AuditEntry
 from core.mail import OutgoingMail
 from core.opaque import opaque
-from core import audit
 from extensions import db
 from incidents.cases.models import Case
 from incidents.desk import routing
