@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import audit
 from core.mail import OutgoingMail
@@ -62,10 +62,17 @@ def open_case(report: Report, *, by: User, now: datetime) -> Case:
 def hand_back(report: Report, *, by: User) -> list[OutgoingMail]:
     """The desk gives the report to the school: from now on the school holds it (and its case,
     if the desk opened one) as usual, and its counselors are told, as of a new report."""
-    if report.routing == Holder.school:
-        raise DeskError(_l("The school already holds this report."))
     before = report.routing
-    report.routing = Holder.school
-    db.session.flush()
+    # One conditional UPDATE: of two officers handing back at once, one moves the report and
+    # tells the school; the other finds it held by the school already.
+    moved = db.session.execute(
+        update(Report)
+        .where(Report.id == report.id, Report.routing != Holder.school)
+        .values(routing=Holder.school)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise DeskError(_l("The school already holds this report."))
+    db.session.refresh(report, ["routing"])
     audit.record("desk.hand_back", report, actor=by, routing_before=before.value)
     return reporting.queue_notice(report)

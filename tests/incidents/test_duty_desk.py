@@ -164,6 +164,21 @@ def test_the_desk_hands_the_report_back_and_the_school_sees_it_as_usual(
     assert "desk.hand_back" in {e.action for e in db.session.scalars(select(AuditEntry))}
 
 
+def test_two_officers_handing_back_at_once_tell_the_school_once(app, desk_world):
+    """Both loaded the report while the desk held it; the second finds the school holds it."""
+    from incidents.desk import services
+
+    w = desk_world
+    made, _code = report(w["school"], perpetrator=Perpetrator.school_staff)
+    stale = Report(id=made.id, routing=Holder.desk)  # what the second officer's request read
+    assert services.hand_back(made, by=w["desk"])
+    db.session.commit()
+    with pytest.raises(services.DeskError):
+        services.hand_back(stale, by=w["desk"])
+    db.session.rollback()
+    assert [mail.to for mail in mails_to(w["counselor"])] == [w["counselor"].email]
+
+
 def test_a_critical_report_reaches_the_school_and_the_desk(app, client, login, desk_world):
     w = desk_world
     school = w["school"]
