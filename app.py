@@ -16,30 +16,9 @@ import curriculum
 import incidents
 import insights
 import school
-from core import anonymity, public_url
+from core import anonymity, crypto, public_url
+from core import config as settings
 from extensions import babel, csrf, db, limiter, login_manager, migrate
-
-DEFAULTS: dict[str, Any] = {
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_NAME": "qamqor",
-    # Five files of 10 MB each, plus the form itself.
-    "MAX_CONTENT_LENGTH": 52 * 1024 * 1024,
-    "BABEL_DEFAULT_LOCALE": "kk",
-    "BABEL_DEFAULT_TIMEZONE": "Asia/Almaty",
-    "RATELIMIT_STORAGE_URI": "memory://",
-    "RATELIMIT_HEADERS_ENABLED": False,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-    "WTF_CSRF_TIME_LIMIT": 4 * 3600,
-    # The token (and the SameSite session cookie) is the CSRF check. Flask-WTF's extra HTTPS
-    # check wants a Referer header, which the student pages never send (no-referrer): with it,
-    # every student form over HTTPS was refused as expired.
-    "WTF_CSRF_SSL_STRICT": False,
-    "MAIL_SERVER": "",
-    "MAIL_PORT": 25,
-    "MAIL_SENDER": "qamqor@localhost",
-    "PUBLIC_URL": "",
-}
 
 
 def _secret_key(instance: Path) -> str:
@@ -63,12 +42,11 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ARG001
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("QAMQOR_INSTANCE_PATH")
+    """The app, with the settings of ``core.config`` (checked; a bad one stops it here) read
+    from the environment, or from ``config`` (as the tests do)."""
+    instance_path = settings.instance_path(config, os.environ)
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
-    app.config.update(DEFAULTS)
-    app.config.from_prefixed_env("QAMQOR")
-    if config:
-        app.config.update(config)
+    settings.load(app.config, config, os.environ)
     # Before anything can make a link: no address, no production app (core.public_url).
     public_url.configure(app)
     instance = Path(app.instance_path)
@@ -79,13 +57,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
-    if app.config.get("HTTPS"):
+    if app.config["HTTPS"]:
         # Served over HTTPS: cookies only travel encrypted; HSTS is sent (core.security).
         app.config.update(SESSION_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
-    if app.config.get("PROXY_COUNT"):
+    if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        count = int(app.config["PROXY_COUNT"])
+        count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     db.init_app(app)
@@ -102,9 +80,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     curriculum.init_app(app)
     incidents.init_app(app)
     insights.init_app(app)
-    if app.config.get("BENCH_HELLO"):
+    if app.config["BENCH_HELLO"]:
         # The floor of Flask on this machine, for bench/serving.py only (never in production).
         app.add_url_rule("/bench/hello", "bench_hello", lambda: "hello")
     # Last: the anonymous and quiet paths, from the blueprints that declared them.
     anonymity.finish(app)
+    # Every package's encrypted columns are known now: refuse to start with keys that cannot
+    # read them.
+    crypto.check_database(app)
     return app

@@ -42,8 +42,6 @@ from core.i18n import DEFAULT_LOCALE
 from core.model_types import UTCDateTime, utcnow
 from extensions import db
 
-# Seconds for the connection and for each answer of the mail server (``MAIL_TIMEOUT``).
-SMTP_TIMEOUT = 5
 # Minutes to wait before each new try; then every hour until a day has passed.
 RETRY_MINUTES = (1, 5, 15, 30, 60)
 GIVE_UP_AFTER = timedelta(days=1)
@@ -206,7 +204,7 @@ def send_mail(to: str | Sequence[str], subject: str, body: str) -> None:
                 "Mail not sent (no MAIL_SERVER) to %s\nSubject: %s\n\n%s", address, subject, body
             )
         return
-    timeout = float(config.get("MAIL_TIMEOUT") or SMTP_TIMEOUT)
+    timeout = config["MAIL_TIMEOUT"]
     with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout) as smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls(context=ssl.create_default_context())

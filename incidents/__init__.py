@@ -11,7 +11,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from core import crypto
     from incidents import cases, desk, intake, referrals, teacher
 
     intake.init_app(app)
@@ -19,5 +18,3 @@ def init_app(app: Flask) -> None:
     teacher.init_app(app)
     referrals.init_app(app)
     desk.init_app(app)
-    # Last: every encrypted column is known now; refuse to start with keys that cannot read them.
-    crypto.check_database(app)

@@ -40,6 +40,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, Select, and_, case, cast, distinct, func, literal, or_, select
 
+from core.config import default
 from core.model_types import utcnow
 from curriculum.models import Delivery, Lesson
 from curriculum.services import band_of, progress_statement
@@ -73,9 +74,6 @@ from school.models import BodyKind, Classroom, Role, School, User
 
 # One school psychologist per 500 students (the norm the issue names).
 NORM_STUDENTS_PER_COUNSELOR = 500
-# A referral is answered in time when the body acknowledges it within this many days of sending
-# (setting REFERRAL_ANSWER_DAYS).
-DEFAULT_REFERRAL_ANSWER_DAYS = 3
 # A school is flagged when the lower end of the 95% interval of victimization is at least this
 # share, while even the most the published report count can stand for gives fewer than this
 # many reports per 100 students.
@@ -86,7 +84,7 @@ ALL = _l("All priorities")
 
 
 def referral_answer_days() -> int:
-    return int(current_app.config.get("REFERRAL_ANSWER_DAYS", DEFAULT_REFERRAL_ANSWER_DAYS))
+    return current_app.config["REFERRAL_ANSWER_DAYS"]
 
 
 # --- percentiles in SQL ---------------------------------------------------------------------
@@ -257,7 +255,7 @@ class Evidence:
     signals: list[SchoolSignal] = field(default_factory=list)
     schools_assessed: int = 0
     before_after: list[BeforeAfter] = field(default_factory=list)
-    answer_days: int = DEFAULT_REFERRAL_ANSWER_DAYS
+    answer_days: int = field(default_factory=lambda: default("REFERRAL_ANSWER_DAYS"))
 
     @property
     def level(self) -> str:

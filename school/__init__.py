@@ -9,9 +9,11 @@ from extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
+    from core.config import check_choices
     from school import audit_page, auth, cli, lockout, views  # noqa: F401 - auth adds its routes
-    from school.models import User
+    from school.models import Role, User
 
+    check_choices(app.config, "TWO_FACTOR_ROLES", [role.value for role in Role])
     login_manager.login_view = "school.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"

@@ -29,8 +29,6 @@ from school.login_flow import State, Step
 from school.models import User
 from school.views import bp
 
-DEFAULT_IDLE_MINUTES = 30
-
 
 def _generic_failure() -> None:
     # One message whether the e-mail exists, the password is wrong or the client is locked out.
@@ -244,7 +242,7 @@ def end_idle_sessions():
     """Staff sessions end after a while without activity (default 30 minutes)."""
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
-    idle = 60 * current_app.config.get("STAFF_IDLE_MINUTES", DEFAULT_IDLE_MINUTES)
+    idle = 60 * current_app.config["STAFF_IDLE_MINUTES"]
     now = time.time()
     if now - session.get("seen", now) > idle:
         locale = session.get("locale")

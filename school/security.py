@@ -20,7 +20,6 @@ from school.passwords import hash_password, verify_hash
 
 MIN_PASSWORD = 10
 RECOVERY_CODES = 10
-DEFAULT_TWO_FACTOR_ROLES = "admin,school_admin,counselor,partner,analyst,desk_officer"
 
 
 @cache
@@ -48,7 +47,7 @@ def password_problem(password: str, email: str) -> str | None:
 
 
 def two_factor_required(user: User) -> bool:
-    roles = current_app.config.get("TWO_FACTOR_ROLES", DEFAULT_TWO_FACTOR_ROLES)
+    roles = current_app.config["TWO_FACTOR_ROLES"]
     if isinstance(roles, str):
         roles = [role.strip() for role in roles.split(",") if role.strip()]
     return user.role in {Role(role) for role in roles}

@@ -12,18 +12,18 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from incidents.cases.deadlines import DEFAULT_RESPONSE_TARGETS
-
 
 def init_app(app: Flask) -> None:
+    from core.config import check_choices
     from incidents import cli
     from incidents.cases import demo, models, urls  # noqa: F401 - models: tables
     from incidents.cases.attention import needs_action
+    from incidents.intake.models import Priority
     from school.cli import register_demo_seeder
     from school.models import Role
     from school.views import register_dashboard_attention, register_dashboard_link
 
-    app.config.setdefault("RESPONSE_TARGETS", dict(DEFAULT_RESPONSE_TARGETS))
+    check_choices(app.config, "RESPONSE_TARGETS", [priority.value for priority in Priority])
     app.register_blueprint(urls.bp)
     cli.init_app(app)
     register_demo_seeder(app, demo.seed_demo_cases)

@@ -44,7 +44,6 @@ from incidents.cases.models import (
 from incidents.intake import uploads
 from incidents.intake.models import Attachment, Message, Report
 
-DEFAULT_DAYS = 1095
 ORPHAN_AGE = timedelta(days=1)
 
 
@@ -62,7 +61,7 @@ class PurgeResult:
 
 
 def retention_days() -> int:
-    days = int(current_app.config.get("RETENTION_DAYS_CLOSED_CASES", DEFAULT_DAYS))
+    days = current_app.config["RETENTION_DAYS_CLOSED_CASES"]
     if days < 1:
         raise ValueError("RETENTION_DAYS_CLOSED_CASES must be a positive number of days")
     return days

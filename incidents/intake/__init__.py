@@ -21,7 +21,6 @@ def init_app(app: Flask) -> None:
     from school.views import register_dashboard_link
 
     receipts.init_app(app)
-    student_pages.init_app(app)
     app.register_blueprint(urls.report)
     register_dashboard_link(
         "poster.poster", _l("Poster with the report link"), Role.school_admin, Role.counselor

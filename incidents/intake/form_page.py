@@ -96,7 +96,7 @@ def blank_form(
     ``render(csrf_token, submission_token)`` looks the school up (a 404 for an unknown one is
     never kept) and renders the page with the given tokens.
     """
-    seconds = float(current_app.config.get("REPORT_FORM_CACHE_SECONDS", 60))
+    seconds = current_app.config["REPORT_FORM_CACHE_SECONDS"]
     if seconds <= 0 or not _shareable():
         return None
     cache: OrderedDict = current_app.extensions.setdefault(

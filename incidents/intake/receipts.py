@@ -122,8 +122,6 @@ def note_wrong_code(client: str) -> int:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("RECEIPT_DELAY_UNIT", 0.5)
-    app.config.setdefault("RECEIPT_DELAY_MAX", 8.0)
     configured = app.config.get("RECEIPT_PEPPER")
     pepper = (
         configured.encode()

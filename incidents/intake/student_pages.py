@@ -523,12 +523,3 @@ def quick_exit():
     response = redirect(target, 303) if target else make_response(render_template(T + "exit.html"))
     response.headers["Clear-Site-Data"] = '"cookies", "storage"'
     return response
-
-
-def init_app(app) -> None:
-    app.config.setdefault("REPORT_RATE_LIMIT", "200 per hour")  # one address: a whole school
-    app.config.setdefault("SCHOOL_REPORT_RATE_LIMIT", "300 per hour")
-    app.config.setdefault("REPORT_ATTEMPT_LIMIT", "1000 per hour")
-    app.config.setdefault("RECEIPT_RATE_LIMIT", "10 per minute;100 per day")
-    app.config.setdefault("MESSAGE_RATE_LIMIT", "30 per 10 minutes")
-    app.config.setdefault("QUICK_EXIT_URL", "")
