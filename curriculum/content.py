@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from school.models import GradeBand
+
 LANGUAGES = ("kk", "ru", "en")
-BANDS = ("1-4", "5-9", "10-11")
+BANDS = tuple(band.value for band in GradeBand)
 THEMES = (
     "feelings",
     "empathy",

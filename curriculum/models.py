@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.model_types import TitledEnum, UTCDateTime, str_enum, utcnow
 from extensions import db
-from school.models import Classroom, User
+from school.models import Classroom, GradeBand, User
 
 
 class Theme(TitledEnum):
@@ -59,16 +59,16 @@ THEME_TITLES = {
 Theme.TITLES = THEME_TITLES
 
 BAND_TITLES = {
-    "1-4": _l("Grades 1–4"),
-    "5-9": _l("Grades 5–9"),
-    "10-11": _l("Grades 10–11"),
+    GradeBand.primary: _l("Grades 1–4"),
+    GradeBand.middle: _l("Grades 5–9"),
+    GradeBand.senior: _l("Grades 10–11"),
 }
 
 
 class Lesson(db.Model):
     __tablename__ = "lessons"
     __table_args__ = (
-        CheckConstraint("band IN ('1-4', '5-9', '10-11')", name="band"),
+        CheckConstraint(GradeBand.sql_check("band"), name="band"),
         CheckConstraint("duration BETWEEN 40 AND 45", name="duration"),
         Index("ix_lessons_band_position", "band", "position"),
     )

@@ -16,7 +16,7 @@ from core import audit
 from curriculum.content import BANDS
 from curriculum.models import Delivery, Lesson, LessonPlan, LessonText, Theme
 from extensions import db
-from school.models import Classroom, User
+from school.models import Classroom, GradeBand, User
 
 
 class DeliveryRefused(ValueError):
@@ -25,7 +25,8 @@ class DeliveryRefused(ValueError):
 
 def band_of(grade: ColumnElement) -> ColumnElement[str]:
     """SQL for ``school.models.grade_band``: the curriculum band of a grade column."""
-    return case((grade <= 4, "1-4"), (grade <= 9, "5-9"), else_="10-11")
+    *lower, last = GradeBand
+    return case(*((grade <= band.last_grade, band.value) for band in lower), else_=last.value)
 
 
 def band_rank(band: ColumnElement) -> ColumnElement[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import datetime
 
@@ -175,20 +176,33 @@ class Classroom(db.Model):
         return f"{self.grade}{self.letter}"
 
     @property
-    def grade_band(self) -> str:
+    def grade_band(self) -> GradeBand:
         return grade_band(self.grade)
 
     def __str__(self) -> str:
         return self.label
 
 
-def grade_band(grade: int) -> str:
-    """The curriculum's grade bands: 1-4, 5-9, 10-11."""
-    if grade <= 4:
-        return "1-4"
-    if grade <= 9:
-        return "5-9"
-    return "10-11"
+class GradeBand(enum.StrEnum):
+    """The curriculum's grade bands; stored and shown by value ("5-9")."""
+
+    primary = "1-4"
+    middle = "5-9"
+    senior = "10-11"
+
+    @property
+    def last_grade(self) -> int:
+        return int(self.value.split("-")[1])
+
+    @classmethod
+    def sql_check(cls, column: str) -> str:
+        """The CHECK constraint's text: ``column IN ('1-4', '5-9', '10-11')``."""
+        return f"{column} IN ({', '.join(repr(band.value) for band in cls)})"
+
+
+def grade_band(grade: int) -> GradeBand:
+    """The band of a grade (1 to 11)."""
+    return next((band for band in GradeBand if grade <= band.last_grade), GradeBand.senior)
 
 
 class AuthorizedBody(db.Model):

@@ -25,7 +25,7 @@ from incidents.intake.models import (
 )
 from incidents.intake.reporting import ReportInput, add_reporter_message, submit_report
 from school.cli import DEMO_SCHOOL_CODE
-from school.models import Role, School, User
+from school.models import GradeBand, Role, School, User
 
 SAMPLES = [
     (
@@ -36,7 +36,7 @@ SAMPLES = [
             place=Place.corridor,
             frequency=Frequency.daily,
             happened=WhenHappened.today,
-            grade_band="5-9",
+            grade_band=GradeBand.middle.value,
             description="Сыныптағы екі бала күнде мені мазақтайды, атымды бұрмалап айтады. "
             "Бүгін үзілісте сөмкемді лақтырып жіберді.",
         ),
@@ -53,7 +53,7 @@ SAMPLES = [
             place=Place.online,
             frequency=Frequency.few_times,
             happened=WhenHappened.this_week,
-            grade_band="10-11",
+            grade_band=GradeBand.senior.value,
             description="В классном чате выкладывают обидные картинки про одну девочку "
             "и пишут гадости. Она уже не приходит в школу.",
         ),
@@ -69,7 +69,7 @@ SAMPLES = [
             place=Place.classroom,
             frequency=Frequency.few_times,
             happened=WhenHappened.this_week,
-            grade_band="5-9",
+            grade_band=GradeBand.middle.value,
             description="Мұғалім бүкіл сыныптың алдында менің дәптерімді көрсетіп, "
             "мені ақымақ деп атады.",
         ),

@@ -30,10 +30,11 @@ from incidents.intake.models import (
     ViolenceForm,
     WhenHappened,
 )
+from school.models import GradeBand
 
 DESCRIPTION_MAX = 3000
 MESSAGE_MAX = 3000
-GRADE_BANDS = ("1-4", "5-9", "10-11")
+GRADE_BANDS = tuple(band.value for band in GradeBand)
 # A hint to the phone's file picker (the server checks the content whatever is sent).
 FILE_INPUT = {"accept": "image/*,application/pdf"}
 
@@ -100,9 +101,9 @@ PERPETRATOR_CHOICES = [
     SelectChoice(Perpetrator.unknown.value, _l("I don't know, or I'd rather not say")),
 ]
 GRADE_CHOICES = [
-    SelectChoice("1-4", _l("Grades 1 to 4")),
-    SelectChoice("5-9", _l("Grades 5 to 9")),
-    SelectChoice("10-11", _l("Grades 10 and 11")),
+    SelectChoice(GradeBand.primary.value, _l("Grades 1 to 4")),
+    SelectChoice(GradeBand.middle.value, _l("Grades 5 to 9")),
+    SelectChoice(GradeBand.senior.value, _l("Grades 10 and 11")),
 ]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.crypto import EncryptedText
 from core.model_types import TitledEnum, UTCDateTime, str_enum, utcnow
 from extensions import db
-from school.models import School, User
+from school.models import GradeBand, School, User
 
 
 class ViolenceForm(TitledEnum):
@@ -193,7 +193,7 @@ class Report(db.Model):
             "created_at",
             postgresql_include=["priority", "first_response_at"],
         ),
-        CheckConstraint("grade_band IS NULL OR grade_band IN ('1-4', '5-9', '10-11')", name="band"),
+        CheckConstraint(f"grade_band IS NULL OR {GradeBand.sql_check('grade_band')}", name="band"),
         # A student in danger may skip the details, and their report is always critical.
         CheckConstraint(
             "is_danger_now OR (place IS NOT NULL AND frequency IS NOT NULL AND happened IS NOT NULL)",

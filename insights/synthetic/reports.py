@@ -37,7 +37,7 @@ from insights.synthetic.base import (
     write,
 )
 from school import services
-from school.models import Region, School
+from school.models import GradeBand, Region, School
 
 # Schools of a country of 7,500 by region (ISO code): rough orders of magnitude of Kazakhstan's
 # general-education schools (Almaty ~700, Astana ~300), not official counts. Every report count
@@ -171,7 +171,8 @@ def report_rows(
     pick_perp = weighted(rng, PERPETRATOR_WEIGHTS)
     frequencies = list(Frequency)
     victims = list(Victim)
-    bands = ["1-4", "5-9", "5-9", "10-11", None]
+    bands = [GradeBand.primary, GradeBand.middle, GradeBand.middle, GradeBand.senior]
+    bands = [band.value for band in bands] + [None]
     for offset in range(count):
         report_id = first + offset
         school_id, _region, speed = schools[_bisect(school_cum, rng.random() * school_cum[-1])]

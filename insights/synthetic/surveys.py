@@ -14,7 +14,7 @@ from insights.models import SurveyAnswer, SurveyResponse, SurveyVersion, SurveyW
 from insights.questionnaire import questionnaire
 from insights.surveys import recount
 from insights.synthetic.base import Made, Progress, bump_sequence, insert_rows, next_id
-from school.models import Classroom, Role, User
+from school.models import Classroom, Role, User, grade_band
 
 # --- surveys -----------------------------------------------------------------------------------
 
@@ -171,7 +171,7 @@ def _make_deliveries(classes: list[dict], rng: random.Random, now: datetime) -> 
     bump_sequence(User.__table__)
     deliveries = []
     for row in classes:
-        band = "1-4" if row["grade"] <= 4 else "5-9" if row["grade"] <= 9 else "10-11"
+        band = grade_band(row["grade"]).value
         available = lessons.get(band, [])
         given = rng.randint(0, len(available))
         for lesson_id, duration, steps in rng.sample(available, given):
