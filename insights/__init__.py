@@ -18,16 +18,15 @@ def init_app(app: Flask) -> None:
     )
     from school.cli import register_demo_seeder
     from school.models import Role
-    from school.views import DASHBOARD_LINKS, register_dashboard_link
+    from school.views import register_dashboard_link
 
     stats.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(student.bp)
     cli.init_app(app)
     register_demo_seeder(app, cli.seed_demo_surveys)
-    if any(link[0] == "insights.dashboard" for link in DASHBOARD_LINKS):
-        return  # the links are process-wide; a second app (tests) must not add them again
     register_dashboard_link(
+        app,
         "insights.dashboard",
         _l("Statistics"),
         Role.admin,
@@ -36,13 +35,14 @@ def init_app(app: Flask) -> None:
         Role.counselor,
     )
     register_dashboard_link(
+        app,
         "insights.waves",
         _l("Class climate surveys"),
         Role.counselor,
         Role.teacher,
         Role.school_admin,
     )
-    register_dashboard_link("insights.results", _l("Survey results"), Role.analyst, Role.admin)
+    register_dashboard_link(app, "insights.results", _l("Survey results"), Role.analyst, Role.admin)
     register_dashboard_link(
-        "insights.kpis_page", _l("Programme evidence"), Role.analyst, Role.admin
+        app, "insights.kpis_page", _l("Programme evidence"), Role.analyst, Role.admin
     )

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -69,7 +79,9 @@ def dashboard():
         "school/dashboard.html",
         school=school,
         stats=stats,
-        attention=[line for source in DASHBOARD_ATTENTION for line in source(current_user)],
+        attention=[
+            line for source in _dashboard(current_app)["attention"] for line in source(current_user)
+        ],
         links=dashboard_links(),
     )
 
@@ -78,29 +90,29 @@ def dashboard_links() -> list[tuple[str, str]]:
     """Each package adds the entries for its features (see ``register_dashboard_link``)."""
     return [
         (title, url_for(endpoint))
-        for endpoint, title, roles in DASHBOARD_LINKS
+        for endpoint, title, roles in _dashboard(current_app)["links"]
         if current_user.role in roles
     ]
 
 
-DASHBOARD_LINKS: list[tuple[str, object, frozenset[Role]]] = []
+def _dashboard(app: Flask) -> dict[str, list]:
+    """The app's own tiles and attention sources (several apps may live in one process)."""
+    return app.extensions.setdefault("qamqor_dashboard", {"links": [], "attention": []})
 
 
-def register_dashboard_link(endpoint: str, title: object, *roles: Role) -> None:
-    """Idempotent: ``create_app`` may run many times in one process (tests, workers)."""
-    if all(existing != endpoint for existing, _title, _roles in DASHBOARD_LINKS):
-        DASHBOARD_LINKS.append((endpoint, title, frozenset(roles)))
+def register_dashboard_link(app: Flask, endpoint: str, title: object, *roles: Role) -> None:
+    """A tile of the staff home, shown to these roles, in the order the packages add them."""
+    links = _dashboard(app)["links"]
+    if all(existing != endpoint for existing, _title, _roles in links):
+        links.append((endpoint, title, frozenset(roles)))
 
 
-# What needs action first: each package may add a function ``user -> lines`` (each line has
-# ``key``, ``count``, ``text`` and ``url``), shown above the tiles, most urgent first.
-DASHBOARD_ATTENTION: list = []
-
-
-def register_dashboard_attention(source) -> None:
-    """Idempotent, like ``register_dashboard_link``."""
-    if source not in DASHBOARD_ATTENTION:
-        DASHBOARD_ATTENTION.append(source)
+def register_dashboard_attention(app: Flask, source) -> None:
+    """What needs action first: ``source(user)`` gives lines (each has ``key``, ``count``,
+    ``text`` and ``url``), shown above the tiles, most urgent first."""
+    attention = _dashboard(app)["attention"]
+    if source not in attention:
+        attention.append(source)
 
 
 # --- staff accounts ---------------------------------------------------------------------------

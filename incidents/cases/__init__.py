@@ -28,10 +28,12 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     register_demo_seeder(app, demo.seed_demo_cases)
     staff_roles = (Role.counselor, Role.school_admin)
-    register_dashboard_attention(needs_action)
-    register_dashboard_link("cases.inbox", _l("Inbox: new reports and open cases"), *staff_roles)
-    register_dashboard_link("cases.overdue", _l("Overdue"), *staff_roles)
-    register_dashboard_link("cases.case_list", _l("All cases"), *staff_roles)
-    register_dashboard_link("cases.approvals", _l("Closures to approve"), Role.school_admin)
+    register_dashboard_attention(app, needs_action)
+    register_dashboard_link(
+        app, "cases.inbox", _l("Inbox: new reports and open cases"), *staff_roles
+    )
+    register_dashboard_link(app, "cases.overdue", _l("Overdue"), *staff_roles)
+    register_dashboard_link(app, "cases.case_list", _l("All cases"), *staff_roles)
+    register_dashboard_link(app, "cases.approvals", _l("Closures to approve"), Role.school_admin)
     # The audit page is the school's (school.audit_page); its link stays after the case pages'.
-    register_dashboard_link("audit.audit_log", _l("Audit log"), Role.school_admin, Role.admin)
+    register_dashboard_link(app, "audit.audit_log", _l("Audit log"), Role.school_admin, Role.admin)

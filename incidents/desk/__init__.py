@@ -19,4 +19,6 @@ def init_app(app: Flask) -> None:
     from school.views import register_dashboard_link
 
     app.register_blueprint(urls.bp)
-    register_dashboard_link("desk.inbox", _l("Duty desk: reports routed to us"), Role.desk_officer)
+    register_dashboard_link(
+        app, "desk.inbox", _l("Duty desk: reports routed to us"), Role.desk_officer
+    )

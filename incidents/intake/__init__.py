@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     receipts.init_app(app)
     app.register_blueprint(urls.report)
     register_dashboard_link(
-        "poster.poster", _l("Poster with the report link"), Role.school_admin, Role.counselor
+        app, "poster.poster", _l("Poster with the report link"), Role.school_admin, Role.counselor
     )
     app.register_blueprint(urls.poster)
     register_demo_seeder(app, demo.seed_reports)

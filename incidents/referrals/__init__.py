@@ -16,5 +16,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(urls.referrals)
     app.register_blueprint(urls.partner)
-    register_dashboard_link("partner.partner_referrals", _l("Referrals to our body"), Role.partner)
-    register_dashboard_link("referrals.rules", _l("Referral rules"), Role.admin)
+    register_dashboard_link(
+        app, "partner.partner_referrals", _l("Referrals to our body"), Role.partner
+    )
+    register_dashboard_link(app, "referrals.rules", _l("Referral rules"), Role.admin)
