@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import (
     format_date,
     format_datetime,
@@ -49,7 +49,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.jinja_env.globals.update(
         help_numbers=numbers,
-        has_endpoint=lambda name: name in current_app.view_functions,
     )
     app.jinja_env.filters.update(
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",

@@ -1,4 +1,4 @@
-"""``flask --app app db downgrade``, guarded (issue 14, finding 9).
+"""``flask --app app db downgrade``, guarded.
 
 A downgrade drops what later migrations added, with its data: ``downgrade -1`` can drop the mail
 outbox with notices not yet sent, ``downgrade base`` every report. Flask-Migrate's command is

@@ -1,4 +1,4 @@
-"""Measure: anonymous class climate surveys and administrative statistics (issue 6)."""
+"""Measure: anonymous class climate surveys and administrative statistics."""
 
 from __future__ import annotations
 

@@ -264,7 +264,7 @@ def _cell(text: str) -> str:
 
 
 # UTF-8's byte-order mark: without it Excel on Windows reads the file in the system's code page
-# and garbles the Cyrillic names (issue 20); every CSV reader that knows UTF-8 skips it.
+# and garbles the Cyrillic names; every CSV reader that knows UTF-8 skips it.
 BOM = "\ufeff"
 
 

@@ -1,4 +1,4 @@
-"""The programme evidence page (issue 17): KPIs and the under-reporting signal, for the analysts
+"""The programme evidence page: KPIs and the under-reporting signal, for the analysts
 of a region or of the country and the platform administrator; its CSV and its PDF."""
 
 from __future__ import annotations

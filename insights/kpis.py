@@ -1,4 +1,4 @@
-"""Programme KPIs and the under-reporting signal (issue 17), for the analysts of a region and of
+"""Programme KPIs and the under-reporting signal, for the analysts of a region and of
 the country.
 
 Every figure is counted by the database (GROUP BY, window functions, percentiles); Python only
@@ -72,7 +72,7 @@ from insights.stats import (
 from school.access import region_scope, school_scope
 from school.models import BodyKind, Classroom, Role, School, User
 
-# One school psychologist per 500 students (the norm the issue names).
+# One school psychologist per 500 students: the staffing norm.
 NORM_STUDENTS_PER_COUNSELOR = 500
 # A school is flagged when the lower end of the 95% interval of victimization is at least this
 # share, while even the most the published report count can stand for gives fewer than this

@@ -171,7 +171,7 @@ def published_count(count: int) -> int:
     ``STATISTICS_SECRET``). The same rows always give the same published value (on the page, in
     its chart, in the CSV, in the PDF, on every drill-down, in every period that holds exactly
     those rows, for every analyst), so asking again, or for the same rows another way, teaches
-    nothing new (issue 13, finding 8)."""
+    nothing new."""
     if count == 0:
         return 0
     if isinstance(count, Public):

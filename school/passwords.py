@@ -17,7 +17,7 @@ HASHER = PasswordHasher()  # the tests swap in a fast one
 def dummy_hash() -> str:
     """Verified against when the e-mail is unknown, so both paths take the same time. Made on
     first use, not at import: an Argon2 hash costs ~150 ms and 64 MiB on every worker boot and
-    every CLI command (issue 19)."""
+    every CLI command."""
     return HASHER.hash(secrets.token_hex(16))
 
 

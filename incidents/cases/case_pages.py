@@ -103,11 +103,9 @@ def case_band(case: Case) -> str | None:
 
 def lesson_choices(band: str | None) -> list[tuple[str, str]]:
     """Lessons of the curriculum for a class intervention (of the child's grade band when it is
-    known), when the curriculum is installed."""
-    try:
-        from curriculum.services import library
-    except ImportError:
-        return []
+    known)."""
+    from curriculum.services import library
+
     rows = db.session.execute(library(current_locale(), band=band)).all()
     return [(lesson.slug, f"{lesson.band} · {text.title}") for lesson, text in rows]
 

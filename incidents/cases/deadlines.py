@@ -59,7 +59,7 @@ def referral_overdue(required, status, deadline_at, now: datetime) -> ColumnElem
 
 
 # How close a deadline is, for the badge's colour and words: within the hour is urgent, within
-# four hours soon; the same mild badge for 29 minutes and 24 hours hid the urgent ones (issue 20).
+# four hours soon; the same mild badge for 29 minutes and 24 hours would hide the urgent ones.
 URGENT_WITHIN = timedelta(hours=1)
 SOON_WITHIN = timedelta(hours=4)
 

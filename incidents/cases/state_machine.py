@@ -277,7 +277,7 @@ def move(
 
 def follow_referral(case: Case, *, by: User | None, now: datetime) -> CaseTransition | None:
     """A referral of a case still "triaged" was sent (or its body recorded an outcome): the case
-    is now "referred", not left "triaged" (issue 20). ``by`` None: the platform moved it."""
+    is now "referred", not left "triaged". ``by`` None: the platform moved it."""
     if case.state == S.triaged and any(r.status.is_sent for r in case.referrals):
         return _move(case, S.referred, by=by, now=now)
     return None

@@ -1,4 +1,4 @@
-"""The child-protection duty desk above the schools (issue 16, first slice): ``routing`` (who
+"""The child-protection duty desk above the schools: ``routing`` (who
 holds a new report, from the rules shipped in ``data/routing_rules.csv``), ``services`` (what a
 desk officer does with a report: read it, answer the child, open the case, hand it back to the
 school), the pages in ``pages`` and their addresses in ``urls``.

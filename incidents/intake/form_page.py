@@ -17,8 +17,8 @@ A page is shared only when nothing else can differ: no flashed message waiting, 
 in, no query string, not in debug mode (templates may change). The key is the language and the
 path. At most ``SLOTS`` pages are kept per process; the least recently used go first.
 
-When a report cannot be saved now, the form says so before anything is typed (issue 14, finding
-6): the shared page has a place for that notice (``NOTICE_MARK``), filled when
+When a report cannot be saved now, the form says so before anything is typed: the
+shared page has a place for that notice (``NOTICE_MARK``), filled when
 ``saving_possible()`` is false: the database did not answer (asked at most every
 ``CHECK_SECONDS`` per process, so a shared page still costs no query of its own), or a save
 failed in this process in the last ``FAILED_SECONDS``.

@@ -16,7 +16,7 @@ from incidents.intake.models import ViolenceForm
 from school.models import School
 
 POSTER_LANGUAGES = ("kk", "ru")
-# 112 first: the one number every child should know (issue 20: the poster missed it).
+# 112 first: the one number every child should know.
 POSTER_NUMBERS = ("112", "150", "111", "102")
 # The forms of violence the poster names: "something else" is no form to name on a wall.
 POSTER_FORMS = [form for form in FORM_EXPLANATIONS if form != ViolenceForm.other]

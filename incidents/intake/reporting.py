@@ -132,7 +132,7 @@ def submit_report(
     """Record a report with its files and the counselors' notice, all in one transaction.
 
     Once this returns, nothing about the report needs the database again: the commit keeps
-    what was loaded, so the receipt is shown whatever happens next (issue 14, finding 2). If
+    what was loaded, so the receipt is shown whatever happens next. If
     anything fails before the commit (the database, the upload store, the outbox), nothing is
     kept: no report, no file, no notice, and the error goes to the caller.
     """

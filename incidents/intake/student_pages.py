@@ -114,7 +114,7 @@ def _school_key() -> str:
 
 
 def _report_limits(view):
-    """The limits on reports, shared by the form and the danger page (issue 20): a whole school
+    """The limits on reports, shared by the form and the danger page: a whole school
     often sends from one address (one Wi-Fi, one NAT), so the address has a ceiling sized for a
     school (``REPORT_RATE_LIMIT``) and each school one for its volume of reports
     (``SCHOOL_REPORT_RATE_LIMIT``, whatever the address), both counting saved reports only. A
@@ -232,7 +232,7 @@ def _receipt(school: School, data: ReportInput, files, unsaved_page) -> object:
     """Record the report with its notice in one transaction, then show its code: the only time
     it exists. From the commit on, nothing can stop the receipt (the page is made before the
     notices are sent, and sending never fails); before it, any failure keeps nothing and gives
-    the child ``unsaved_page()``: their form as they filled it in (issue 14, findings 2 and 6)."""
+    the child ``unsaved_page()``: their form as they filled it in."""
     try:
         report, code, notices = submit_report(school, data, files)
     except AlreadySubmitted:

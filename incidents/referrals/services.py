@@ -170,7 +170,7 @@ def apply_rules(case: Case, *, by: User | None, now: datetime) -> list[object]:
                 referral.deadline_at = deadline
                 referral.action.due_on = local_today(deadline)
                 # The fact that makes the referral mandatory starts ticked in the letter; the
-                # counselor may take it out (issue 20: the injury started unticked).
+                # counselor may take it out.
                 referral.facts_included = ",".join(
                     key for key in FACT_CHOICES if key in set(referral.facts) | need.facts
                 )
@@ -394,7 +394,7 @@ _NUMBER_SIGN = re.compile(r"^\s*(?:№|No\.|No\s|N\s)\s*", re.IGNORECASE)
 
 def bare_number(number: str) -> str:
     """A letter's number without the «№» a person may type with it: the pages and letters add
-    the sign themselves (issue 20: «№ № 01-15/342»)."""
+    the sign themselves (never «№ № 01-15/342»)."""
     return _NUMBER_SIGN.sub("", number.strip()).strip()
 
 
