@@ -74,6 +74,11 @@ def test_an_unknown_role_that_needs_a_second_factor_stops_the_app(start):
         start(QAMQOR_TWO_FACTOR_ROLES="admin,janitor")
 
 
+def test_a_response_target_for_an_unknown_priority_stops_the_app(start):
+    with pytest.raises(ConfigError, match="QAMQOR_RESPONSE_TARGETS names 'urgent'"):
+        start(QAMQOR_RESPONSE_TARGETS='{"urgent": 2}')
+
+
 def test_a_misspelt_variable_stops_the_app_rather_than_being_ignored(start):
     with pytest.raises(ConfigError, match="Unknown setting QAMQOR_PUBLC_URL"):
         start(QAMQOR_PUBLC_URL="https://qamqor.example.kz")
