@@ -211,3 +211,22 @@ def test_two_writers_of_one_school_extend_its_chain_one_after_the_other(app):
     assert entries[2].prev_hash == entries[1].hash
     assert verify_chain()[1] is None
     assert audit.read_anchor(Path(app.instance_path), a) == (3, entries[2].hash)
+
+
+def test_a_restored_backup_verifies_against_its_own_school_anchors(two_schools, runner, tmp_path):
+    import shutil
+
+    from core.backup import create_backup, restore_backup
+
+    if db.engine.dialect.name == "postgresql" and not shutil.which("pg_dump"):
+        pytest.skip("pg_dump is not installed")
+    a, _b = two_schools
+    create_backup(tmp_path / "backup")
+    later = factories.school().id  # a chain the backup does not hold
+    _write(a, 2)
+    _write(later, 1)
+    restore_backup(tmp_path / "backup")
+    db.session.expire_all()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert audit.read_anchor(Path(runner.app.instance_path), a)[0] == 4
