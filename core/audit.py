@@ -23,8 +23,9 @@ alone is not enough to rewrite the log unnoticed:
   entries the log does not hold: ``verify`` says so.
 
 Chains written before the key (plain SHA-256) are re-keyed once by the migration
-``0009_audit_keyed`` (``rekey_chain``), which first checks them as they were. Checking the chains is ``core.audit_verify``. (Over 400
-lines: the titles of every kind of entry are kept here, in one place, with the kinds.)
+``0009_audit_keyed`` (``rekey_chain``), which first checks them as they were. Checking the
+chains is ``core.audit_verify``. (Over 400 lines: the titles of every kind of entry are kept
+here, in one place, with the kinds.)
 """
 
 from __future__ import annotations
