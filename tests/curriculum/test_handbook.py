@@ -99,6 +99,8 @@ def test_a_handbook_is_made_once_and_again_when_a_lesson_changes(app, client, lo
         other_client = other.test_client()
         login(factories.user(Role.teacher, factories.school()), using=other_client)
         assert other_client.get("/lessons/handbook.pdf?band=1-4&lang=ru").data == first
+        db.session.remove()
+        db.engine.dispose()  # its connections closed, not left to the garbage collector
     assert pdf.RENDERS["curriculum/pdf/handbook.html"] == made + 1
 
     # Another language: a file of its own.
