@@ -220,7 +220,7 @@ def measure(schools: int, per_school: int, url: str | None) -> list[tuple[str, f
                 results.append(
                     (
                         "inbox of one school: new reports",
-                        timed(lambda: new_items(counselor)),
+                        timed(lambda: new_items(counselor, {})),
                     )
                 )
                 results.append(

@@ -1,7 +1,13 @@
 """The append-only audit log: who did what, when, to which object.
 
-Each entry carries the hash of the previous one, so that a changed or deleted row breaks the
-chain; ``flask --app app audit verify`` finds the first broken link.
+Each entry carries the hash of the previous one of its chain, so that a changed or deleted row
+breaks the chain; ``flask --app app audit verify`` finds the first broken link.
+
+There is one chain per school (the entries about it) and one for the installation (entries of no
+school, and every entry written before ``0017_audit_chains``), so that writers of two schools never
+wait for each other (issue 19): each chain has its own lock (an advisory lock per chain on
+PostgreSQL; SQLite has a single writer anyway), its own gap-free ``seq`` and its own anchor. A
+school chain's hash also covers the chain's number, so an entry moved to another chain breaks both.
 
 Two things live outside the database, in the instance folder, so that a copy of the database
 alone is not enough to rewrite the log unnoticed:
@@ -9,13 +15,17 @@ alone is not enough to rewrite the log unnoticed:
 - the chain's key (``AUDIT_KEY``, or ``<instance>/audit_key`` generated once): each entry's hash
   is an HMAC-SHA256 with it, so a row deleted or changed cannot be hidden by recomputing the
   hashes that follow without the key;
-- the anchor (``<instance>/audit_head``): the sequence number and hash of the newest entry this
+- the anchors (``<instance>/audit_head`` for the installation chain, ``<instance>/audit_heads/<n>``
+  for the chain of school n): the sequence number and hash of the chain's newest entry this
   installation committed, written after each commit that added entries (under a file lock, only
   ever forward, so that two workers committing one after the other leave the later head). The
-  newest entries deleted, the log ends before the anchor: ``verify`` says so.
+  newest entries deleted, the chain ends before its anchor; a whole chain deleted, its anchor names
+  entries the log does not hold: ``verify`` says so.
 
 Chains written before the key (plain SHA-256) are re-keyed once by the migration
-``0009_audit_keyed`` (``rekey_chain``), which first checks them as they were.
+``0009_audit_keyed`` (``rekey_chain``), which first checks them as they were. Checking the
+chains is ``core.audit_verify``. (Over 400 lines: the titles of every kind of entry are kept
+here, in one place, with the kinds.)
 """
 
 from __future__ import annotations
@@ -32,12 +42,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Integer, String, Text, event, func, select, text
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.instance import instance_secret
@@ -46,7 +63,10 @@ from extensions import db
 
 GENESIS = "0" * 64
 KEY_FILE = "audit_key"
-ANCHOR_FILE = "audit_head"
+ANCHOR_FILE = "audit_head"  # the installation chain's
+ANCHOR_DIR = "audit_heads"  # one file per school chain, named by the school's id
+INSTALLATION = 0  # the chain of entries of no school (and of every entry before 0017)
+LOCK_SPACE = 7214  # the advisory locks' first key on PostgreSQL; the chain is the second
 # The fields each hash covers, in this order.
 HASHED = (
     "seq",
@@ -138,9 +158,13 @@ OPAQUE_DETAIL = frozenset(
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
 
+    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_entries_chain_seq"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    # A gap-free sequence; unique, so two writers can never both extend the same link.
-    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    # The chain: the school's id, or INSTALLATION.
+    chain: Mapped[int] = mapped_column(Integer, server_default="0")
+    # A gap-free sequence in its chain; unique there, so two writers never extend the same link.
+    seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # "staff", "reporter" (anonymous, never identified) or "system".
@@ -192,12 +216,16 @@ class AuditEntry(db.Model):
 
     def compute_hash(self, key: bytes | None = None) -> str:
         """The entry's link: HMAC-SHA256 of its fields with the chain's key."""
-        return _digest({name: getattr(self, name) for name in HASHED}, key)
+        return _digest({name: getattr(self, name) for name in (*HASHED, "chain")}, key)
 
 
 def _payload(values: Mapping) -> bytes:
     fields = [values[name] for name in HASHED]
     fields[1] = fields[1].isoformat(timespec="microseconds")
+    # The installation chain's links are as before 0017; a school chain's also cover its number.
+    chain = values.get("chain") or INSTALLATION
+    if chain != INSTALLATION:
+        fields.append({"chain": chain})
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -218,42 +246,62 @@ def chain_key() -> bytes:
     return current_app.extensions["qamqor_audit_key"]
 
 
-def read_anchor(instance: Path) -> tuple[int, str] | None:
-    """The (seq, hash) the anchor names, or None if there is none; ValueError if unreadable."""
+def anchor_path(instance: Path, chain: int = INSTALLATION) -> Path:
+    if chain == INSTALLATION:
+        return instance / ANCHOR_FILE
+    return instance / ANCHOR_DIR / str(int(chain))
+
+
+def anchored_chains(instance: Path) -> set[int]:
+    """The chains that have an anchor file (a chain deleted whole still has one)."""
+    chains = {INSTALLATION} if (instance / ANCHOR_FILE).exists() else set()
+    with contextlib.suppress(FileNotFoundError):
+        chains |= {int(p.name) for p in (instance / ANCHOR_DIR).iterdir() if p.name.isdigit()}
+    return chains
+
+
+def read_anchor(instance: Path, chain: int = INSTALLATION) -> tuple[int, str] | None:
+    """The (seq, hash) the chain's anchor names, or None if there is none; ValueError if
+    unreadable."""
     try:
-        seq, digest = (instance / ANCHOR_FILE).read_text().split()
+        seq, digest = anchor_path(instance, chain).read_text().split()
     except FileNotFoundError:
         return None
     return int(seq), digest
 
 
-def write_anchor(instance: Path, seq: int, digest: str, *, force: bool = False) -> None:
-    """Move the anchor forward to (seq, digest); a later head already written is kept, unless
-    ``force`` (a re-keyed chain: every hash changed)."""
-    fd = os.open(instance / ".audit_head.lock", os.O_RDWR | os.O_CREAT, 0o600)
+def write_anchor(
+    instance: Path, seq: int, digest: str, *, force: bool = False, chain: int = INSTALLATION
+) -> None:
+    """Move the chain's anchor forward to (seq, digest); a later head already written is kept,
+    unless ``force`` (a re-keyed chain: every hash changed)."""
+    target = anchor_path(instance, chain)
+    target.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(target.parent / f".{target.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed
         with contextlib.suppress(ValueError):
-            current = read_anchor(instance)
+            current = read_anchor(instance, chain)
             if not force and current is not None and current[0] >= seq:
                 return
-        tmp = instance / f".{ANCHOR_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}"
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
             out.write(f"{seq} {digest}\n")
-        os.replace(tmp, instance / ANCHOR_FILE)  # readers see the old head or the new one
+        os.replace(tmp, target)  # readers see the old head or the new one
     finally:
         os.close(fd)
 
 
 @event.listens_for(Session, "after_commit")
 def _anchor_after_commit(session) -> None:
-    head = session.info.pop("audit_head", None)
-    if head is None:
+    heads = session.info.pop("audit_head", None)
+    if not heads:
         return
-    try:
-        write_anchor(*head)
-    except OSError:  # the entries are committed; verify will find the anchor behind, not wrong
-        log.exception("audit: the anchor in the instance folder could not be written")
+    for chain, (instance, seq, digest) in heads.items():
+        try:
+            write_anchor(instance, seq, digest, chain=chain)
+        except OSError:  # the entries are committed; verify will find the anchor behind
+            log.exception("audit: the anchor in the instance folder could not be written")
 
 
 @event.listens_for(Session, "after_rollback")
@@ -288,10 +336,15 @@ def record(
     if actor is None and actor_kind is None and getattr(current_user, "is_authenticated", False):
         actor = current_user
     session = db.session
+    school_id = school_id if school_id is not None else getattr(obj, "school_id", None)
+    chain = int(school_id) if school_id is not None else INSTALLATION
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        # Serialise writers of the chain for the rest of this transaction.
-        session.execute(text("SELECT pg_advisory_xact_lock(7214)"))
+        # Serialise writers of this chain (only) for the rest of this transaction.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :chain)"),
+            {"space": LOCK_SPACE, "chain": chain},
+        )
     elif dialect == "sqlite":
         # Take the write lock before reading the last link: two processes that both read it
         # first would both extend it, and the second would fail on the unique ``seq``.
@@ -299,9 +352,13 @@ def record(
         if not raw.in_transaction:
             raw.execute("BEGIN IMMEDIATE")
     last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.chain == chain)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
     ).first()
     entry = AuditEntry(
+        chain=chain,
         seq=(last.seq + 1) if last else 1,
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -309,54 +366,16 @@ def record(
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=getattr(obj, "id", None),
-        school_id=school_id if school_id is not None else getattr(obj, "school_id", None),
+        school_id=school_id,
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
         prev_hash=last.hash if last else GENESIS,
     )
     entry.hash = entry.compute_hash()
     session.add(entry)
     # Anchored outside the database once committed (``_anchor_after_commit``).
-    session.info["audit_head"] = (Path(current_app.instance_path), entry.seq, entry.hash)
+    heads = session.info.setdefault("audit_head", {})
+    heads[chain] = (Path(current_app.instance_path), entry.seq, entry.hash)
     return entry
-
-
-def verify_chain() -> tuple[int, int | None]:
-    """Return (entries checked, seq of the first entry that cannot be vouched for, or None).
-
-    A link is broken when its seq, its previous hash or its keyed hash is wrong; the log is cut
-    when it ends before the entry the anchor names (then the first missing seq is returned), or
-    when the entry there has another hash; a log without an anchor cannot vouch for its end."""
-    expected_prev, expected_seq, checked = GENESIS, 1, 0
-    key = chain_key()
-    # The anchor first: what it names was committed before it was written, so the entries read
-    # next hold it (read the other way round, a commit in between would look like a cut).
-    try:
-        anchor = read_anchor(Path(current_app.instance_path))
-    except ValueError:
-        anchor = (0, "")  # an unreadable anchor vouches for nothing
-    anchored_hash = None
-    result = db.session.execute(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
-    )
-    # Closed on every exit: on PostgreSQL ``yield_per`` holds a server-side cursor open.
-    with result:
-        for entry in result.scalars():
-            if (
-                entry.seq != expected_seq
-                or entry.prev_hash != expected_prev
-                or entry.hash != entry.compute_hash(key)
-            ):
-                return checked, entry.seq if entry.seq == expected_seq else expected_seq
-            if anchor is not None and entry.seq == anchor[0]:
-                anchored_hash = entry.hash
-            expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
-    if anchor is None:
-        return checked, (expected_seq if checked else None)
-    if anchor[0] >= expected_seq:
-        return checked, expected_seq  # the newest entries are gone
-    if anchored_hash != anchor[1]:
-        return checked, anchor[0]
-    return checked, None
 
 
 def rekey_chain(connection, key: bytes | None) -> int:
@@ -364,7 +383,9 @@ def rekey_chain(connection, key: bytes | None) -> int:
     the chain as it is (either kind of link). Returns the number of entries; refuses (and
     changes nothing) if the chain is broken. Used by the migration ``0009_audit_keyed``."""
     table = AuditEntry.__table__
-    rows = connection.execute(select(table).order_by(table.c.seq)).mappings().all()
+    # The columns of 0009's table (``chain`` came later): every entry then was the installation's.
+    columns = [table.c[name] for name in ("id", *HASHED, "hash")]
+    rows = connection.execute(select(*columns).order_by(table.c.seq)).mappings().all()
     expected_prev, expected_seq = GENESIS, 1
     current = chain_key()
     for row in rows:
@@ -391,41 +412,18 @@ def rekey_chain(connection, key: bytes | None) -> int:
     return len(rows)
 
 
-audit_cli = AppGroup("audit", help="The audit log.")
-
-
-@audit_cli.command("verify")
-def verify_command() -> None:
-    """Check the hash chain and its anchor; report the first broken link or the cut."""
-    checked, broken = verify_chain()
-    total = db.session.scalar(select(func.count()).select_from(AuditEntry))
-    if broken is None:
-        click.echo(f"audit log intact: {checked} entries")
-        return
-    instance = Path(current_app.instance_path)
-    try:
-        anchor = read_anchor(instance)
-    except ValueError:
-        anchor = None
-    last = db.session.scalar(select(func.max(AuditEntry.seq))) or 0
-    if checked == total and anchor is None:
-        click.echo(
-            f"audit log not anchored: no readable {instance / ANCHOR_FILE}, so a cut after "
-            f"entry {last} would go unseen ({checked} entries intact)"
-        )
-    elif checked == total and anchor[0] > last:
-        click.echo(
-            f"audit log cut: broken at entry {broken}; the anchor names entry {anchor[0]}, "
-            f"the log ends at {last} ({checked} of {total} entries intact)"
-        )
-    else:
-        click.echo(f"audit log broken at entry {broken} ({checked} of {total} entries intact)")
-    raise SystemExit(1)
-
-
 def init_app(app: Flask) -> None:
     configured = app.config.get("AUDIT_KEY")
     app.extensions["qamqor_audit_key"] = (
         configured.encode() if configured else instance_secret(Path(app.instance_path), KEY_FILE)
     )
+    from core.audit_verify import audit_cli
+
     app.cli.add_command(audit_cli)
+
+
+def verify_chain() -> tuple[int, int | None]:
+    """``core.audit_verify.verify_chain``: every chain checked, the first break."""
+    from core.audit_verify import verify_chain as verify
+
+    return verify()

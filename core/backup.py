@@ -72,6 +72,14 @@ def _write_backup(target: Path) -> None:
     # The anchor before the database: it names an entry committed before, so the copy holds it.
     anchor = instance / audit.ANCHOR_FILE
     anchor_text = anchor.read_text() if anchor.exists() else None
+    # The school chains' anchors too (core.audit), before the database for the same reason.
+    (target / "instance").mkdir()
+    if (instance / audit.ANCHOR_DIR).is_dir():
+        shutil.copytree(
+            instance / audit.ANCHOR_DIR,
+            target / "instance" / audit.ANCHOR_DIR,
+            ignore=shutil.ignore_patterns(".*"),
+        )
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite":
         source = sqlite3.connect(url.database)
@@ -90,7 +98,6 @@ def _write_backup(target: Path) -> None:
             _libpq_url(url),
         ]
         subprocess.run(command, check=True)  # noqa: S603 - fixed program, our own URL
-    (target / "instance").mkdir(exist_ok=True)
     if anchor_text is not None:
         (target / "instance" / audit.ANCHOR_FILE).write_text(anchor_text)
     for name in INSTANCE_ITEMS:
@@ -136,6 +143,7 @@ def _restore(source: Path) -> None:
     saved = source / "instance"
     # The restored log ends where the backup's does: the live anchor would call that a cut.
     (instance / audit.ANCHOR_FILE).unlink(missing_ok=True)
+    shutil.rmtree(instance / audit.ANCHOR_DIR, ignore_errors=True)
     if saved.is_dir():
         for item in saved.iterdir():
             destination = instance / item.name

@@ -2,7 +2,8 @@
 
 ``paginate(stmt, request.args)`` gives a ``Page``; the ``pages`` macro of ``templates/_pages.html``
 shows where the reader is and links the pages before and after (with the list's other query
-arguments kept). A page number that is not a number, or past the end, shows the last page."""
+arguments kept). A page number that is not a number, or past the end, shows the last page. Two
+lists on one page each read their own argument (``param``: "page", "new_page"...)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Page:
     number: int
     size: int
     total: int
+    param: str = "page"  # the query argument that names the page
 
     @property
     def pages(self) -> int:
@@ -36,9 +38,9 @@ class Page:
         return self.number < self.pages
 
 
-def page_number(args) -> int:
+def page_number(args, param: str = "page") -> int:
     try:
-        return max(1, int(args.get("page", 1)))
+        return max(1, int(args.get(param, 1)))
     except (TypeError, ValueError):
         return 1
 
@@ -50,12 +52,14 @@ def paginate_list(items: list, args, size: int = PAGE_SIZE) -> Page:
     return Page(items[(number - 1) * size : number * size], number, size, len(items))
 
 
-def paginate(stmt: Select, args, size: int = PAGE_SIZE, rows: bool = False) -> Page:
-    """The page of ``stmt`` (ordered) that ``args["page"]`` asks for; ``rows`` keeps whole rows
+def paginate(
+    stmt: Select, args, size: int = PAGE_SIZE, rows: bool = False, param: str = "page"
+) -> Page:
+    """The page of ``stmt`` (ordered) that ``args[param]`` asks for; ``rows`` keeps whole rows
     (for a statement that selects more than one thing), else the first column's objects."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    number = min(page_number(args), max(1, ceil((total or 0) / size)))
+    number = min(page_number(args, param), max(1, ceil((total or 0) / size)))
     page_stmt = stmt.limit(size).offset((number - 1) * size)
     result = db.session.execute(page_stmt)
     items = [tuple(row) for row in result] if rows else list(result.scalars())
-    return Page(items, number, size, total or 0)
+    return Page(items, number, size, total or 0, param)

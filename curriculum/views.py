@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.clock import local_today
 from core.i18n import LOCALES, current_locale
-from core.pdf import pdf_response, render_pdf
+from core.pdf import kept_pdf, pdf_response, render_pdf
 from curriculum import services
 from curriculum.content import BANDS
 from curriculum.forms import ConfirmForm, DeliveryForm, PlanForm, options
@@ -111,13 +111,6 @@ def handout(slug: str):
     return pdf_response(data, f"{lesson.slug}-{lang}.pdf")
 
 
-# Handbooks made by this process, by language, band and the digests of their lessons: the same
-# for every teacher, and 3 to 10 seconds of layout each (bench/documents.py). A lesson loaded anew
-# changes its digest, hence the key; at most one per language and band choice is kept.
-HANDBOOKS: dict[tuple, bytes] = {}
-HANDBOOKS_KEPT = len(BANDS) * 3 + 3
-
-
 @bp.get("/lessons/handbook.pdf")
 @roles_required(*LIBRARY_ROLES)
 def handbook():
@@ -126,15 +119,16 @@ def handbook():
     band = request.args.get("band")
     band = band if band in BANDS else None
     rows = db.session.execute(services.library(lang, band)).all()
-    key = (lang, band, tuple((lesson.slug, lesson.digest) for lesson, _text in rows))
-    data = HANDBOOKS.get(key)
-    if data is None:
-        data = render_pdf("curriculum/pdf/handbook.html", locale=lang, rows=rows, band=band)
-        for old in [k for k in HANDBOOKS if k[:2] == key[:2]]:
-            del HANDBOOKS[old]  # an earlier version of the same handbook
-        while len(HANDBOOKS) >= HANDBOOKS_KEPT:
-            del HANDBOOKS[next(iter(HANDBOOKS))]
-        HANDBOOKS[key] = data
+    # The same for every teacher and 3 to 14 seconds of layout (bench/documents.py): made once,
+    # kept by the digests of its lessons (a lesson loaded anew changes its digest).
+    data = kept_pdf(
+        f"handbook-{band or 'all'}-{lang}",
+        "curriculum/pdf/handbook.html",
+        locale=lang,
+        inputs=[band, [(lesson.slug, lesson.digest) for lesson, _text in rows]],
+        rows=rows,
+        band=band,
+    )
     return pdf_response(data, f"qamqor-handbook-{band or 'all'}-{lang}.pdf")
 
 

@@ -58,11 +58,11 @@ def audit_log():
         select(AuditEntry, User.full_name)
         .outerjoin(User, User.id == AuditEntry.actor_id)
         .where(audit_scope(current_user, AuditEntry.school_id))
-        .order_by(AuditEntry.seq.desc())
+        .order_by(AuditEntry.id.desc())  # across chains: in the order written
         .limit(AUDIT_PAGE + 1)
     )
     if before:
-        stmt = stmt.where(AuditEntry.seq < before)
+        stmt = stmt.where(AuditEntry.id < before)
     if kind:
         stmt = stmt.where(AuditEntry.action == kind)
     zone = local_zone()
@@ -88,5 +88,5 @@ def audit_log():
         kind=kind,
         since=since,
         until=until,
-        next_before=opaque(rows[-1][0].seq) if more and rows else None,
+        next_before=opaque(rows[-1][0].id) if more and rows else None,
     )

@@ -1,8 +1,10 @@
 """SQL statements per page for the main pages, counted (not timed), with realistic data.
 
 Each page has a bound; the pages used all day stay within a handful (the report form and the
-receipt check need none; the inbox and a class's progress 8, the conversation 9: which answers
-come from the regional duty desk). Two are wider by
+receipt check need none; a class's progress 8, the conversation 9: which answers come from the
+regional duty desk; the inbox 11: the user, a page of new reports (a count, the page's ids across
+reports and teachers' reports, then each kind on the page with its case and its forms) and a page
+of open cases (a count, the page, its closure requests and counselors), issue 19). Two are wider by
 design and constant: the case page (18) records the view in the audit chain (lock, last link,
 new link) and loads each of its lists (actions, referrals, messages, files, history, closure
 requests, priorities...) with one statement of its own, and a statistics dashboard computes each
@@ -43,7 +45,7 @@ PAGES = {
     "report form": (None, "/r/{school_code}", 3),
     "receipt check": (None, "/r/check", 3),
     "conversation": ("student", "/r/conversation", 10),
-    "inbox": (COUNSELOR, "/staff/inbox", 10),
+    "inbox": (COUNSELOR, "/staff/inbox", 11),
     # The user, then one statement of counts for "needs action first".
     "counselor's home": (COUNSELOR, "/staff", 3),
     "director's home": (DIRECTOR, "/staff", 5),
@@ -218,3 +220,64 @@ def test_main_pages_make_few_queries_and_no_more_with_more_data(app, demo):
     assert not over, f"pages over their bound: {over} (bounds: {bounds})"
     grew = {name: (before[name], after[name]) for name in PAGES if after[name] != before[name]}
     assert not grew, f"statements grew with the data (before, after): {grew}"
+
+
+def _statements(client, path: str) -> tuple[int, str]:
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    client.get(path)  # once before counting: first-visit work is not the page's
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert response.status_code == 200, f"{path}: HTTP {response.status_code}"
+    return len(statements), response.get_data(as_text=True)
+
+
+def test_the_inboxes_do_not_grow_with_the_reports_waiting(app, login):
+    """Issue 19: the counselor's inbox and the duty desk's list a page of the reports waiting,
+    with the same statements for none, a page and more than a page of them (issue 16: the
+    desk's inbox must not grow with the data)."""
+    from incidents.cases import inbox
+    from incidents.intake.models import Perpetrator
+    from school.models import Role
+    from tests import factories
+    from tests.incidents.case_factories import staffed_school
+    from tests.incidents.factories import report
+
+    app.config["TWO_FACTOR_ROLES"] = ""
+    staff = staffed_school()
+    desk = factories.user(Role.desk_officer, region_=factories.region("KZ-71"))
+    clients = {}
+    for name, user in (("inbox", staff.counselor), ("desk", desk)):
+        clients[name] = app.test_client()
+        login(user, using=clients[name])
+    paths = {"inbox": "/staff/inbox", "desk": "/desk/inbox"}
+    bound = bound_for(PAGES["inbox"][2])
+    counts = []
+    for waiting in (0, inbox.NEW_PAGE + 5, 2 * inbox.NEW_PAGE + 10):
+        for _ in range(waiting - _waiting(staff.school)):
+            report(staff.school)  # for the school
+            report(staff.school, perpetrator=Perpetrator.school_staff)  # for the desk alone
+        measured = {name: _statements(clients[name], path) for name, path in paths.items()}
+        rows = measured["inbox"][1].count('/open"')
+        assert rows == min(waiting, inbox.NEW_PAGE), (waiting, rows)
+        counts.append({name: n for name, (n, _html) in measured.items()})
+    assert all(c["inbox"] <= bound and c["desk"] <= bound for c in counts), counts
+    # With reports waiting, more of them make no more statements (none waiting makes fewer:
+    # there is nothing to load).
+    assert counts[1] == counts[2], counts
+
+
+def _waiting(school) -> int:
+    from incidents.intake.models import Holder, Report
+
+    return db.session.scalar(
+        select(db.func.count())
+        .select_from(Report)
+        .where(Report.school_id == school.id, Report.routing == Holder.school)
+    )

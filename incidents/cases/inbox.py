@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -48,31 +48,52 @@ class InboxItem:
         return time_left(self.deadline, now())
 
 
-NEW_ITEMS_SHOWN = 200
+NEW_PAGE = 25  # new reports on one page of the inbox
 
 
-def new_items(user: User, limit: int = NEW_ITEMS_SHOWN) -> tuple[list[InboxItem], bool]:
-    """Reports and teachers' reports not yet triaged, most urgent first (at most ``limit``),
-    and whether more are waiting behind them."""
-    items: list[InboxItem] = []
+def new_items(user: User, args, size: int = NEW_PAGE) -> Page:
+    """Reports and teachers' reports not yet triaged, most urgent first (critical first, then
+    the oldest, whose first-response time runs out first): the page that ``args["new_page"]``
+    asks for. One statement counts them, one reads the page's ids across both kinds, and each
+    kind on the page is loaded with its case and forms: the same statements for 0 or 10,000."""
+    waiting = []
     for model, join_column, kind in (
         (Report, Case.report_id, "report"),
         (TeacherReport, Case.teacher_report_id, "teacher_report"),
     ):
-        rows = db.session.execute(
-            select(model, Case)
+        waiting.append(
+            select(
+                literal(kind).label("kind"),
+                model.id.label("id"),
+                priority_rank(model.priority).label("rank"),
+                model.created_at.label("at"),
+            )
             .outerjoin(Case, join_column == model.id)
             .where(
                 case_scope(user, model.school_id),
                 or_(Case.id.is_(None), Case.state == CaseState.new),
             )
-            .order_by(priority_rank(model.priority), model.created_at)
-            .limit(limit + 1)
+        )
+    both = union_all(*waiting).subquery()
+    stmt = select(both.c.kind, both.c.id).order_by(both.c.rank, both.c.at, both.c.kind, both.c.id)
+    page = paginate(stmt, args, size, rows=True, param="new_page")
+    loaded: dict[tuple[str, int], InboxItem] = {}
+    for model, join_column, kind in (
+        (Report, Case.report_id, "report"),
+        (TeacherReport, Case.teacher_report_id, "teacher_report"),
+    ):
+        ids = [item_id for item_kind, item_id in page.items if item_kind == kind]
+        if not ids:
+            continue
+        rows = db.session.execute(
+            select(model, Case)
+            .outerjoin(Case, join_column == model.id)
+            .where(model.id.in_(ids))
             .options(selectinload(model.forms))  # the forms column: one query, not one a row
         ).all()
-        items.extend(InboxItem(kind, source, case) for source, case in rows)
-    items.sort(key=lambda item: (item.source.priority.rank, item.source.created_at))
-    return items[:limit], len(items) > limit
+        loaded.update(((kind, source.id), InboxItem(kind, source, case)) for source, case in rows)
+    items = [loaded[key] for key in page.items if key in loaded]
+    return Page(items, page.number, page.size, page.total, page.param)
 
 
 def open_cases(user: User, mine: bool, args) -> Page:
@@ -112,11 +133,9 @@ def open_cases(user: User, mine: bool, args) -> Page:
 @roles_required(*STAFF)
 def inbox():
     mine = request.args.get("mine") == "1" and current_user.role == Role.counselor
-    items, more_waiting = new_items(current_user)
     return render_template(
         "incidents/cases/inbox.html",
-        items=items,
-        more_waiting=more_waiting,
+        new=new_items(current_user, request.args),
         cases=open_cases(current_user, mine, request.args),
         mine=mine,
         reads_narrative=reads_narrative(current_user),

@@ -1,6 +1,7 @@
-"""The duty desk's pages: its inbox (the reports routed to the desk in the officer's region, most
-urgent first, a page at a time) and a report's page, where the officer reads it, answers the
-child, opens the case or hands the report back to the school. Every report is loaded through
+"""The duty desk's pages: its inbox (the reports routed to the desk in the officer's region, what
+needs attention first: the unanswered, the critical, the oldest; a page at a time) and a
+report's page, where the officer reads it, answers the child, opens the case or hands the report
+back to the school. Every report is loaded through
 ``school.access.desk_report_scope``: another region's report is a 404."""
 
 from __future__ import annotations
@@ -45,7 +46,14 @@ def inbox():
         select(Report, Case)
         .outerjoin(Case, Case.report_id == Report.id)
         .where(_scope())
-        .order_by(priority_rank(Report.priority), Report.created_at.desc(), Report.id.desc())
+        # What needs attention first: not yet answered, the critical first, then the oldest
+        # (whose first-response time runs out first).
+        .order_by(
+            Report.first_response_at.is_not(None),
+            priority_rank(Report.priority),
+            Report.created_at,
+            Report.id,
+        )
         .options(selectinload(Report.school))
     )
     return render_template(

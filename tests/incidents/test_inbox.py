@@ -349,22 +349,30 @@ def test_the_demo_cases_are_seeded_once_in_different_states(app):
     assert referrals.unsent_required(referred) == []
 
 
-def test_the_inbox_says_when_more_reports_wait_than_it_lists(app, client, login, monkeypatch):
+def test_the_inbox_lists_new_reports_a_page_at_a_time_most_urgent_first(app, client, login):
+    """Issue 19: the inbox does not grow with the reports waiting: a page of them, the critical
+    first, then the oldest (their first-response time runs out first), both kinds together."""
     from incidents.cases import inbox
 
     staff = staffed_school()
     made = [report(staff.school, forms=[ViolenceForm.verbal])[0] for _ in range(4)]
     critical, _code = report(staff.school, forms=[ViolenceForm.sexual], is_danger_now=True)
-    items, more = inbox.new_items(staff.counselor, limit=3)
-    assert more and len(items) == 3
-    assert items[0].source.id == critical.id  # the most urgent are the ones listed
-    items, more = inbox.new_items(staff.counselor, limit=5)
-    assert not more and {i.source.id for i in items} == {critical.id, *(m.id for m in made)}
+    first = inbox.new_items(staff.counselor, {}, size=3)
+    assert first.total == 5 and first.pages == 2 and len(first.items) == 3
+    assert first.items[0].source.id == critical.id  # the most urgent are the ones listed first
+    assert [i.source.id for i in first.items[1:]] == [m.id for m in made[:2]]  # then the oldest
+    second = inbox.new_items(staff.counselor, {"new_page": "2"}, size=3)
+    assert [i.source.id for i in second.items] == [m.id for m in made[2:]]
+    # Not a number: the first page; past the end: the last page, as every list.
+    assert inbox.new_items(staff.counselor, {"new_page": "x"}, size=3).number == 1
+    assert inbox.new_items(staff.counselor, {"new_page": "99"}, size=3).number == 2
 
     login(staff.counselor)
     client.get("/lang/en")
-    assert "More reports are waiting" not in client.get("/staff/inbox").get_data(as_text=True)
-    listed = inbox.new_items
-    monkeypatch.setattr(inbox, "new_items", lambda user: listed(user, limit=3))
+    for _ in range(inbox.NEW_PAGE):
+        report(staff.school, forms=[ViolenceForm.verbal])
     page = client.get("/staff/inbox").get_data(as_text=True)
-    assert "More reports are waiting than this list shows: the 3 most urgent are here" in page
+    assert page.count('/open"') == inbox.NEW_PAGE  # one "Open a case" form a row
+    assert 'href="/staff/inbox?new_page=2#new-reports"' in page
+    rest = client.get("/staff/inbox?new_page=2").get_data(as_text=True)
+    assert rest.count('/open"') == 5 and "Page 2 of 2" in rest
