@@ -258,6 +258,7 @@ class Evidence:
     schools_assessed: int = 0
     before_after: list[BeforeAfter] = field(default_factory=list)
     answer_days: int = DEFAULT_REFERRAL_ANSWER_DAYS
+    day_night: list[DayNightRow] = field(default_factory=list)
 
     @property
     def level(self) -> str:
@@ -978,7 +979,64 @@ def build(user: User, filters: Filters, export: bool = False, now=None) -> Evide
         schools_assessed=Public(assessed),
         before_after=before_after(user, filters),
         answer_days=referral_answer_days(),
+        day_night=response_by_day_and_night(user, filters),
     )
+
+
+# --- time to first human response, by day and night (issue 16) -----------------------------
+
+
+@dataclass(frozen=True)
+class DayNightRow:
+    key: str
+    label: str
+    answered: Tally
+    median: float | None
+    p90: float | None
+
+
+DAY_NIGHT = {
+    True: ("working_hours", _l("Arrived in the school's working hours")),
+    False: ("night_weekend", _l("Arrived at night or at a weekend")),
+}
+
+
+def response_by_day_and_night(user: User, filters: Filters) -> list[DayNightRow]:
+    """The median and 90th percentile hours to the first human response (an answer, triage or
+    an acknowledgement), of the answered reports that arrived within their school's working
+    hours and of those that arrived outside them (``Report.arrived_in_hours``, kept from
+    issue 16 on: older reports are in neither)."""
+    conditions = [
+        *report_conditions(user, filters),
+        Report.first_response_at.is_not(None),
+        Report.arrived_in_hours.is_not(None),
+    ]
+    hours = hours_between(Report.created_at, Report.first_response_at).label("hours")
+    source = select(Report.arrived_in_hours.label("grp"), hours).where(*conditions)
+    fractions = {"median": 0.5, "p90": P90}
+    spread = {
+        bool(row.grp): row
+        for row in db.session.execute(grouped_percentiles(source, "hours", ["grp"], fractions))
+    }
+    counted = db.session.execute(
+        select(Report.arrived_in_hours, func.count(Report.id), key_sum(Report.id))
+        .where(*conditions)
+        .group_by(Report.arrived_in_hours)
+    ).all()
+    tallies = {bool(grp): Tally(n, key) for grp, n, key in counted}
+    rows = []
+    for in_hours, (key, label) in DAY_NIGHT.items():
+        found = spread.get(in_hours)
+        rows.append(
+            DayNightRow(
+                key,
+                str(label),
+                tallies.get(in_hours, Tally()),
+                float(found.median) if found and found.median is not None else None,
+                float(found.p90) if found and found.p90 is not None else None,
+            )
+        )
+    return rows
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -1013,6 +1071,12 @@ def csv_rows(ev: Evidence) -> list[list[str]]:
                 measure,
                 None if value is None or hidden else f"{value:.2f}",
             )
+    for r in ev.day_night:
+        add("first_response_day_night", r.key, r.label, "answered", count(r.answered))
+        hidden = r.answered < MEDIAN_MIN_ANSWERS
+        for measure, value in (("median_hours", r.median), ("p90_hours", r.p90)):
+            shown = None if value is None or hidden else f"{value:.2f}"
+            add("first_response_day_night", r.key, r.label, measure, shown)
     unit = "caseload_by_region" if ev.level == Level.country else "caseload_by_school"
     lines = [(unit, r) for r in ev.caseload]
     if ev.caseload_total is not None:
