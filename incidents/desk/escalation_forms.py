@@ -8,6 +8,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -18,13 +19,13 @@ MAX_CONTACTS = 4
 NOBODY = 0
 TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = [
-    ("1", _l("Monday")),
-    ("2", _l("Tuesday")),
-    ("3", _l("Wednesday")),
-    ("4", _l("Thursday")),
-    ("5", _l("Friday")),
-    ("6", _l("Saturday")),
-    ("7", _l("Sunday")),
+    SelectChoice("1", _l("Monday")),
+    SelectChoice("2", _l("Tuesday")),
+    SelectChoice("3", _l("Wednesday")),
+    SelectChoice("4", _l("Thursday")),
+    SelectChoice("5", _l("Friday")),
+    SelectChoice("6", _l("Saturday")),
+    SelectChoice("7", _l("Sunday")),
 ]
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, exists, select
 from wtforms import SubmitField
+from wtforms.fields.choices import SelectChoice
 
 from core import audit
 from core.model_types import utcnow
@@ -28,7 +29,7 @@ class AckForm(FlaskForm):
     submit = SubmitField()
 
 
-def _people() -> list[tuple[int, str]]:
+def _people() -> list[SelectChoice]:
     staff = db.session.scalars(
         select(User)
         .where(
@@ -38,7 +39,9 @@ def _people() -> list[tuple[int, str]]:
         )
         .order_by(User.full_name, User.id)
     )
-    return [(NOBODY, _("Nobody"))] + [(u.id, f"{u.full_name} ({u.role.title})") for u in staff]
+    return [SelectChoice(NOBODY, _("Nobody"))] + [
+        SelectChoice(u.id, f"{u.full_name} ({u.role.title})") for u in staff
+    ]
 
 
 def _fill(form: ContactsForm, school_id: int) -> None:
