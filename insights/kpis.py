@@ -1014,26 +1014,36 @@ def response_by_day_and_night(user: User, filters: Filters) -> list[DayNightRow]
     hours = hours_between(Report.created_at, Report.first_response_at).label("hours")
     source = select(Report.arrived_in_hours.label("grp"), hours).where(*conditions)
     fractions = {"median": 0.5, "p90": P90}
-    spread = {
-        bool(row.grp): row
-        for row in db.session.execute(grouped_percentiles(source, "hours", ["grp"], fractions))
-    }
-    counted = db.session.execute(
-        select(Report.arrived_in_hours, func.count(Report.id), key_sum(Report.id))
+    spread = grouped_percentiles(source, "hours", ["grp"], fractions).subquery()
+    counted = (
+        select(
+            Report.arrived_in_hours.label("grp"),
+            func.count(Report.id).label("n"),
+            key_sum(Report.id).label("key"),
+        )
         .where(*conditions)
         .group_by(Report.arrived_in_hours)
-    ).all()
-    tallies = {bool(grp): Tally(n, key) for grp, n, key in counted}
+        .subquery()
+    )
+    # One statement: the counts (as tallies) beside the median and the 90th percentile.
+    found = {
+        bool(row.grp): row
+        for row in db.session.execute(
+            select(counted, spread.c.median, spread.c.p90).outerjoin(
+                spread, spread.c.grp == counted.c.grp
+            )
+        )
+    }
     rows = []
     for in_hours, (key, label) in DAY_NIGHT.items():
-        found = spread.get(in_hours)
+        row = found.get(in_hours)
         rows.append(
             DayNightRow(
                 key,
                 str(label),
-                tallies.get(in_hours, Tally()),
-                float(found.median) if found and found.median is not None else None,
-                float(found.p90) if found and found.p90 is not None else None,
+                Tally(row.n, row.key) if row else Tally(),
+                float(row.median) if row and row.median is not None else None,
+                float(row.p90) if row and row.p90 is not None else None,
             )
         )
     return rows
