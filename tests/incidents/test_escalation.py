@@ -182,7 +182,8 @@ def test_an_acknowledgement_or_an_answer_stops_the_chain(app, chain, login):
     url = f"/staff/escalation/{opaque(made.id)}/acknowledge"
     assert other_client.post(url).status_code == 404
     assert client.post(url).status_code == 303
-    assert "already" in client.post(url, follow_redirects=True).get_data(as_text=True)
+    again = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "біреу қолға алып қойған" in again  # "someone has already taken it up", in Kazakh
     escalation.run(AT_DAY + timedelta(hours=2))
     db.session.expire_all()
     [step] = escalation.steps_of(made.id)
