@@ -190,6 +190,16 @@ def test_an_acknowledgement_or_an_answer_stops_the_chain(app, chain, login):
     assert step.acknowledged_at is not None and step.acknowledged_by_id == w["counselor"].id
     assert db.session.get(Report, made.id).first_response_at == step.acknowledged_at
 
+    # From the report's own page too.
+    from_page = arrived(w["school"], AT_DAY)
+    escalation.run(AT_DAY)
+    page = client.get(f"/staff/reports/{opaque(from_page.id)}").get_data(as_text=True)
+    ack = f"/staff/escalation/{opaque(from_page.id)}/acknowledge"
+    assert ack in page
+    assert client.post(ack).status_code == 303
+    escalation.run(AT_DAY + timedelta(hours=2))
+    assert len(steps(from_page)) == 1
+
     answered = arrived(w["school"], AT_DAY)
     escalation.run(AT_DAY)
     add_staff_message(answered, by=w["counselor"], body="Сәлем", now=AT_DAY + timedelta(minutes=3))
