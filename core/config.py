@@ -19,6 +19,7 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "QAMQOR_"
 
@@ -191,11 +192,33 @@ def _hours_by_name(value: Any) -> dict[str, float]:
     return hours
 
 
+def _zones_by_name(value: Any) -> dict[str, str]:
+    """A JSON object of region ISO codes to IANA time zones, e.g. ``{"KZ-71": "Asia/Almaty"}``."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError(
+                'must be a JSON object of zones, such as {"KZ-71": "Asia/Almaty"}'
+            ) from None
+    if not isinstance(value, Mapping):
+        raise ValueError('must be a JSON object of zones, such as {"KZ-71": "Asia/Almaty"}')
+    zones = {}
+    for key, name in value.items():
+        try:
+            ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"names an unknown time zone for {key!r}: {name!r}") from None
+        zones[str(key)] = str(name)
+    return zones
+
+
 TEXT = Kind("text", _text)
 BOOLEAN = Kind("true or false", _boolean)
 NAMES = Kind("names, comma-separated", _names)
 RATE_LIMIT = Kind("rate limit", _rate_limit)
 HOURS_BY_NAME = Kind("JSON object", _hours_by_name)
+ZONES_BY_REGION = Kind("JSON object", _zones_by_name)
 HTTP_URL = _url(
     ("http", "https"), "an http(s) address such as https://qamqor.example.kz", "http(s) address"
 )
@@ -417,6 +440,13 @@ SETTINGS: dict[str, Setting] = {
             {},
             'hours to the first response by priority (`critical`, `high`, `normal`, `low`), over the built-in targets of `incidents/cases/deadlines.py`; e.g. `{"high": 2}`',
             "none (the built-in targets)",
+        ),
+        _s(
+            "REGION_TIME_ZONES",
+            ZONES_BY_REGION,
+            {},
+            'a time zone for a region\'s working hours, by the region\'s ISO code, over the platform\'s zone; e.g. `{"KZ-71": "Asia/Almaty"}`',
+            "none (the platform's zone)",
         ),
         _s(
             "REFERRAL_ANSWER_DAYS",

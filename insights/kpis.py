@@ -256,6 +256,7 @@ class Evidence:
     schools_assessed: int = 0
     before_after: list[BeforeAfter] = field(default_factory=list)
     answer_days: int = field(default_factory=lambda: default("REFERRAL_ANSWER_DAYS"))
+    day_night: list[DayNightRow] = field(default_factory=list)
 
     @property
     def level(self) -> str:
@@ -976,7 +977,74 @@ def build(user: User, filters: Filters, export: bool = False, now=None) -> Evide
         schools_assessed=Public(assessed),
         before_after=before_after(user, filters),
         answer_days=referral_answer_days(),
+        day_night=response_by_day_and_night(user, filters),
     )
+
+
+# --- time to first human response, by day and night (issue 16) -----------------------------
+
+
+@dataclass(frozen=True)
+class DayNightRow:
+    key: str
+    label: str
+    answered: Tally
+    median: float | None
+    p90: float | None
+
+
+DAY_NIGHT = {
+    True: ("working_hours", _l("Arrived in the school's working hours")),
+    False: ("night_weekend", _l("Arrived at night or at a weekend")),
+}
+
+
+def response_by_day_and_night(user: User, filters: Filters) -> list[DayNightRow]:
+    """The median and 90th percentile hours to the first human response (an answer, triage or
+    an acknowledgement), of the answered reports that arrived within their school's working
+    hours and of those that arrived outside them (``Report.arrived_in_hours``, kept from
+    issue 16 on: older reports are in neither)."""
+    conditions = [
+        *report_conditions(user, filters),
+        Report.first_response_at.is_not(None),
+        Report.arrived_in_hours.is_not(None),
+    ]
+    hours = hours_between(Report.created_at, Report.first_response_at).label("hours")
+    source = select(Report.arrived_in_hours.label("grp"), hours).where(*conditions)
+    fractions = {"median": 0.5, "p90": P90}
+    spread = grouped_percentiles(source, "hours", ["grp"], fractions).subquery()
+    counted = (
+        select(
+            Report.arrived_in_hours.label("grp"),
+            func.count(Report.id).label("n"),
+            key_sum(Report.id).label("key"),
+        )
+        .where(*conditions)
+        .group_by(Report.arrived_in_hours)
+        .subquery()
+    )
+    # One statement: the counts (as tallies) beside the median and the 90th percentile.
+    found = {
+        bool(row.grp): row
+        for row in db.session.execute(
+            select(counted, spread.c.median, spread.c.p90).outerjoin(
+                spread, spread.c.grp == counted.c.grp
+            )
+        )
+    }
+    rows = []
+    for in_hours, (key, label) in DAY_NIGHT.items():
+        row = found.get(in_hours)
+        rows.append(
+            DayNightRow(
+                key,
+                str(label),
+                Tally(row.n, row.key) if row else Tally(),
+                float(row.median) if row and row.median is not None else None,
+                float(row.p90) if row and row.p90 is not None else None,
+            )
+        )
+    return rows
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -1011,6 +1079,12 @@ def csv_rows(ev: Evidence) -> list[list[str]]:
                 measure,
                 None if value is None or hidden else f"{value:.2f}",
             )
+    for r in ev.day_night:
+        add("first_response_day_night", r.key, r.label, "answered", count(r.answered))
+        hidden = r.answered < MEDIAN_MIN_ANSWERS
+        for measure, value in (("median_hours", r.median), ("p90_hours", r.p90)):
+            shown = None if value is None or hidden else f"{value:.2f}"
+            add("first_response_day_night", r.key, r.label, measure, shown)
     unit = "caseload_by_region" if ev.level == Level.country else "caseload_by_school"
     lines = [(unit, r) for r in ev.caseload]
     if ev.caseload_total is not None:

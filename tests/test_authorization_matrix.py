@@ -342,6 +342,13 @@ TABLE: dict[str, Expect | list[Expect]] = {
         "partner.partner_outcome", {"partner"}, (400,), args={"referral_id": "sent_referral"}
     ),
     # --- the regional duty desk (issue 16) -------------------------------------------------------
+    # Escalation chains: the school administrator sets the list and hours (an empty form keeps
+    # nothing: 400); the school's staff acknowledge a report that waits (303 back to the list).
+    "/school/escalation": E("desk.contacts", {"school_admin"}),
+    "/staff/escalation": E("desk.escalations", CASE_STAFF),
+    "/staff/escalation/<opaque:report_id>/acknowledge": E(
+        "desk.acknowledge", CASE_STAFF, (303,), args={"report_id": "report"}, fresh={"report"}
+    ),
     "/desk/inbox": E("desk.inbox", {"desk_officer"}),
     "/desk/reports/<opaque:report_id>": E(
         "desk.report_detail", {"desk_officer"}, args={"report_id": "desk_report"}

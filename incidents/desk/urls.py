@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from incidents.desk import pages
+from incidents.desk import escalation_pages, pages
 
 bp = Blueprint("desk", __name__, template_folder="../templates")
 
@@ -15,3 +15,12 @@ bp.add_url_rule(REPORT, view_func=pages.report_detail, methods=["GET"])
 bp.add_url_rule(REPORT + "/messages", view_func=pages.message_send, methods=["POST"])
 bp.add_url_rule(REPORT + "/open", view_func=pages.open_case, methods=["POST"])
 bp.add_url_rule(REPORT + "/hand-back", view_func=pages.hand_back, methods=["POST"])
+
+# Escalation chains: the school administrator's list and hours, the staff's acknowledgements.
+bp.add_url_rule("/school/escalation", view_func=escalation_pages.contacts, methods=["GET", "POST"])
+bp.add_url_rule("/staff/escalation", view_func=escalation_pages.escalations, methods=["GET"])
+bp.add_url_rule(
+    "/staff/escalation/<opaque:report_id>/acknowledge",
+    view_func=escalation_pages.acknowledge,
+    methods=["POST"],
+)

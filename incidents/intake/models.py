@@ -225,6 +225,9 @@ class Report(db.Model):
     )
     # Set by staff work (response workflow): the first reply or triage, for response-time figures.
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether it arrived within the school's working hours (``incidents.desk.hours``), for the
+    # response times by day and night; None for the reports made before it was kept.
+    arrived_in_hours: Mapped[bool | None] = mapped_column()
     # The reporter's last visit with the code, stored already cut to the hour.
     last_reporter_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The language of the pages the child wrote in ("kk", "ru", "en"): the counselor answers in

@@ -25,7 +25,7 @@ from core.mail import OutgoingMail, deliver, queue_for
 from core.model_types import TitledEnum, utcnow
 from core.public_url import external_url
 from extensions import commit_keeping_loaded, db
-from incidents.desk import routing
+from incidents.desk import hours, routing
 from incidents.intake import receipts, uploads
 from incidents.intake.models import (
     Attachment,
@@ -163,6 +163,7 @@ def submit_report(
         locale=data.locale,
         priority=priority,
         routing=routing.route(data.perpetrator, priority),
+        arrived_in_hours=hours.in_working_hours(school.id, utcnow()),
         submission_token=data.submission_token,
         forms=[ReportViolenceForm(form=form) for form in forms],
     )
