@@ -49,7 +49,9 @@ def inbox():
         .options(selectinload(Report.school))
     )
     return render_template(
-        "incidents/desk/inbox.html", page=paginate(stmt, request.args, rows=True)
+        "incidents/desk/inbox.html",
+        page=paginate(stmt, request.args, rows=True),
+        unanswered=services.unanswered_referrals(current_user, utcnow()),
     )
 
 
