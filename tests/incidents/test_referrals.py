@@ -442,7 +442,7 @@ def test_recording_the_outcome_asks_for_a_confirmation(client, login):
     client.post(f"/partner/referrals/{opaque(referral.id)}/acknowledge", data={})
     url = f"/partner/referrals/{opaque(referral.id)}/outcome"
     page = client.get(f"/partner/referrals/{opaque(referral.id)}").get_data(as_text=True)
-    assert 'name="confirm"' in page and "қайта өзгертілмейді" in page
+    assert 'name="confirm"' in page and "15 минут" in page
     response = client.post(url, data={"outcome_note": "Іс қозғалды"})
     assert response.status_code == 400
     db.session.refresh(referral)
