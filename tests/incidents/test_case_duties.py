@@ -131,6 +131,7 @@ def test_an_overdue_duty_shows_everywhere_and_is_notified_once_without_the_story
     assert "Anti-bullying model, step 1: register the complaint" in listed
     assert "Anti-bullying model, step 3" not in listed  # the help plan is not due yet
     assert attention.counts(staff.counselor)["late_duties"] == 3
+    assert "3 duties by law" in client.get("/staff/inbox").get_data(as_text=True)
     caplog.set_level(logging.INFO)
     caplog.clear()
     assert overdue.notify_overdue(utcnow()) == 3  # the three duties (the report was answered)

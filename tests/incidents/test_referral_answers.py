@@ -154,6 +154,10 @@ def test_an_unanswered_referral_returns_to_the_school_and_the_desk(app, client, 
     section = section[: section.index("</ul>")]
     assert referral.case.label in section and answered.case.label not in section
     assert attention.counts(staff.counselor)["unanswered"] == 1
+    inbox = client.get("/staff/inbox").get_data(as_text=True)
+    row = inbox[inbox.index(referral.case.label) :]
+    # The unanswered police referral and the guardianship draft not sent in time.
+    assert "2 referrals" in row[: row.index("</tr>")]
 
     desk_client = app.test_client()
     login(desk, using=desk_client)
