@@ -1,8 +1,10 @@
 """Commands of the response workflow: ``flask --app app incidents ...``.
 
 - ``load-referral-rules`` loads the shipped rules table (idempotent; run after each upgrade).
-- ``notify-overdue`` tells school administrators what is overdue, once per item; a scheduler
-  (cron, a systemd timer) runs it every few minutes.
+- ``notify-overdue`` tells school administrators what is overdue, once per item (reports,
+  referrals not sent or not answered by the body, duties by law); a referral the body has not
+  answered is told to the region's desk officers too. A scheduler (cron, a systemd timer) runs
+  it every few minutes.
 - ``purge`` empties the texts and deletes the files of cases closed longer ago than
   ``RETENTION_DAYS_CLOSED_CASES`` (``incidents.cases.retention``); a scheduler runs it daily.
 """
@@ -38,7 +40,8 @@ def load_referral_rules_command(reset: bool) -> None:
     help="Pretend it is this moment (ISO 8601, UTC if no zone); for checks and tests.",
 )
 def notify_overdue_command(now_text: str | None) -> None:
-    """Notify school administrators of overdue reports and referrals (once each)."""
+    """Notify school administrators (and, for unanswered referrals, the region's desk) of
+    overdue reports, referrals and duties by law (once each)."""
     now = utcnow()
     if now_text:
         now = datetime.fromisoformat(now_text)

@@ -83,6 +83,7 @@ SCHOOL_BOUND = {
     "case",
     "attachment",
     "action",
+    "duty",
     "closure",
     "person",
     "report",
@@ -280,6 +281,10 @@ TABLE: dict[str, Expect | list[Expect]] = {
     f"{C}/actions/<opaque:action_id>/done": E(
         "cases.action_done", {"counselor"}, (302,), args={"case_id": "case", "action_id": "action"}
     ),
+    # An empty form: told what is missing on the case page (a redirect), nothing written.
+    f"{C}/duties/<opaque:duty_id>/met": E(
+        "cases.duty_met", {"counselor"}, (302,), args={"case_id": "case", "duty_id": "duty"}
+    ),
     f"{C}/messages": E("cases.message_send", {"counselor"}, (400,), args={"case_id": "case"}),
     f"{C}/referrals": E("referrals.referral_new", {"counselor"}, (400,), args={"case_id": "case"}),
     # Read before a case is opened (issue 20): the counselor only, read-only, audited.
@@ -340,6 +345,10 @@ TABLE: dict[str, Expect | list[Expect]] = {
     ),
     "/partner/referrals/<opaque:referral_id>/outcome": E(
         "partner.partner_outcome", {"partner"}, (400,), args={"referral_id": "sent_referral"}
+    ),
+    # Nothing answered yet: nothing to undo (409), nothing written.
+    "/partner/referrals/<opaque:referral_id>/undo": E(
+        "partner.partner_undo", {"partner"}, (409,), args={"referral_id": "sent_referral"}
     ),
     # --- the regional duty desk (issue 16) -------------------------------------------------------
     # Escalation chains: the school administrator sets the list and hours (an empty form keeps
@@ -675,10 +684,11 @@ def test_each_role_gets_what_the_table_says_and_never_another_schools_data(
             assert fingerprint() == before, f"{label}: a refused request wrote to the database"
 
 
-OPAQUE = {"case", "person", "action"}  # in addresses as core.opaque tokens
+OPAQUE = {"case", "person", "action", "duty"}  # in addresses as core.opaque tokens
 NESTED = [
     ("/staff/cases/{case}/people/{person}/remove", "counselor"),
     ("/staff/cases/{case}/actions/{action}/done", "counselor"),
+    ("/staff/cases/{case}/duties/{duty}/met", "counselor"),
     ("/lessons/classes/{classroom}/plans/{plan}/delete", "teacher"),
     ("/lessons/classes/{classroom}/deliveries/{delivery}/delete", "teacher"),
 ]

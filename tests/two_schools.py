@@ -192,6 +192,8 @@ def build_side(side: str) -> Side:
         case_label=case.label,
         person=person.id,
         action=action.id,
+        # A legal duty of the case (the guardianship body, for sexual violence).
+        duty=case.duties[0].id,
         referral=sent.id,
         sent_referral=sent.id,
         attachment=attachment.id,

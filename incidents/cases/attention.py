@@ -13,7 +13,14 @@ from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 
 from extensions import db
-from incidents.cases.deadlines import action_overdue, awaiting_response_overdue, referral_overdue
+from incidents.cases.deadlines import (
+    action_overdue,
+    awaiting_response_overdue,
+    duty_overdue,
+    referral_overdue,
+    referral_unanswered,
+)
+from incidents.cases.duty_models import CaseDuty
 from incidents.cases.enums import ActionKind, CaseState, ClosureDecision
 from incidents.cases.models import Action, Case, ClosureRequest, Referral, TeacherReport
 from incidents.cases.view_helpers import now
@@ -94,6 +101,24 @@ def counts(user: User) -> dict[str, int]:
             action_overdue(Action.due_on, Action.done_at, moment),
         )
         .scalar_subquery(),
+        "unanswered": select(func.count(Referral.id))
+        .join(Case, Case.id == Referral.case_id)
+        .where(
+            case_scope(user, Referral.school_id),
+            Case.state != CaseState.closed,
+            referral_unanswered(
+                Referral.status, Referral.disposition, Referral.answer_due_at, moment
+            ),
+        )
+        .scalar_subquery(),
+        "late_duties": select(func.count(CaseDuty.id))
+        .join(Case, Case.id == CaseDuty.case_id)
+        .where(
+            case_scope(user, CaseDuty.school_id),
+            Case.state != CaseState.closed,
+            duty_overdue(CaseDuty.met_at, CaseDuty.due_at, moment),
+        )
+        .scalar_subquery(),
         "approvals": select(func.count(ClosureRequest.id))
         .where(
             case_scope(user, ClosureRequest.school_id),
@@ -117,6 +142,8 @@ def needs_action(user: User) -> list[Attention]:
         + found["late_teacher"]
         + found["late_referrals"]
         + found["late_actions"]
+        + found["unanswered"]
+        + found["late_duties"]
     )
     waiting = found["new_reports"] + found["new_teacher"]
     lines = [

@@ -19,7 +19,7 @@ from core import audit
 from core.clock import local_today
 from core.i18n import LANGUAGE_TITLES, LOCALES, current_locale
 from extensions import commit_keeping_loaded, db
-from incidents.cases import case_steps, state_machine
+from incidents.cases import case_steps, duties, state_machine
 from incidents.cases.case_steps import READY_REPLIES
 from incidents.cases.deadlines import response_deadline, time_left
 from incidents.cases.enums import (
@@ -46,9 +46,10 @@ from incidents.cases.forms import (
     enum_choices,
     options,
 )
-from incidents.cases.models import Case, ClosureRequest, InvolvedPerson
+from incidents.cases.models import Case, CaseDuty, ClosureRequest, InvolvedPerson
 from incidents.cases.view_helpers import STAFF, attempt, case_url, load_case, now
 from incidents.intake.models import Priority
+from incidents.referrals import answers
 from incidents.referrals import services as referrals
 from school.access import (
     reads_narrative,
@@ -63,6 +64,7 @@ CASE_PAGE = (
     joinedload(Case.report),
     joinedload(Case.counselor),
     selectinload(Case.people).joinedload(InvolvedPerson.classroom),
+    selectinload(Case.duties).joinedload(CaseDuty.met_by),
 )
 
 
@@ -205,6 +207,10 @@ def render_case(case: Case, status: int = 200, **bound):
         "language_titles": LANGUAGE_TITLES,
         "reply_locales": LOCALES,
         "referral_overdue": lambda r: referrals.is_overdue(r, moment),
+        "referral_unanswered": lambda r: answers.is_unanswered(r, moment),
+        "duty_rule": duties.rule_for,
+        "duty_title": duties.title,
+        "days_notes": duties.DAYS_NOTES,
         "time_left": lambda deadline: time_left(deadline, moment),
         "PersonRole": PersonRole,
         "files": files_by_message(case),

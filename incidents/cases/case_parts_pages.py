@@ -14,10 +14,18 @@ from core.i18n import current_locale
 from core.pdf import pdf_response
 from core.security import CSP
 from extensions import db
-from incidents.cases import case_steps
+from incidents.cases import case_steps, duties
 from incidents.cases.case_pages import build_forms, handle, school_classes
-from incidents.cases.enums import ActionKind, PersonKind, PersonRole
-from incidents.cases.forms import NONE, ActionDoneForm, ActionForm, MessageForm, PersonForm, options
+from incidents.cases.enums import ActionKind, DutyMet, PersonKind, PersonRole
+from incidents.cases.forms import (
+    NONE,
+    ActionDoneForm,
+    ActionForm,
+    DutyMetForm,
+    MessageForm,
+    PersonForm,
+    options,
+)
 from incidents.cases.view_helpers import attempt, case_url, load_case, now
 from incidents.intake import uploads
 from incidents.intake.models import Attachment
@@ -94,6 +102,27 @@ def action_done(case_id: int, action_id: int):
         _("Marked as done."),
     )
     return redirect(case_url(case, "actions"))
+
+
+@roles_required(Role.counselor)
+def duty_met(case_id: int, duty_id: int):
+    """The counselor records how a legal duty of the case was met (another school's duty, or a
+    duty of another case, is a 404: it is looked up among the scoped case's own)."""
+    case = load_case(case_id)
+    duty = next((d for d in case.duties if d.id == duty_id), None)
+    if duty is None:
+        abort(404)
+    form = DutyMetForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+        return redirect(case_url(case, "duties"))
+    attempt(
+        lambda: duties.meet(
+            duty, by=current_user, how=DutyMet(form.how.data), note=form.note.data or "", now=now()
+        ),
+        _("Recorded how the duty was met."),
+    )
+    return redirect(case_url(case, "duties"))
 
 
 @roles_required(Role.counselor)

@@ -58,6 +58,15 @@ def referral_overdue(required, status, deadline_at, now: datetime) -> ColumnElem
     return and_(required.is_(True), status == "draft", deadline_at < now)
 
 
+def referral_unanswered(status, disposition, answer_due_at, now: datetime) -> ColumnElement[bool]:
+    """SQL: a sent referral the body has not answered (no disposition) past its answer time."""
+    return and_(status.in_(("sent", "acknowledged")), disposition.is_(None), answer_due_at < now)
+
+
+def duty_overdue(met_at, due_at, now: datetime) -> ColumnElement[bool]:
+    return and_(met_at.is_(None), due_at < now)
+
+
 # How close a deadline is, for the badge's colour and words: within the hour is urgent, within
 # four hours soon; the same mild badge for 29 minutes and 24 hours would hide the urgent ones.
 URGENT_WITHIN = timedelta(hours=1)

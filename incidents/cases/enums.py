@@ -218,3 +218,40 @@ ClosureDecision.TITLES = {
     ClosureDecision.approved: _l("Approved"),
     ClosureDecision.declined: _l("Declined"),
 }
+
+
+class Disposition(TitledEnum):
+    """What the body answered to a referral (issue 16: a referral must be answered)."""
+
+    accepted = "accepted"
+    declined = "declined"
+    transferred = "transferred"
+    closed = "closed"
+
+    @property
+    def closes(self) -> bool:
+        """Every answer but "accepted" ends the body's part; an accepted one closes later."""
+        return self != Disposition.accepted
+
+
+Disposition.TITLES = {
+    Disposition.accepted: _l("Accepted for work"),
+    Disposition.declined: _l("Declined"),
+    Disposition.transferred: _l("Transferred to another body"),
+    Disposition.closed: _l("Closed with an outcome"),
+}
+
+
+class DutyMet(TitledEnum):
+    """How a counselor met a legal duty on a case."""
+
+    done = "done"
+    referral = "referral"
+    not_needed = "not_needed"
+
+
+DutyMet.TITLES = {
+    DutyMet.done: _l("Done as required"),
+    DutyMet.referral: _l("By the referral sent"),
+    DutyMet.not_needed: _l("Not needed in this case (reason given)"),
+}

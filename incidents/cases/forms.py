@@ -186,6 +186,21 @@ class ActionDoneForm(FlaskForm):
     submit = SubmitField(_l("Mark as done"))
 
 
+class DutyMetForm(FlaskForm):
+    how = RadioField(
+        _l("How the duty was met"),
+        choices=options(
+            [
+                ("done", _l("Done as required")),
+                ("not_needed", _l("Not needed in this case (reason given)")),
+            ]
+        ),
+        validators=[chosen()],
+    )
+    note = text_area(_l("What was done, or why it is not needed"), 2000)
+    submit = SubmitField(_l("Record how it was met"))
+
+
 class MessageForm(FlaskForm):
     body = text_area(_l("Message to the student"), 4000, needed=True)
     submit = SubmitField(_l("Send to the student"))
@@ -234,15 +249,50 @@ class AcknowledgeForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome_note = text_area(_l("Outcome"), 4000, needed=True)
+    # Without a choice sent (an older page), the answer is the outcome that closes it.
+    disposition = RadioField(
+        _l("Your answer"),
+        choices=options(
+            [
+                ("accepted", _l("Accepted for work (the outcome follows later)")),
+                ("closed", _l("Closed with an outcome")),
+                ("declined", _l("Declined (give the reason)")),
+                ("transferred", _l("Transferred to another body (say which)")),
+            ]
+        ),
+        default="closed",
+        validators=[Optional()],
+    )
+    outcome_note = text_area(
+        _l("Outcome, reason or the body it went to"),
+        4000,
+        description=_l(
+            "What your body did, in a few plain words. The school psychologist reads it."
+        ),
+    )
     confirm = BooleanField(
         _l(
-            "I confirm the outcome: the referral will be closed and the outcome cannot be"
-            " changed afterwards."
+            "I confirm this answer. The school sees it at once; I can undo it within 15"
+            " minutes, later only by a letter to the school."
         ),
         validators=[InputRequired(_l("Please confirm the outcome by ticking the box."))],
     )
-    submit = SubmitField(_l("Record the outcome"))
+    submit = SubmitField(_l("Record the answer"))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Every answer but an acceptance says what, why or where to.
+        if (self.disposition.data or "closed") != "accepted" and not (
+            self.outcome_note.data or ""
+        ).strip():
+            message = str(_l("Please fill in this field."))
+            self.outcome_note.errors = [*self.outcome_note.errors, message]
+            return False
+        return valid
+
+
+class UndoForm(FlaskForm):
+    submit = SubmitField(_l("Undo my answer"))
 
 
 class ApprovalForm(FlaskForm):

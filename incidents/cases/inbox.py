@@ -18,11 +18,14 @@ from extensions import db
 from incidents.cases import state_machine
 from incidents.cases.deadlines import (
     action_overdue,
+    duty_overdue,
     priority_rank,
     referral_overdue,
+    referral_unanswered,
     response_deadline,
     time_left,
 )
+from incidents.cases.duty_models import CaseDuty
 from incidents.cases.enums import CaseState
 from incidents.cases.models import Action, Case, Referral, TeacherReport
 from incidents.cases.view_helpers import STAFF, case_url, now
@@ -97,7 +100,7 @@ def new_items(user: User, args, size: int = NEW_PAGE) -> Page:
 
 
 def open_cases(user: User, mine: bool, args) -> Page:
-    """Cases at work, with their counts of overdue actions and overdue required referrals: the
+    """Cases at work, with their counts of overdue actions, referrals and duties by law: the
     page of them that ``args`` asks for."""
     moment = now()
     late_actions = (
@@ -110,13 +113,25 @@ def open_cases(user: User, mine: bool, args) -> Page:
         select(func.count(Referral.id))
         .where(
             Referral.case_id == Case.id,
-            referral_overdue(Referral.required, Referral.status, Referral.deadline_at, moment),
+            # Not sent in time, or sent and not answered by the body in time.
+            or_(
+                referral_overdue(Referral.required, Referral.status, Referral.deadline_at, moment),
+                referral_unanswered(
+                    Referral.status, Referral.disposition, Referral.answer_due_at, moment
+                ),
+            ),
         )
         .correlate(Case)
         .scalar_subquery()
     )
+    late_duties = (
+        select(func.count(CaseDuty.id))
+        .where(CaseDuty.case_id == Case.id, duty_overdue(CaseDuty.met_at, CaseDuty.due_at, moment))
+        .correlate(Case)
+        .scalar_subquery()
+    )
     stmt = (
-        select(Case, late_actions, late_referrals)
+        select(Case, late_actions, late_referrals, late_duties)
         .where(
             case_scope(user, Case.school_id),
             Case.state.not_in([CaseState.new, CaseState.closed]),

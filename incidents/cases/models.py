@@ -28,6 +28,7 @@ from incidents.cases.enums import (
     ActionKind,
     CaseState,
     ClosureDecision,
+    Disposition,
     Outcome,
     PersonKind,
     PersonRole,
@@ -171,6 +172,12 @@ class Case(db.Model):
     )
     people: Mapped[list[InvolvedPerson]] = relationship(
         back_populates="case", order_by="InvolvedPerson.id", cascade="all, delete-orphan"
+    )
+    duties: Mapped[list[CaseDuty]] = relationship(
+        back_populates="case",
+        order_by="(CaseDuty.due_at, CaseDuty.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
     actions: Mapped[list[Action]] = relationship(
         back_populates="case",
@@ -329,6 +336,13 @@ class Referral(db.Model):
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The body's answer and by when it is due (``incidents.referrals.answers``).
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disposition: Mapped[Disposition | None] = mapped_column(
+        str_enum(Disposition, "referral_disposition")
+    )
+    disposition_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="referrals")
     school: Mapped[School] = relationship()
@@ -419,3 +433,7 @@ class OverdueNotice(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     object_id: Mapped[int]
     notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Imported here so that every user of the models has the duties' table too.
+from incidents.cases.duty_models import CaseDuty  # noqa: E402, F401

@@ -18,17 +18,21 @@ from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from extensions import db
+from incidents.cases import duties
 from incidents.cases.deadlines import (
     action_overdue,
     awaiting_response_overdue,
+    duty_overdue,
     priority_rank,
     referral_overdue,
+    referral_unanswered,
     response_deadline,
 )
+from incidents.cases.duty_models import CaseDuty
 from incidents.cases.enums import ActionKind, CaseState
 from incidents.cases.models import Action, Case, OverdueNotice, Referral, TeacherReport
 from incidents.intake.models import Report
-from school.models import Role, User
+from school.models import Role, School, User
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +43,22 @@ class OverdueLists:
     teacher_reports: list[TeacherReport]
     referrals: list[Referral]
     actions: list[Action]
+    # Referrals sent but not answered by the body in time; legal duties past their time.
+    unanswered: list[Referral]
+    duties: list[CaseDuty]
 
     @property
     def total(self) -> int:
-        return (
-            len(self.reports) + len(self.teacher_reports) + len(self.referrals) + len(self.actions)
+        return sum(
+            len(items)
+            for items in (
+                self.reports,
+                self.teacher_reports,
+                self.referrals,
+                self.actions,
+                self.unanswered,
+                self.duties,
+            )
         )
 
 
@@ -122,6 +137,45 @@ def overdue_actions(
     return list(db.session.scalars(stmt))
 
 
+def unanswered_referrals(
+    scope: ColumnElement[bool],
+    now: datetime,
+    counselor: User | None = None,
+    limit: int | None = None,
+) -> list[Referral]:
+    """Referrals the body has not answered in time: they return to the school (and the desk)."""
+    stmt = (
+        select(Referral)
+        .join(Case, Case.id == Referral.case_id)
+        .where(
+            scope,
+            Case.state != CaseState.closed,
+            referral_unanswered(Referral.status, Referral.disposition, Referral.answer_due_at, now),
+            _counselor_filter(counselor),
+        )
+        .order_by(Referral.answer_due_at, Referral.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def overdue_duties(
+    scope: ColumnElement[bool], now: datetime, counselor: User | None = None
+) -> list[CaseDuty]:
+    stmt = (
+        select(CaseDuty)
+        .join(Case, Case.id == CaseDuty.case_id)
+        .where(
+            scope,
+            Case.state != CaseState.closed,
+            duty_overdue(CaseDuty.met_at, CaseDuty.due_at, now),
+            _counselor_filter(counselor),
+        )
+        .order_by(CaseDuty.due_at, CaseDuty.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def _counselor_filter(counselor: User | None) -> ColumnElement[bool]:
     return true() if counselor is None else Case.counselor_id == counselor.id
 
@@ -137,10 +191,28 @@ def overdue_lists(scope_for, now: datetime, counselor: User | None = None) -> Ov
         teacher_reports=overdue_teacher_reports(scope_for(TeacherReport.school_id), now),
         referrals=overdue_referrals(scope_for(Referral.school_id), now, counselor),
         actions=overdue_actions(scope_for(Case.school_id), now, counselor),
+        unanswered=unanswered_referrals(scope_for(Referral.school_id), now, counselor),
+        duties=overdue_duties(scope_for(CaseDuty.school_id), now, counselor),
     )
 
 
 # --- notices to the school administrator ------------------------------------------------------
+
+
+def desk_officers_of_school(school_id: int) -> list[User]:
+    """The active desk officers of the school's region (none when the region has no desk)."""
+    region = select(School.region_id).where(School.id == school_id).scalar_subquery()
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.role == Role.desk_officer,
+                User.active.is_(True),
+                User.region_id == region,
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def school_admins(school_id: int) -> list[User]:
@@ -178,10 +250,41 @@ def _items_to_notify(now: datetime):
         )
     for referral in overdue_referrals(_not_notified("referral", Referral.id), now):
         yield "referral", referral.id, referral.school_id, referral.case.label, None
+    for referral in unanswered_referrals(_not_notified("unanswered", Referral.id), now):
+        yield "unanswered", referral.id, referral.school_id, referral.case.label, None
+    for duty in overdue_duties(_not_notified("duty", CaseDuty.id), now):
+        if not _told_as_referral(duty):
+            yield "duty", duty.id, duty.school_id, duty.case.label, None
+
+
+def _told_as_referral(duty: CaseDuty) -> bool:
+    """A duty met by a referral that the rules require too (notifying the guardianship body):
+    the overdue referral's notice says it already; one mail for one late step."""
+    rule = duties.rule_for(duty.kind)
+    kind = rule.met_by_referral if rule else None
+    return kind is not None and any(
+        r.required and not r.status.is_sent and r.body_kind == kind for r in duty.case.referrals
+    )
 
 
 def _message(kind: str, label: str, priority, link: str) -> tuple[str, str]:
-    if kind == "referral":
+    if kind == "unanswered":
+        subject = _("Qamqor: a referral has had no answer from the body")
+        body = _(
+            "The body has not answered a referral of case %(label)s in its time. Please call"
+            " the body or send the referral again:\n%(link)s",
+            label=label,
+            link=link,
+        )
+    elif kind == "duty":
+        subject = _("Qamqor: a legal duty of a case is overdue")
+        body = _(
+            "A duty of case %(label)s is past its time. Please meet it today and record how:"
+            "\n%(link)s",
+            label=label,
+            link=link,
+        )
+    elif kind == "referral":
         subject = _("Qamqor: a required referral is overdue")
         body = _(
             "A referral that the rules require for case %(label)s has not been sent by its"
@@ -219,6 +322,9 @@ def notify_overdue(now: datetime) -> int:
         if school_id not in admins_of:
             admins_of[school_id] = school_admins(school_id)
         admins = admins_of[school_id]
+        if kind == "unanswered":
+            # It returns to the desk too, when the school's region has one.
+            admins = admins + desk_officers_of_school(school_id)
         db.session.add(OverdueNotice(school_id=school_id, kind=kind, object_id=object_id))
         # Queued with the notice's record: both are kept, or neither (another run took it).
         mails = queue_for(admins, partial(_message, kind, label, priority, link))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from core.paging import paginate
 from extensions import db
-from incidents.cases import state_machine
+from incidents.cases import duties, state_machine
 from incidents.cases.enums import CaseState, ClosureDecision
 from incidents.cases.forms import ApprovalForm
 from incidents.cases.models import Case, ClosureRequest
@@ -48,7 +48,13 @@ def overdue():
         now(),
         counselor=current_user if mine else None,
     )
-    return render_template("incidents/cases/overdue.html", lists=lists, mine=mine, now=now())
+    return render_template(
+        "incidents/cases/overdue.html",
+        lists=lists,
+        mine=mine,
+        now=now(),
+        duty_title=duties.title,
+    )
 
 
 # --- closures waiting for approval ------------------------------------------------------------

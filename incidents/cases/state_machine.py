@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from core import audit
 from extensions import db
+from incidents.cases import duties
 from incidents.cases.case_steps import (
     StaleCaseError,
     WorkflowError,
@@ -197,6 +198,7 @@ def triage(
         counselor_id=counselor.id,
         injury=injury,
     )
+    duties.apply(case, by=by, now=now)
     return referrals.apply_rules(case, by=by, now=now)
 
 
@@ -237,6 +239,7 @@ def update_details(
     audit.record("case.update", case, actor=by, fields=changed)
     if case.state != S.new and {"screening", "injury"} & set(changed):
         referrals.apply_rules(case, by=by, now=now)
+        duties.apply(case, by=by, now=now)
     return changed
 
 

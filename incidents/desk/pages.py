@@ -19,11 +19,12 @@ from core.paging import paginate
 from extensions import db
 from incidents.cases.case_steps import WorkflowError
 from incidents.cases.deadlines import priority_rank
-from incidents.cases.forms import MessageForm
+from incidents.cases.forms import MessageForm, NewReferralForm, options
 from incidents.cases.models import Case
 from incidents.desk import services
 from incidents.intake.models import Holder, Report
 from incidents.intake.reporting import send_notices
+from incidents.referrals import services as referrals
 from school.access import desk_report_scope, first_or_404, roles_required
 from school.models import Role, utcnow
 
@@ -57,8 +58,19 @@ def inbox():
         .options(selectinload(Report.school))
     )
     return render_template(
-        "incidents/desk/inbox.html", page=paginate(stmt, request.args, rows=True)
+        "incidents/desk/inbox.html",
+        page=paginate(stmt, request.args, rows=True),
+        unanswered=services.unanswered_referrals(current_user, utcnow()),
     )
+
+
+def _referral_form(report: Report) -> NewReferralForm:
+    """The desk refers the case it holds with the counselor's pages, rules and letters."""
+    form = NewReferralForm(formdata=None)
+    form.body_id.choices = options(
+        (b.id, f"{b.kind.title} · {b.name}") for b in referrals.body_choices(report.school)
+    )
+    return form
 
 
 def _render(report: Report, form: MessageForm | None = None, status: int = 200):
@@ -69,6 +81,7 @@ def _render(report: Report, form: MessageForm | None = None, status: int = 200):
             case=report.case,
             message_form=form or MessageForm(),
             act_form=ActForm(),
+            referral_form=_referral_form(report) if report.case is not None else None,
             Holder=Holder,
         ),
         status,

@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
 from core import audit
 from core.mail import OutgoingMail
 from extensions import db
-from incidents.cases import state_machine
-from incidents.cases.models import Case
+from incidents.cases import overdue, state_machine
+from incidents.cases.models import Case, Referral
 from incidents.intake import reporting
 from incidents.intake.models import Holder, Message, Report
 from school.models import Role, School, User
@@ -37,6 +37,24 @@ def desk_officers_for(report: Report) -> list[User]:
     if regional:
         return regional
     return list(db.session.scalars(officers.where(User.region_id.is_(None)).order_by(User.id)))
+
+
+# The desk's inbox lists at most this many unanswered referrals, the longest waiting first.
+UNANSWERED_SHOWN = 50
+
+
+def unanswered_referrals(officer: User, now: datetime) -> list[Referral]:
+    """Referrals of the officer's region (all regions for a national officer) that their body
+    has not answered in time: they return to the desk as well as to the school (issue 16). The
+    desk sees the case's code, the school and the body, not the case."""
+    if officer.role != Role.desk_officer:
+        return []
+    in_region = (
+        Referral.school_id.in_(select(School.id).where(School.region_id == officer.region_id))
+        if officer.region_id is not None
+        else true()
+    )
+    return overdue.unanswered_referrals(in_region, now, limit=UNANSWERED_SHOWN)
 
 
 def record_view(report: Report, *, by: User) -> None:

@@ -1,5 +1,6 @@
 """The partner's pages (an authorized body): the referrals sent to their body only; the partner
-acknowledges them, records the outcome and prints the letter."""
+acknowledges them, records the answer (``incidents.referrals.answers``), may undo it for a short
+time, and prints the letter."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from sqlalchemy import select
 from core import audit
 from core.paging import paginate
 from extensions import db
-from incidents.cases.enums import ReferralStatus
-from incidents.cases.forms import AcknowledgeForm, OutcomeForm
+from incidents.cases.deadlines import time_left
+from incidents.cases.enums import Disposition, ReferralStatus
+from incidents.cases.forms import AcknowledgeForm, OutcomeForm, UndoForm
 from incidents.cases.models import Referral
 from incidents.cases.view_helpers import attempt, now
-from incidents.referrals import letters
+from incidents.referrals import answers, letters
 from incidents.referrals import services as referrals
 from incidents.referrals.referral_pages import letter_response, load_referral
 from school.access import referral_scope, roles_required
@@ -33,10 +35,23 @@ def partner_referrals():
         .where(partner_scope())
         .order_by((Referral.status == ReferralStatus.closed), Referral.sent_at.desc(), Referral.id)
     )
-    return render_template("incidents/partner/list.html", referrals=paginate(stmt, request.args))
+    moment = now()
+
+    def answer_left(referral: Referral):
+        if referral.disposition is None and referral.answer_due_at is not None:
+            return time_left(referral.answer_due_at, moment)
+        return None
+
+    return render_template(
+        "incidents/partner/list.html",
+        referrals=paginate(stmt, request.args),
+        answer_left=answer_left,
+    )
 
 
 def _render_partner(referral: Referral, status: int = 200, **forms):
+    moment = now()
+    unanswered = referral.disposition is None and referral.status.is_sent
     return (
         render_template(
             "incidents/partner/referral.html",
@@ -46,6 +61,14 @@ def _render_partner(referral: Referral, status: int = 200, **forms):
             victim_class=letters.victim_class(referral.case),
             ack_form=forms.get("ack_form") or AcknowledgeForm(formdata=None),
             outcome_form=forms.get("outcome_form") or OutcomeForm(formdata=None),
+            undo_form=UndoForm(formdata=None),
+            can_undo=answers.can_undo(referral, current_user, moment),
+            undo_until=referral.disposition_at + answers.UNDO_WINDOW
+            if referral.disposition_at
+            else None,
+            answer_left=time_left(referral.answer_due_at, moment)
+            if unanswered and referral.answer_due_at
+            else None,
         ),
         status,
     )
@@ -66,7 +89,7 @@ def partner_acknowledge(referral_id: int):
     if not form.validate_on_submit():
         return _render_partner(referral, 400, ack_form=form)
     if attempt(
-        lambda: referrals.acknowledge(
+        lambda: answers.acknowledge(
             referral, by=current_user, body_reference=form.body_reference.data or "", now=now()
         ),
         _("Receipt acknowledged. The school can see it."),
@@ -82,13 +105,31 @@ def partner_outcome(referral_id: int):
     if not form.validate_on_submit():
         return _render_partner(referral, 400, outcome_form=form)
     if attempt(
-        lambda: referrals.record_outcome(
-            referral, by=current_user, note=form.outcome_note.data, now=now()
+        lambda: answers.answer(
+            referral,
+            by=current_user,
+            disposition=Disposition(form.disposition.data or "closed"),
+            note=form.outcome_note.data or "",
+            now=now(),
         ),
-        _("The outcome has been recorded. Thank you."),
+        _("Your answer has been recorded. The school can see it. Thank you."),
     ):
         return redirect(url_for("partner.partner_referral", referral_id=referral.id))
     return _render_partner(referral, 409, outcome_form=form)
+
+
+@roles_required(Role.partner)
+def partner_undo(referral_id: int):
+    referral = load_referral(referral_id)
+    form = UndoForm()
+    if not form.validate_on_submit():
+        return _render_partner(referral, 400)
+    if attempt(
+        lambda: answers.undo(referral, by=current_user, now=now()),
+        _("Your answer has been undone. You can record it again."),
+    ):
+        return redirect(url_for("partner.partner_referral", referral_id=referral.id))
+    return _render_partner(referral, 409)
 
 
 @roles_required(Role.partner)

@@ -1,10 +1,12 @@
-"""The counselor's referral pages: prepare, send, delete and print a referral of a case.
+"""The counselor's referral pages: prepare, send, delete and print a referral of a case. A duty
+desk officer uses the same pages, rules and letters for the cases of the reports the desk holds
+(issue 16); each step then returns to the desk's report page, not to the school's case page.
 
 The partner's side is ``incidents.referrals.partner_pages``."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -23,15 +25,28 @@ from incidents.cases.forms import (
     SendReferralForm,
     options,
 )
-from incidents.cases.models import Referral
+from incidents.cases.models import Case, Referral
 from incidents.cases.view_helpers import attempt, case_url, load_case, now
+from incidents.intake.models import Report
 from incidents.referrals import letters
 from incidents.referrals import services as referrals
-from school.access import first_or_404, reads_narrative, referral_scope, roles_required
+from school.access import (
+    desk_report_scope,
+    first_or_404,
+    reads_narrative,
+    referral_scope,
+    roles_required,
+)
 from school.models import AuthorizedBody, Role
 
 
 def load_referral(referral_id: int) -> Referral:
+    if current_user.role == Role.desk_officer:
+        return first_or_404(
+            select(Referral)
+            .join(Case, Case.id == Referral.case_id)
+            .where(Referral.id == referral_id, _desk_cases())
+        )
     return first_or_404(
         select(Referral).where(
             Referral.id == referral_id,
@@ -40,13 +55,36 @@ def load_referral(referral_id: int) -> Referral:
     )
 
 
+def _desk_cases():
+    """The cases of the reports the officer's desk holds (alone or with the school)."""
+    held = select(Report.id).where(
+        desk_report_scope(current_user, Report.routing, Report.school_id)
+    )
+    return Case.report_id.in_(held)
+
+
+def _load_case(case_id: int) -> Case:
+    if current_user.role == Role.desk_officer:
+        return first_or_404(select(Case).where(Case.id == case_id, _desk_cases()))
+    return load_case(case_id)
+
+
+def back_to_case(case: Case, anchor: str = "referrals"):
+    """Where a step returns: the school's case page, or the desk's report page."""
+    if current_user.role == Role.desk_officer:
+        return url_for("desk.report_detail", report_id=case.report_id, _anchor=anchor)
+    return case_url(case, anchor)
+
+
 # --- the counselor's side ---------------------------------------------------------------------
 
 
-@roles_required(Role.counselor)
+@roles_required(Role.counselor, Role.desk_officer)
 def referral_new(case_id: int):
-    case = load_case(case_id)
+    case = _load_case(case_id)
     form = NewReferralForm()
+    if current_user.role == Role.desk_officer:
+        return _desk_referral_new(case, form)
     build_forms(case, referral_form=form)
     if not form.validate_on_submit():
         return render_case(case, 400, referral_form=form)
@@ -61,6 +99,26 @@ def referral_new(case_id: int):
     if body is not None and attempt(run):
         return redirect(url_for("referrals.referral_detail", referral_id=created[0].id))
     return render_case(case, 409, referral_form=form)
+
+
+def _desk_referral_new(case: Case, form: NewReferralForm):
+    """The desk's "refer to a body" from its report page: a refusal is told there."""
+    form.body_id.choices = options((b.id, b.name) for b in referrals.body_choices(case.school))
+    body = None
+    if form.validate_on_submit():
+        body = next(b for b in referrals.body_choices(case.school) if b.id == form.body_id.data)
+    else:
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+    created: list[Referral] = []
+
+    def run():
+        created.append(
+            referrals.new_referral(case, by=current_user, kind=body.kind, body=body, now=now())
+        )
+
+    if body is not None and attempt(run):
+        return redirect(url_for("referrals.referral_detail", referral_id=created[0].id))
+    return redirect(back_to_case(case))
 
 
 def _draft_form(referral: Referral, formdata=None) -> ReferralDraftForm:
@@ -85,14 +143,15 @@ def _render_referral(referral: Referral, status: int = 200, **forms):
         if referral.status == ReferralStatus.draft
         else None,
         "fact_titles": referrals.FACT_CHOICES,
+        "back_url": back_to_case(referral.case),
     }
     return render_template("incidents/cases/referral.html", **context), status
 
 
-@roles_required(Role.counselor, Role.school_admin)
+@roles_required(Role.counselor, Role.school_admin, Role.desk_officer)
 def referral_detail(referral_id: int):
     referral = load_referral(referral_id)
-    if not reads_narrative(current_user):
+    if not reads_narrative(current_user) and current_user.role != Role.desk_officer:
         # The administrator follows referrals from the case page; the letter's facts are not theirs.
         abort(403)
     form = _draft_form(referral, formdata=None)
@@ -119,7 +178,7 @@ def referral_detail(referral_id: int):
     return _render_referral(referral, draft_form=form)
 
 
-@roles_required(Role.counselor)
+@roles_required(Role.counselor, Role.desk_officer)
 def referral_send(referral_id: int):
     referral = load_referral(referral_id)
     form = SendReferralForm()
@@ -131,20 +190,20 @@ def referral_send(referral_id: int):
         ),
         _("The referral is marked as sent. The body can now see it in Qamqor."),
     ):
-        return redirect(case_url(referral.case, "referrals"))
+        return redirect(back_to_case(referral.case))
     return _render_referral(referral, 409, send_form=form)
 
 
-@roles_required(Role.counselor)
+@roles_required(Role.counselor, Role.desk_officer)
 def referral_delete(referral_id: int):
     referral = load_referral(referral_id)
     case = referral.case
     if attempt(lambda: referrals.delete_draft(referral, by=current_user), _("Deleted.")):
-        return redirect(case_url(case, "referrals"))
+        return redirect(back_to_case(case))
     return redirect(url_for("referrals.referral_detail", referral_id=referral_id))
 
 
-@roles_required(Role.counselor)
+@roles_required(Role.counselor, Role.desk_officer)
 def referral_letter(referral_id: int):
     referral = load_referral(referral_id)
     return letter_response(referral)

@@ -23,6 +23,7 @@ from core import audit
 from core.clock import local_today
 from core.model_types import utcnow
 from extensions import db
+from incidents.cases import duties
 from incidents.cases.case_steps import WorkflowError, ensure_open, plan_action
 from incidents.cases.enums import (
     ActionKind,
@@ -32,7 +33,7 @@ from incidents.cases.enums import (
 )
 from incidents.cases.models import Action, Case, Referral, ReferralRule
 from incidents.intake.models import Perpetrator, ViolenceForm
-from school.models import AuthorizedBody, BodyKind, Role, School, User
+from school.models import AuthorizedBody, BodyKind, School, User
 
 log = logging.getLogger(__name__)
 RULES_CSV = Path(__file__).parent / "data" / "referral_rules.csv"
@@ -344,6 +345,10 @@ def send(referral: Referral, *, by: User, reference_number: str, now: datetime) 
         body_id=referral.body_id,
         late=bool(referral.required and referral.deadline_at and now > referral.deadline_at),
     )
+    from incidents.referrals.answers import answer_due  # it imports this module
+
+    referral.answer_due_at = answer_due(referral.body_kind, now)
+    duties.referral_sent(referral, by=by, now=now)
     _follow(referral, by=by, now=now)
 
 
@@ -355,40 +360,6 @@ def _follow(referral: Referral, *, by: User | None, now: datetime) -> None:
     state_machine.follow_referral(referral.case, by=by, now=now)
 
 
-def acknowledge(referral: Referral, *, by: User, body_reference: str, now: datetime) -> None:
-    """The body confirms it received the referral (a partner of that body)."""
-    _check_partner(referral, by)
-    if referral.status != ReferralStatus.sent:
-        raise WorkflowError(_l("Only a sent referral can be acknowledged."))
-    referral.status = ReferralStatus.acknowledged
-    referral.body_reference = bare_number(body_reference)
-    referral.acknowledged_at = now
-    referral.acknowledged_by_id = by.id
-    audit.record("referral.acknowledge", referral, actor=by, case_id=referral.case_id)
-
-
-def record_outcome(referral: Referral, *, by: User, note: str, now: datetime) -> None:
-    """The body says what it did; the referral closes. Only after the body acknowledged the
-    receipt (with its own registration number), so that no referral closes unregistered."""
-    _check_partner(referral, by)
-    if referral.status == ReferralStatus.sent:
-        raise WorkflowError(
-            _l("Please acknowledge the receipt first; then you can record the outcome.")
-        )
-    if referral.status != ReferralStatus.acknowledged:
-        raise WorkflowError(_l("The outcome of this referral has already been recorded."))
-    note = note.strip()
-    if not note:
-        raise WorkflowError(_l("Please describe the outcome."))
-    referral.status = ReferralStatus.closed
-    referral.outcome_note = note
-    referral.closed_at = now
-    referral.closed_by_id = by.id
-    audit.record("referral.outcome", referral, actor=by, case_id=referral.case_id)
-    # The partner does not move the school's case: the platform does (``by`` None).
-    _follow(referral, by=None, now=now)
-
-
 _NUMBER_SIGN = re.compile(r"^\s*(?:№|No\.|No\s|N\s)\s*", re.IGNORECASE)
 
 
@@ -396,11 +367,6 @@ def bare_number(number: str) -> str:
     """A letter's number without the «№» a person may type with it: the pages and letters add
     the sign themselves (never «№ № 01-15/342»)."""
     return _NUMBER_SIGN.sub("", number.strip()).strip()
-
-
-def _check_partner(referral: Referral, by: User) -> None:
-    if by.role != Role.partner or by.body_id != referral.body_id:
-        raise WorkflowError(_l("Only the body this referral was sent to can do this."))
 
 
 def is_overdue(referral: Referral, now: datetime | None = None) -> bool:

@@ -47,6 +47,7 @@ partner.add_url_rule(
 partner.add_url_rule(
     PARTNER_REFERRAL + "/outcome", view_func=partner_pages.partner_outcome, methods=POST
 )
+partner.add_url_rule(PARTNER_REFERRAL + "/undo", view_func=partner_pages.partner_undo, methods=POST)
 partner.add_url_rule(
     PARTNER_REFERRAL + "/letter.pdf", view_func=partner_pages.partner_letter, methods=GET
 )

@@ -17,6 +17,7 @@ from incidents.cases.enums import (
     Screening,
 )
 from incidents.intake.models import ViolenceForm
+from incidents.referrals import answers
 from incidents.referrals import services as referrals
 from school.models import BodyKind, Role, utcnow
 from tests import factories
@@ -98,8 +99,8 @@ def test_a_sent_referral_moves_a_triaged_case_to_referred_and_an_outcome_too(app
     db.session.commit()
     assert case.state == CaseState.referred
     partner = factories.user(Role.partner, body_=staff.police, locale="en")
-    referrals.acknowledge(police, by=partner, body_reference="1", now=utcnow())
-    referrals.record_outcome(police, by=partner, note="Opened", now=utcnow())
+    answers.acknowledge(police, by=partner, body_reference="1", now=utcnow())
+    answers.record_outcome(police, by=partner, note="Opened", now=utcnow())
     db.session.commit()
     assert case.state == CaseState.referred
     assert [t.to_state for t in case.transitions][-1] == CaseState.referred

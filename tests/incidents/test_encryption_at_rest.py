@@ -40,6 +40,7 @@ ENCRYPTED = {
     "case_actions.note",
     "referrals.facts_text",
     "referrals.outcome_note",
+    "case_duties.met_note",
     "closure_requests.note",
     "closure_requests.decision_note",
     "users.totp_secret",  # not a text, but a secret: a dump alone must not make codes

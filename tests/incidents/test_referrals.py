@@ -23,6 +23,7 @@ from incidents.cases.enums import (
 )
 from incidents.cases.models import ReferralRule
 from incidents.intake.models import Perpetrator, ViolenceForm
+from incidents.referrals import answers
 from incidents.referrals import services as referrals
 from school.models import BodyKind, Role
 from tests import factories
@@ -426,7 +427,7 @@ def test_an_outcome_is_refused_before_the_receipt_is_acknowledged(client, login)
     assert referral.status == ReferralStatus.sent
     assert referral.outcome_note in ("", None) and referral.acknowledged_at is None
     with pytest.raises(referrals.WorkflowError):
-        referrals.record_outcome(referral, by=partner, note="x", now=utcnow())
+        answers.record_outcome(referral, by=partner, note="x", now=utcnow())
     db.session.rollback()
     # The page offers the acknowledgement only, not the outcome.
     page = client.get(f"/partner/referrals/{opaque(referral.id)}").get_data(as_text=True)
@@ -441,7 +442,7 @@ def test_recording_the_outcome_asks_for_a_confirmation(client, login):
     client.post(f"/partner/referrals/{opaque(referral.id)}/acknowledge", data={})
     url = f"/partner/referrals/{opaque(referral.id)}/outcome"
     page = client.get(f"/partner/referrals/{opaque(referral.id)}").get_data(as_text=True)
-    assert 'name="confirm"' in page and "қайта өзгертілмейді" in page
+    assert 'name="confirm"' in page and "15 минут" in page
     response = client.post(url, data={"outcome_note": "Іс қозғалды"})
     assert response.status_code == 400
     db.session.refresh(referral)

@@ -17,6 +17,7 @@ from incidents.cases import case_steps, state_machine
 from incidents.cases.enums import ActionKind, Outcome, ReferralStatus, RiskLevel, Screening
 from incidents.cases.models import Case, TeacherReport
 from incidents.intake.models import Priority, Report
+from incidents.referrals import answers
 from incidents.referrals import services as referrals
 from school.models import Role
 from tests import factories
@@ -152,8 +153,8 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
         referrals.send(referral, by=staff.counselor, reference_number="01-15", now=utcnow())
     db.session.commit()
     police = next(r for r in case.referrals if r.body_id == staff.police.id)
-    referrals.acknowledge(police, by=partner, body_reference="", now=utcnow())
-    referrals.record_outcome(police, by=partner, note=TEXTS["outcome"], now=utcnow())
+    answers.acknowledge(police, by=partner, body_reference="", now=utcnow())
+    answers.record_outcome(police, by=partner, note=TEXTS["outcome"], now=utcnow())
     assert police.status == ReferralStatus.closed
     raised = Priority.critical if report.priority != Priority.critical else Priority.high
     case_steps.change_priority(
