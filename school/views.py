@@ -75,21 +75,25 @@ def dashboard():
 
 
 def dashboard_links() -> list[tuple[str, str]]:
-    """Each package adds the entries for its features (see ``register_dashboard_link``)."""
-    return [
-        (title, url_for(endpoint))
-        for endpoint, title, roles in DASHBOARD_LINKS
-        if current_user.role in roles
-    ]
+    """Each package adds the entries for its features (see ``register_dashboard_link``); a
+    role's first entries (``first_for``) come before the rest."""
+    role = current_user.role
+    mine = [link for link in DASHBOARD_LINKS if role in link[2]]
+    mine.sort(key=lambda link: role not in link[3])  # stable: the packages' order otherwise
+    return [(title, url_for(endpoint)) for endpoint, title, _roles, _first in mine]
 
 
-DASHBOARD_LINKS: list[tuple[str, object, frozenset[Role]]] = []
+DASHBOARD_LINKS: list[tuple[str, object, frozenset[Role], frozenset[Role]]] = []
 
 
-def register_dashboard_link(endpoint: str, title: object, *roles: Role) -> None:
-    """Idempotent: ``create_app`` may run many times in one process (tests, workers)."""
-    if all(existing != endpoint for existing, _title, _roles in DASHBOARD_LINKS):
-        DASHBOARD_LINKS.append((endpoint, title, frozenset(roles)))
+def register_dashboard_link(
+    endpoint: str, title: object, *roles: Role, first_for: tuple[Role, ...] = ()
+) -> None:
+    """Idempotent: ``create_app`` may run many times in one process (tests, workers).
+    ``first_for``: the roles whose home page shows this entry before the others (what the role
+    comes for most, e.g. a teacher's "Report what I saw")."""
+    if all(existing[0] != endpoint for existing in DASHBOARD_LINKS):
+        DASHBOARD_LINKS.append((endpoint, title, frozenset(roles), frozenset(first_for)))
 
 
 # What needs action first: each package may add a function ``user -> lines`` (each line has

@@ -13,5 +13,10 @@ def init_app(app: Flask) -> None:
     from school.views import register_dashboard_link
 
     app.register_blueprint(urls.bp)
-    register_dashboard_link("teacher.teacher_report_new", _l("Report what I saw"), Role.teacher)
+    register_dashboard_link(
+        "teacher.teacher_report_new",
+        _l("Report what I saw"),
+        Role.teacher,
+        first_for=(Role.teacher,),
+    )
     register_dashboard_link("teacher.teacher_reports", _l("My reports"), Role.teacher)
