@@ -47,4 +47,4 @@ def test_the_inbox_on_a_phone_shows_time_left_and_the_open_button(browsing, seed
     # No sideways scroll inside the table either.
     wrap = page.locator(".table-wrap").first
     assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth + 1")
-    screenshots(page, "inbox", lang)
+    screenshots(page, "inbox-new-report", lang)
