@@ -85,6 +85,25 @@ def test_desk_officer_reads_answers_opens_the_case_and_hands_it_back(browsing, s
     no_serious_findings(page, "desk-report-case", lang)
     assert not screenshots(page, "desk-report", lang)
 
+    # The child comes back with the secret code and reads the desk's answer; while the desk
+    # holds the report alone, the page does not say the school psychologist reads it.
+    child = browsing.page()  # axe needs JavaScript; the no-JavaScript path has its own test
+    child.goto("/")
+    choose_language(child, lang)
+    child.goto("/r/check")
+    child.get_by_label(tr(lang, "Your code"), exact=True).fill(data["code"])
+    child.get_by_role("button", name=tr(lang, "Open"), exact=True).click()
+    expect(child.get_by_role("list").filter(has_text=ANSWER[lang])).to_be_visible()
+    expect(child.get_by_role("heading", level=1)).to_have_text(
+        tr(lang, "Your conversation with the regional child protection service")
+    )
+    expect(child.locator("#answer")).to_have_text(
+        tr(lang, "Write to the regional child protection service")
+    )
+    expect(child.locator("main")).not_to_contain_text(tr(lang, "School psychologist"))
+    no_serious_findings(child, "desk-child-conversation", lang)
+    assert not screenshots(child, "desk-child-conversation", lang)
+
     page.locator("#decide").get_by_role(
         "button", name=tr(lang, "Hand the report to the school")
     ).click()
@@ -94,14 +113,3 @@ def test_desk_officer_reads_answers_opens_the_case_and_hands_it_back(browsing, s
     expect(page.get_by_role("heading", level=1)).to_have_text(
         tr(lang, "Duty desk: reports routed to us")
     )
-
-    # The child comes back with the secret code and reads the desk's answer.
-    child = browsing.page()  # axe needs JavaScript; the no-JavaScript path has its own test
-    child.goto("/")
-    choose_language(child, lang)
-    child.goto("/r/check")
-    child.get_by_label(tr(lang, "Your code"), exact=True).fill(data["code"])
-    child.get_by_role("button", name=tr(lang, "Open"), exact=True).click()
-    expect(child.get_by_role("list").filter(has_text=ANSWER[lang])).to_be_visible()
-    no_serious_findings(child, "desk-child-conversation", lang)
-    assert not screenshots(child, "desk-child-conversation", lang)
