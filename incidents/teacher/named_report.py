@@ -140,7 +140,11 @@ def teacher_reports():
     rows = db.session.scalars(
         select(TeacherReport)
         .where(teacher_report_scope(current_user, TeacherReport.school_id, TeacherReport.author_id))
-        .options(selectinload(TeacherReport.forms), selectinload(TeacherReport.classroom))
+        .options(
+            selectinload(TeacherReport.forms),
+            selectinload(TeacherReport.classroom),
+            selectinload(TeacherReport.case),  # the backref of Case.teacher_report
+        )
         .order_by(TeacherReport.created_at.desc())
     ).all()
     return render_template(
