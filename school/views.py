@@ -74,13 +74,13 @@ def dashboard():
     )
 
 
-def dashboard_links() -> list[tuple[str, str]]:
+def dashboard_links() -> list[tuple[str, str, bool]]:
     """Each package adds the entries for its features (see ``register_dashboard_link``); a
-    role's first entries (``first_for``) come before the rest."""
+    role's first entries (``first_for``) come before the rest, marked as the main one."""
     role = current_user.role
     mine = [link for link in DASHBOARD_LINKS if role in link[2]]
     mine.sort(key=lambda link: role not in link[3])  # stable: the packages' order otherwise
-    return [(title, url_for(endpoint)) for endpoint, title, _roles, _first in mine]
+    return [(title, url_for(endpoint), role in first) for endpoint, title, _roles, first in mine]
 
 
 DASHBOARD_LINKS: list[tuple[str, object, frozenset[Role], frozenset[Role]]] = []

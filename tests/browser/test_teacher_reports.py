@@ -52,6 +52,8 @@ def test_teacher_reports_first_and_sees_where_the_report_is(browsing, seed, tr, 
     log_in(page, tr, lang, data["email"], data["name"])
     tiles = page.locator("ul.tiles > li > a")
     expect(tiles.first).to_have_text(tr(lang, "Report what I saw"))
+    # Filled with the accent colour, unlike the plain white tiles after it.
+    assert tiles.first.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(31, 111, 92)"
     screenshots(page, "teacher-home", lang)
 
     tiles.first.click()
