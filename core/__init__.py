@@ -29,7 +29,7 @@ from core import (
     views,
 )
 from core.help import numbers
-from core.markdown import render_markdown
+from core.markdown import render_markdown, render_worksheet
 
 
 def init_app(app: Flask) -> None:
@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
         date_and_time=lambda value: date_and_time(value) if value else "",
         number=lambda value: format_decimal(value) if value is not None else "",
         markdown=render_markdown,
+        worksheet=render_worksheet,
         filesize=file_size,
     )
 

@@ -141,6 +141,14 @@ def log_delivery(
         reflection=reflection.strip(),
     )
     db.session.add(delivery)
+    # The lesson is given: its plan for the class is fulfilled and leaves the list of plans.
+    plan = db.session.scalar(
+        select(LessonPlan).where(
+            LessonPlan.classroom_id == classroom.id, LessonPlan.lesson_id == lesson.id
+        )
+    )
+    if plan is not None:
+        db.session.delete(plan)
     db.session.flush()
     # Facts only: the reflection is the teacher's text and stays out of the log.
     audit.record(
@@ -152,6 +160,7 @@ def log_delivery(
         minutes_used=minutes_used,
         steps_done=len(steps),
         steps_total=lesson.step_count,
+        plan_fulfilled=plan is not None,
     )
     return delivery
 

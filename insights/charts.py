@@ -3,11 +3,13 @@
 Each chart has a <title> and a <desc> for screen readers, and the page puts a table with the
 same numbers under it. Colours are SVG presentation attributes (not inline CSS, which the
 Content-Security-Policy forbids), so the same markup renders in browsers and in WeasyPrint.
-A bar marked hidden gets no length (the dashboards publish every count, so none is hidden there).
+A bar marked hidden (a count published as 0 that may stand for 1 to 4) is not lost: it is drawn
+as a dashed box, the width of the range it may stand for, with its text ("0–4") beside it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -21,12 +23,30 @@ FONT = 'font-family="DejaVu Sans, Noto Sans, sans-serif"'
 WIDTH = 640
 
 
+HIDDEN_UP_TO = 4  # a hidden count (published 0) may stand for up to this many
+PLACEHOLDER = f'fill="none" stroke="{MUTED}" stroke-width="1" stroke-dasharray="3 2"'
+
+
 @dataclass(frozen=True)
 class Bar:
     label: str
     value: float  # what the bar's length shows (0 when hidden)
-    text: str  # what is written at its end ("12", "23%")
+    text: str  # what is written at its end ("12", "23%", "0–4")
     hidden: bool = False
+    axis: tuple[str, str] | None = None  # a column's label in two lines (month, year)
+
+
+def nice_top(value: float) -> int:
+    """The top of a count axis: at least the largest value, round, and even, so that its half
+    is a whole number too (an axis reads 0 / 1 / 2, never 0 / 0 / 1)."""
+    if value <= 2:
+        return 2
+    magnitude = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 4, 5, 10):
+        top = factor * magnitude
+        if top >= value and top % 2 == 0:
+            return int(top)
+    return int(20 * magnitude)  # pragma: no cover - 10 x magnitude is even and large enough
 
 
 def _svg(
@@ -46,13 +66,20 @@ def _svg(
 def bar_chart(ident: str, title: str, desc: str, bars: list[Bar], width: int = WIDTH) -> Markup:
     """Horizontal bars, the label above each bar (labels may be long, in three languages)."""
     row, top, left, span = 34, 8, 4, width - 70
-    top_value = max((b.value for b in bars if not b.hidden), default=0) or 1
+    top_value = max((b.value for b in bars if not b.hidden), default=0) or HIDDEN_UP_TO * 10
     body = []
     for i, bar in enumerate(bars):
         y = top + i * row
         body.append(f'<text x="{left}" y="{y + 11}" fill="{INK}">{escape(bar.label)}</text>')
-        length = 0 if bar.hidden else round(span * bar.value / top_value, 1)
-        if length:
+        if bar.hidden:
+            length = max(6.0, round(span * HIDDEN_UP_TO / top_value, 1))
+            body.append(
+                f'<rect class="hidden-count" x="{left}" y="{y + 15}" width="{length}"'
+                f' height="12" rx="2" {PLACEHOLDER}/>'
+            )
+        else:
+            length = round(span * bar.value / top_value, 1)
+        if length and not bar.hidden:
             body.append(
                 f'<rect x="{left}" y="{y + 15}" width="{length}" height="12" rx="2"'
                 f' fill="{ACCENT}"/>'
@@ -64,14 +91,18 @@ def bar_chart(ident: str, title: str, desc: str, bars: list[Bar], width: int = W
 
 
 def column_chart(ident: str, title: str, desc: str, bars: list[Bar]) -> Markup:
-    """Vertical columns in time order (months), with a light grid and the peak marked."""
-    top, bottom, left, right = 16, 40, 40, 8
-    height = 220
+    """Vertical columns in time order (months), with a light grid. The axis is whole numbers
+    (``nice_top``); the labels of the columns never overlap: a column's label is written in two
+    lines (month, then the year where it changes), and only every n-th one when they are
+    narrow."""
+    top, bottom, left, right = 16, 44, 40, 8
+    height = 224
     area_h = height - top - bottom
     area_w = WIDTH - left - right
-    top_value = max((b.value for b in bars if not b.hidden), default=0) or 1
+    top_value = nice_top(max((b.value for b in bars if not b.hidden), default=0))
     slot = area_w / max(len(bars), 1)
-    every = 1 if len(bars) <= 13 else 3
+    every = max(1, math.ceil(LABEL_WIDTH / slot))
+    last_year = None
     body = []
     for fraction in (0, 0.5, 1):
         y = round(top + area_h * (1 - fraction), 1)
@@ -90,16 +121,35 @@ def column_chart(ident: str, title: str, desc: str, bars: list[Bar]) -> Markup:
                 f"<title>{escape(bar.label)}: {escape(bar.text)}</title></rect>"
             )
         elif bar.hidden:
+            box = max(3.0, round(area_h * HIDDEN_UP_TO / top_value, 1))
             body.append(
-                f'<text x="{round(x + slot / 2, 1)}" y="{top + area_h - 4}" text-anchor="middle"'
-                f' font-size="9" fill="{MUTED}">{escape(bar.text)}</text>'
+                f'<rect class="hidden-count" x="{round(x + slot * 0.15, 1)}"'
+                f' y="{round(top + area_h - box, 1)}" width="{round(slot * 0.7, 1)}"'
+                f' height="{box}" {PLACEHOLDER}>'
+                f"<title>{escape(bar.label)}: {escape(bar.text)}</title></rect>"
             )
+            if slot >= 22:
+                body.append(
+                    f'<text x="{round(x + slot / 2, 1)}" y="{round(top + area_h - box - 3, 1)}"'
+                    f' text-anchor="middle" font-size="9" fill="{MUTED}">{escape(bar.text)}</text>'
+                )
         if i % every == 0:
+            month, year = bar.axis or (bar.label, "")
+            centre = round(x + slot / 2, 1)
             body.append(
-                f'<text x="{round(x + slot / 2, 1)}" y="{height - bottom + 16}"'
-                f' text-anchor="middle" font-size="10" fill="{MUTED}">{escape(bar.label)}</text>'
+                f'<text x="{centre}" y="{height - bottom + 16}" text-anchor="middle"'
+                f' font-size="10" fill="{MUTED}">{escape(month)}</text>'
             )
+            if year and year != last_year:
+                body.append(
+                    f'<text x="{centre}" y="{height - bottom + 30}" text-anchor="middle"'
+                    f' font-size="10" fill="{MUTED}">{escape(year)}</text>'
+                )
+                last_year = year
     return _svg(ident, title, desc, height, body)
+
+
+LABEL_WIDTH = 40  # room for a month's short name at font size 10 («сент.», «қыр.»)
 
 
 def _tick(value: float) -> str:

@@ -86,13 +86,13 @@ def dashboard():
     )
 
 
-def dashboard_links() -> list[tuple[str, str]]:
-    """Each package adds the entries for its features (see ``register_dashboard_link``)."""
-    return [
-        (title, url_for(endpoint))
-        for endpoint, title, roles in _dashboard(current_app)["links"]
-        if current_user.role in roles
-    ]
+def dashboard_links() -> list[tuple[str, str, bool]]:
+    """Each package adds the entries for its features (see ``register_dashboard_link``); a
+    role's first entries (``first_for``) come before the rest, marked as the main one."""
+    role = current_user.role
+    mine = [link for link in _dashboard(current_app)["links"] if role in link[2]]
+    mine.sort(key=lambda link: role not in link[3])  # stable: the packages' order otherwise
+    return [(title, url_for(endpoint), role in first) for endpoint, title, _roles, first in mine]
 
 
 def _dashboard(app: Flask) -> dict[str, list]:
@@ -100,11 +100,15 @@ def _dashboard(app: Flask) -> dict[str, list]:
     return app.extensions.setdefault("qamqor_dashboard", {"links": [], "attention": []})
 
 
-def register_dashboard_link(app: Flask, endpoint: str, title: object, *roles: Role) -> None:
-    """A tile of the staff home, shown to these roles, in the order the packages add them."""
+def register_dashboard_link(
+    app: Flask, endpoint: str, title: object, *roles: Role, first_for: tuple[Role, ...] = ()
+) -> None:
+    """A tile of the staff home, shown to these roles, in the order the packages add them.
+    ``first_for``: the roles whose home page shows this entry before the others (what the role
+    comes for most, e.g. a teacher's "Report what I saw")."""
     links = _dashboard(app)["links"]
-    if all(existing != endpoint for existing, _title, _roles in links):
-        links.append((endpoint, title, frozenset(roles)))
+    if all(existing[0] != endpoint for existing in links):
+        links.append((endpoint, title, frozenset(roles), frozenset(first_for)))
 
 
 def register_dashboard_attention(app: Flask, source) -> None:

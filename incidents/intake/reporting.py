@@ -31,6 +31,7 @@ from incidents.intake.models import (
     Attachment,
     AuthorKind,
     Frequency,
+    Holder,
     Message,
     Perpetrator,
     Place,
@@ -322,6 +323,13 @@ class ChildStatus(TitledEnum):
     def explanation(self) -> str:
         return str(CHILD_STATUS_EXPLANATIONS[self])
 
+    def explained_for(self, holder) -> str:
+        """The explanation for a report the regional duty desk holds alone (about the school's
+        own staff): the child is not told that the school psychologist reads it."""
+        if holder == Holder.desk and self in CHILD_STATUS_DESK_EXPLANATIONS:
+            return str(CHILD_STATUS_DESK_EXPLANATIONS[self])
+        return self.explanation
+
 
 CHILD_STATUS_TITLES = {
     ChildStatus.received: _l("Received"),
@@ -340,6 +348,18 @@ CHILD_STATUS_EXPLANATIONS = {
     ChildStatus.closed: _l(
         "The adults have done what they could about this report. If it happens again, or "
         "something is still wrong, write here or send a new report."
+    ),
+}
+
+
+CHILD_STATUS_DESK_EXPLANATIONS = {
+    ChildStatus.received: _l(
+        "Your message has arrived. Specialists of the regional child protection service, not your"
+        " school, will read it soon and answer here."
+    ),
+    ChildStatus.in_progress: _l(
+        "Specialists of the regional child protection service have read what you wrote and are"
+        " working to help. Come back to read the answers, and write if something changes."
     ),
 }
 

@@ -14,6 +14,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(urls.bp)
     register_dashboard_link(
-        app, "teacher.teacher_report_new", _l("Report what I saw"), Role.teacher
+        app,
+        "teacher.teacher_report_new",
+        _l("Report what I saw"),
+        Role.teacher,
+        first_for=(Role.teacher,),
     )
     register_dashboard_link(app, "teacher.teacher_reports", _l("My reports"), Role.teacher)

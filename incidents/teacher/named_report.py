@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.mail import OutgoingMail, queue_for
@@ -46,6 +47,15 @@ TEACHER_STATUS_TITLES = {
     TeacherStatus.closed: _l("Closed"),
 }
 TeacherStatus.TITLES = TEACHER_STATUS_TITLES
+
+
+def last_answer(report: TeacherReport):
+    """When the school last moved on the report: the case's last change once it is under way,
+    else the first response (``None`` while nobody has answered)."""
+    case = report.case
+    if case is not None and case.state != CaseState.new:
+        return case.updated_at
+    return report.first_response_at
 
 
 def teacher_status(report: TeacherReport) -> TeacherStatus:
@@ -130,11 +140,16 @@ def teacher_reports():
     rows = db.session.scalars(
         select(TeacherReport)
         .where(teacher_report_scope(current_user, TeacherReport.school_id, TeacherReport.author_id))
+        .options(
+            selectinload(TeacherReport.forms),
+            selectinload(TeacherReport.classroom),
+            selectinload(TeacherReport.case),  # the backref of Case.teacher_report
+        )
         .order_by(TeacherReport.created_at.desc())
     ).all()
     return render_template(
         "incidents/teacher/list.html",
-        reports=[(r, teacher_status(r)) for r in rows],
+        reports=[(r, teacher_status(r), last_answer(r)) for r in rows],
     )
 
 

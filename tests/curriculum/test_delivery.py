@@ -263,7 +263,10 @@ def test_other_roles_cannot_see_school_coverage(client, login, setting, role):
 @pytest.mark.parametrize("role", [Role.partner, Role.analyst])
 def test_roles_outside_schools_cannot_plan_or_log(client, login, setting, role):
     chosen = lesson("5-9", 1)
-    plan = services.plan_lesson(setting["mine"], chosen, date(2026, 12, 1), setting["teacher"])
+    # Another lesson's plan: logging ``chosen`` would fulfil (remove) a plan of its own.
+    plan = services.plan_lesson(
+        setting["mine"], lesson("5-9", 2), date(2026, 12, 1), setting["teacher"]
+    )
     done = deliver(setting["mine"], chosen, setting["teacher"])
     login(factories.user(role))
     mine = f"/lessons/classes/{setting['mine'].id}"
@@ -280,3 +283,31 @@ def test_my_classes_lists_only_the_teachers_classes(client, login, setting):
     login(setting["teacher"])
     html = client.get("/lessons/classes").get_data(as_text=True)
     assert "6А" in html and "7Б" in html and "6В" not in html
+
+
+def test_a_delivered_lesson_leaves_the_plan_of_its_class_only(client, login, setting):
+    """Logging a planned lesson fulfils its plan: the class page no longer lists it as planned;
+    the same lesson planned for another class stays planned there."""
+    login(setting["teacher"])
+    chosen, other = lesson("5-9", 4), lesson("5-9", 5)
+    for classroom, planned in ((setting["mine"], chosen), (setting["mine"], other)):
+        client.post(
+            f"/lessons/classes/{classroom.id}/plan",
+            data={"lesson": planned.slug, "planned_for": "2026-11-02"},
+        )
+    client.post(
+        f"/lessons/classes/{setting['homeroom'].id}/plan",
+        data={"lesson": chosen.slug, "planned_for": "2026-11-03"},
+    )
+    response = client.post(
+        f"/lessons/classes/{setting['mine'].id}/deliver/{chosen.slug}", data=delivery_data()
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    left = db.session.execute(select(LessonPlan.classroom_id, LessonPlan.lesson_id)).all()
+    assert sorted(left) == sorted(
+        [(setting["mine"].id, other.id), (setting["homeroom"].id, chosen.id)]
+    )
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "lesson.deliver")
+    ).one()
+    assert '"plan_fulfilled": true' in entry.detail

@@ -135,3 +135,20 @@ def test_dashboard_links_to_the_library_and_the_course(client, login, teacher):
     html = login(teacher).get_data(as_text=True)
     assert "/lessons" in html and "/course" in html and "/lessons/classes" in html
     assert html.count('href="/lessons"') == 1
+
+
+def test_the_handout_prints_boxes_to_tick_and_one_line_per_blank(client, login, content, teacher):
+    """The real handout of «bullying is violence»: the sentences to mark stand on their own lines
+    (not run together), and the ticks are boxes drawn by the stylesheet, not «• [ ]»."""
+    login(teacher)
+    chosen = lesson("5-9", 5)
+    for lang, sentence in (("kk", "Бір ай бойы"), ("ru", "Уже месяц")):
+        text = pdf_text(client.get(f"/lessons/{chosen.slug}/handout.pdf?lang={lang}").data)
+        assert "[ ]" not in text and "[" not in text
+        lines = text.splitlines()
+        marked = [line for line in lines if sentence in line]
+        assert marked and marked[0].lstrip().startswith("_"), marked
+        tick = next(line for line in lines if "112" in line and "102" in line)
+        assert "•" not in tick, tick
+    html = client.get(f"/lessons/{chosen.slug}?lang=ru").get_data(as_text=True)
+    assert '<li class="check">' in html and "[ ]" not in html

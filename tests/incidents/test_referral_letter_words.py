@@ -58,3 +58,30 @@ def test_the_russian_letter_words_the_deadline_neutrally_without_a_double_point(
     assert "следовало" not in flat
     assert "Срок направления уведомления по протоколу реагирования школы" in flat
     assert "г.." not in flat and "ж.." not in flat
+
+
+def test_the_signature_block_never_stands_alone_on_a_page(app):
+    """Whatever the length of what the school writes, the page with the signatures also carries
+    the closing words before them (the letter's last lines are kept together)."""
+    from incidents.referrals.letters import render_letter
+
+    staff = staffed_school()
+    case = triaged_case(
+        staff, forms=[ViolenceForm.physical], screening=Screening.peer_violence, injury=True
+    )
+    police = next(r for r in case.referrals if r.body_kind == BodyKind.police)
+    police.body = staff.police
+    police.language = "ru"
+    split = 0
+    for lines in range(8, 40, 2):
+        police.facts_text = "\n".join(f"Строка {n} того, что известно школе." for n in range(lines))
+        pages = [
+            re.sub(r"\s+", " ", page.extract_text())
+            for page in PdfReader(io.BytesIO(render_letter(police))).pages
+        ]
+        last = pages[-1]
+        assert "М.П." in last, last
+        if len(pages) > 1:
+            split += 1
+            assert "Контактное лицо" in last, f"{lines} lines: the signatures alone: {last!r}"
+    assert split, "no length of the text pushed the letter onto a second page"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from flask_babel import force_locale
 from pypdf import PdfReader
 
 from core.model_types import utcnow
@@ -413,3 +414,34 @@ def test_a_regions_page_lists_the_schools_that_need_attention_first(client, logi
     data = csv_rows(client.get(f"/insights/export.csv?{query(period)}").data)
     in_csv = {key for (figure, key, _measure) in data if figure == "by_school"}
     assert len(in_csv) == len(names)
+
+
+def test_the_month_by_form_table_has_no_column_for_a_form_published_as_0(
+    app, client, login, period
+):
+    """A column of the month-by-form table for a form whose published count is 0 would tell the
+    analyst that its exact count is not 0 (issue 20's chart and table walk): such a form has no
+    column, and every form published above 0 has one."""
+    _start, _end, day = period
+    school = factories.school("Columns School", region_code="KZ-75")
+    forms = [
+        ViolenceForm.physical,
+        ViolenceForm.sexual,
+        ViolenceForm.cyberbullying,
+        ViolenceForm.home,
+    ]
+    for form in forms:
+        f.report(school, day, [form])
+    for _ in range(9):
+        f.report(school, day, [ViolenceForm.verbal])
+    html = open_page(client, login, analyst(), f"/insights/?{query(period)}")
+    table = Tables(html).tables["Reports per month by form of violence"]
+    heads = next(iter(table.values()))  # the header row: "Month", then one cell per form
+    header = [*table][0]
+    assert header == "Month"
+    published = {form: shown(form=form) for form in [*forms, ViolenceForm.verbal]}
+    assert any(value == "0" for value in published.values()), published
+    for form, value in published.items():
+        with app.test_request_context(), force_locale("en"):
+            title = str(form.title)
+        assert (title in heads) == (value != "0"), (form, value, heads)

@@ -2,11 +2,12 @@
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from extensions import db
 from incidents.intake.models import Report, ReportViolenceForm
-from insights.charts import Bar, bar_chart
+from insights.charts import LABEL_WIDTH, Bar, bar_chart, column_chart
 from insights.models import SurveyResponse, SurveyTally, SurveyWave
 from insights.synthetic.reports import region_counts
 from school.models import Region, Role, School
@@ -82,20 +83,56 @@ def test_seed_demo_adds_survey_waves_once(app, runner):
     assert (count(SurveyWave), count(SurveyResponse)) == (waves, responses)
 
 
-def test_a_chart_has_a_title_a_description_and_hides_small_bars():
+def test_a_chart_has_a_title_a_description_and_marks_a_hidden_bar():
     svg = str(
         bar_chart(
             "c1",
             "Reports by <place>",
             "Where it happened",
-            [Bar("Yard", 12, "12"), Bar("Toilet", 0, "<5", hidden=True)],
+            [Bar("Yard", 12, "12"), Bar("Toilet", 0, "0–4", hidden=True)],
         )
     )
     assert 'role="img"' in svg and 'aria-labelledby="c1-t c1-d"' in svg
     assert '<title id="c1-t">Reports by &lt;place&gt;</title>' in svg
     assert '<desc id="c1-d">Where it happened</desc>' in svg
-    assert len(re.findall(r"<rect ", svg)) == 1  # no bar for the hidden count
-    assert "&lt;5" in svg
+    # The hidden count keeps its row: a dashed placeholder, not a bar, with its text.
+    (placeholder,) = re.findall(r'<rect class="hidden-count"[^>]*>', svg)
+    assert 'stroke-dasharray="3 2"' in placeholder and 'fill="none"' in placeholder
+    assert len(re.findall(r"<rect ", svg)) == 2 and "Toilet" in svg and "0–4" in svg
+
+
+@pytest.mark.parametrize(
+    ("values", "ticks"),
+    [
+        ([0, 0, 0], ["0", "1", "2"]),
+        ([1, 0, 0], ["0", "1", "2"]),
+        ([3], ["0", "2", "4"]),
+        ([5, 0], ["0", "5", "10"]),
+        ([15, 5], ["0", "10", "20"]),
+        ([45], ["0", "25", "50"]),
+        ([130], ["0", "100", "200"]),
+    ],
+)
+def test_a_column_charts_axis_is_whole_distinct_numbers(values, ticks):
+    """Issue 20: the PDF's month chart read 1 / 0 / 0 (its top was 1, its middle rounded)."""
+    bars = [Bar(f"m{i}", v, str(v)) for i, v in enumerate(values)]
+    svg = str(column_chart("c2", "Months", "Reports each month", bars))
+    assert re.findall(r'text-anchor="end" fill="[^"]+">(\d+)</text>', svg) == ticks
+
+
+def test_month_labels_of_a_long_period_never_share_their_room():
+    """Thirteen months to five years: each label written gets at least the room of a short month
+    name, and the year is written once where it changes, on its own line."""
+    for months in (12, 13, 24, 37, 60):
+        bars = [
+            Bar(f"m{i}", i % 7, str(i % 7), axis=("сент.", str(2021 + i // 12)))
+            for i in range(months)
+        ]
+        svg = str(column_chart("c3", "Months", "Reports each month", bars))
+        xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="196"', svg)]
+        assert xs and all(b - a >= LABEL_WIDTH for a, b in zip(xs, xs[1:], strict=False)), months
+        years = re.findall(r'y="210"[^>]*>(\d{4})</text>', svg)
+        assert years == sorted(set(years)), years
 
 
 def test_every_chart_on_the_dashboard_has_a_table_under_it(client, login, app):
