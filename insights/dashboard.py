@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from extensions import db
 from insights import casework
-from insights.figures import Count, ReportFigures, Timeliness, report_figures
+from insights.figures import Count, ReportFigures, Timeliness, report_figures, with_unit_medians
 from insights.filters import Filters, Level
 from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
@@ -137,8 +137,12 @@ def place_name(filters: Filters) -> str:
     return _("Kazakhstan")
 
 
-def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
-    reports = report_figures(user, filters, month_label)
+def build(user: User, filters: Filters, export: bool = False, all_units: bool = True) -> Dashboard:
+    """Every figure of the page. ``all_units`` False (a region's page, not exported): only the
+    schools the page lists (``attention_first``) get their exact medians, one small statement
+    over their reports instead of a percentile over the whole region's."""
+    listed_only = filters.level == Level.region and not (export or all_units)
+    reports = report_figures(user, filters, month_label, unit_medians=not listed_only)
     waves = wave_conditions(
         user,
         school_id=filters.school_id,
@@ -163,7 +167,7 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
             key=lambda t: (-shown_count(t.reports, True), t.label),
         )
     cases = casework.case_figures(user, filters)
-    return Dashboard(
+    board = Dashboard(
         user=user,
         filters=filters,
         suppress=suppress,
@@ -175,6 +179,16 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
         survey_units=survey_units,
         place_name=place_name(filters),
     )
+    if listed_only and not reports.unit_medians:
+        listed = {t.key for t in attention_first(board)}
+        medians = {
+            t.key: t
+            for t in with_unit_medians(
+                user, filters, [t for t in reports.by_unit if t.key in listed]
+            )
+        }
+        reports.by_unit = [medians.get(t.key, t) for t in reports.by_unit]
+    return board
 
 
 # --- CSV ----------------------------------------------------------------------------------------

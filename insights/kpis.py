@@ -49,7 +49,7 @@ from incidents.cases.models import Case, CaseTransition, Referral
 from incidents.intake.models import Report
 from insights import rollup
 from insights.dashboard import place_name, suppresses
-from insights.figures import report_conditions, report_figures, unit_labels
+from insights.figures import report_conditions, report_figures, unit_labels, whole_region
 from insights.filters import Filters, Level
 from insights.models import SurveyTally, SurveyWave, WaveKind
 from insights.results import wave_conditions
@@ -329,9 +329,10 @@ def response_times(user: User, filters: Filters, now: datetime | None = None) ->
 
     The counts and the median are the dashboard's own (``insights.figures.report_figures``: the
     monthly totals for whole refreshed months, so the same figure on both pages); the 90th
-    percentile is exact from the reports, except across the whole country, where it comes from
-    the same response-time histograms as the dashboard's national median (buckets 10% wide)."""
-    figures = report_figures(user, filters, str, now)
+    percentile is exact from the reports, except across the whole country or a whole region,
+    where it comes from the same response-time histograms as the dashboard's medians (buckets
+    10% wide)."""
+    figures = report_figures(user, filters, str, now, unit_medians=False)
     p90 = _p90(user, filters, now)
     rows = [
         ResponseRow(
@@ -367,7 +368,10 @@ P90 = 0.9
 
 def _p90(user: User, filters: Filters, now: datetime | None) -> dict[str, float | None]:
     """{priority: hours, "all": hours} at the 90th percentile of the first-response times."""
-    if filters.level == Level.country:
+    # Across the country, and in a region its analyst sees whole, from the histograms.
+    if filters.level == Level.country or (
+        filters.level == Level.region and whole_region(user, filters.region_id)
+    ):
         cut = rollup.split(filters.start, filters.end, now)
         if cut.months:
             return _p90_from_histograms(user, filters, cut)
@@ -391,7 +395,11 @@ def _p90_from_histograms(user: User, filters: Filters, cut) -> dict[str, float |
     merged: dict[str, dict[int, int]] = {}
     for priority, bucket, n in db.session.execute(
         select(table.c.priority, table.c.bucket, func.sum(table.c.n))
-        .where(region_scope(user, table.c.region_id), table.c.month.in_(cut.months))
+        .where(
+            region_scope(user, table.c.region_id),
+            *([table.c.region_id == filters.region_id] if filters.region_id else []),
+            table.c.month.in_(cut.months),
+        )
         .group_by(table.c.priority, table.c.bucket)
     ):
         counts = merged.setdefault(priority, {})
