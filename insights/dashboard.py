@@ -115,7 +115,7 @@ def _signed(value: float) -> str:
 ATTENTION_ROWS = 20  # schools listed on a region's page before "show all"
 
 
-def attention_first(board: Dashboard, limit: int | None = ATTENTION_ROWS) -> list[Timeliness]:
+def attention_first(board: Dashboard, limit: int | None = -1) -> list[Timeliness]:
     """A region's schools as its page lists them: those that need attention first (the lowest
     share answered within target, then the most reports), at most ``limit`` of them. The order
     is drawn only from what the row shows (the shares and counts as this user sees them), so it
@@ -126,6 +126,7 @@ def attention_first(board: Dashboard, limit: int | None = ATTENTION_ROWS) -> lis
         return (share is None, share or 0.0, -board.shown(t.reports), t.label)
 
     rows = sorted(board.reports.by_unit, key=key)
+    limit = ATTENTION_ROWS if limit == -1 else limit
     return rows if limit is None else rows[:limit]
 
 

@@ -48,6 +48,7 @@ from incidents.cases.enums import CaseState
 from incidents.cases.models import Case, CaseTransition, Referral
 from incidents.intake.models import Report
 from insights import rollup
+from insights.casework import case_figures
 from insights.dashboard import place_name, suppresses
 from insights.figures import report_conditions, report_figures, unit_labels, whole_region
 from insights.filters import Filters, Level
@@ -592,11 +593,14 @@ def referral_answers(
     return result
 
 
-def reopened_cases(user: User, filters: Filters) -> Reopened:
-    """Cases opened in the period: how many were closed at least once, how many reopened."""
-    closed_once = Case.id.in_(
-        select(CaseTransition.case_id).where(CaseTransition.to_state == CaseState.closed)
-    )
+def reopened_cases(user: User, filters: Filters, now: datetime | None = None) -> Reopened:
+    """Cases opened in the period: how many were closed at least once, how many reopened.
+
+    The cases opened are the dashboard's count (``insights.casework.case_figures``: the monthly
+    totals for whole refreshed months, the rest counted), not a scan of a year of cases; those
+    closed once are found from their closing transitions, so the statement reads the cases that
+    were closed, not every case of the period."""
+    cases = case_figures(user, filters, now).total
     reopened = Case.id.in_(
         select(CaseTransition.case_id).where(
             CaseTransition.from_state == CaseState.closed,
@@ -605,20 +609,21 @@ def reopened_cases(user: User, filters: Filters) -> Reopened:
     )
     row = db.session.execute(
         select(
-            func.count().label("cases"),
-            func.coalesce(func.sum(case((closed_once, 1), else_=0)), 0).label("closed"),
+            func.count().label("closed"),
             func.coalesce(func.sum(case((reopened, 1), else_=0)), 0).label("reopened"),
-            key_sum(Case.id).label("cases_key"),
-            key_sum(Case.id, closed_once).label("closed_key"),
+            key_sum(Case.id).label("closed_key"),
             key_sum(Case.id, reopened).label("reopened_key"),
         ).where(
+            Case.id.in_(
+                select(CaseTransition.case_id).where(CaseTransition.to_state == CaseState.closed)
+            ),
             school_scope(user, Case.school_id),
             *_place(Case.school_id, filters),
             *_period(Case.created_at, filters),
         )
     ).one()
     return Reopened(
-        Tally(row.cases, row.cases_key),
+        cases if isinstance(cases, Tally) else Tally(cases),
         Tally(row.closed, row.closed_key),
         Tally(row.reopened, row.reopened_key),
     )
@@ -980,7 +985,7 @@ def build(user: User, filters: Filters, export: bool = False, now=None) -> Evide
         caseload=caseload_rows,
         caseload_total=caseload_total,
         referrals=referral_answers(user, filters, now),
-        reopened=reopened_cases(user, filters),
+        reopened=reopened_cases(user, filters, now),
         coverage=class_coverage(user, filters),
         signals=signals,
         schools_assessed=Public(assessed),
