@@ -12,8 +12,10 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
-from flask_babel import format_date, format_decimal, format_percent
+from babel import numbers
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from extensions import db
@@ -24,6 +26,25 @@ from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
 from insights.stats import MEDIAN_MIN_ANSWERS, Share, shown_count, shown_share
 from school.models import Region, Role, School, User
+
+
+# A region's pages format a few thousand numbers, most of them the same few (published counts are
+# multiples of 5): each is formatted once per locale and pattern (Babel's formatting is slow).
+@lru_cache(maxsize=16384)
+def _formatted(value, pattern: str | None, locale: str, percent: bool) -> str:
+    if percent:
+        return numbers.format_percent(value, pattern, locale=locale)
+    return numbers.format_decimal(value, pattern, locale=locale)
+
+
+def format_decimal(value, format: str | None = None) -> str:  # noqa: A002 - Flask-Babel's name
+    """Flask-Babel's ``format_decimal`` (the current locale), kept per value."""
+    return _formatted(value, format, str(get_locale()), False)
+
+
+def format_percent(value, format: str | None = None) -> str:  # noqa: A002 - Flask-Babel's name
+    """Flask-Babel's ``format_percent`` (the current locale), kept per value."""
+    return _formatted(value, format, str(get_locale()), True)
 
 
 def suppresses(user: User, export: bool = False) -> bool:

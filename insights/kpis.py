@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, Select, and_, case, cast, distinct, func, literal, or_, select
@@ -49,7 +48,7 @@ from incidents.cases.models import Case, CaseTransition, Referral
 from incidents.intake.models import Report
 from insights import rollup
 from insights.casework import case_figures
-from insights.dashboard import place_name, suppresses
+from insights.dashboard import format_decimal, format_percent, place_name, suppresses
 from insights.figures import report_conditions, report_figures, unit_labels, whole_region
 from insights.filters import Filters, Level
 from insights.models import SurveyTally, SurveyWave, WaveKind
