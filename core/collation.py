@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import TypeVar
 
 KAZAKH = "аәбвгғдежзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
@@ -41,6 +42,12 @@ def sort_key(text: str, locale: str | None = None) -> tuple:
         from core.i18n import current_locale
 
         locale = current_locale()
+    return _key(text, locale)
+
+
+# The same names (a region's ~700 schools) are sorted on every page view: their keys are kept.
+@lru_cache(maxsize=32768)
+def _key(text: str, locale: str) -> tuple:
     alphabet = _alphabet(locale)
     cyrillic, latin = (_SECOND, _FIRST) if locale == "en" else (_FIRST, _SECOND)
     primary: list[tuple[int, int]] = []

@@ -12,18 +12,39 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
-from flask_babel import format_date, format_decimal, format_percent
+from babel import numbers
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from extensions import db
 from insights import casework
-from insights.figures import Count, ReportFigures, Timeliness, report_figures
+from insights.figures import Count, ReportFigures, Timeliness, report_figures, with_unit_medians
 from insights.filters import Filters, Level
 from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
 from insights.stats import MEDIAN_MIN_ANSWERS, Share, shown_count, shown_share
 from school.models import Region, Role, School, User
+
+
+# A region's pages format a few thousand numbers, most of them the same few (published counts are
+# multiples of 5): each is formatted once per locale and pattern (Babel's formatting is slow).
+@lru_cache(maxsize=16384)
+def _formatted(value, pattern: str | None, locale: str, percent: bool) -> str:
+    if percent:
+        return numbers.format_percent(value, pattern, locale=locale)
+    return numbers.format_decimal(value, pattern, locale=locale)
+
+
+def format_decimal(value, format: str | None = None) -> str:  # noqa: A002 - Flask-Babel's name
+    """Flask-Babel's ``format_decimal`` (the current locale), kept per value."""
+    return _formatted(value, format, str(get_locale()), False)
+
+
+def format_percent(value, format: str | None = None) -> str:  # noqa: A002 - Flask-Babel's name
+    """Flask-Babel's ``format_percent`` (the current locale), kept per value."""
+    return _formatted(value, format, str(get_locale()), True)
 
 
 def suppresses(user: User, export: bool = False) -> bool:
@@ -115,7 +136,7 @@ def _signed(value: float) -> str:
 ATTENTION_ROWS = 20  # schools listed on a region's page before "show all"
 
 
-def attention_first(board: Dashboard, limit: int | None = ATTENTION_ROWS) -> list[Timeliness]:
+def attention_first(board: Dashboard, limit: int | None = -1) -> list[Timeliness]:
     """A region's schools as its page lists them: those that need attention first (the lowest
     share answered within target, then the most reports), at most ``limit`` of them. The order
     is drawn only from what the row shows (the shares and counts as this user sees them), so it
@@ -126,6 +147,7 @@ def attention_first(board: Dashboard, limit: int | None = ATTENTION_ROWS) -> lis
         return (share is None, share or 0.0, -board.shown(t.reports), t.label)
 
     rows = sorted(board.reports.by_unit, key=key)
+    limit = ATTENTION_ROWS if limit == -1 else limit
     return rows if limit is None else rows[:limit]
 
 
@@ -137,8 +159,12 @@ def place_name(filters: Filters) -> str:
     return _("Kazakhstan")
 
 
-def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
-    reports = report_figures(user, filters, month_label)
+def build(user: User, filters: Filters, export: bool = False, all_units: bool = True) -> Dashboard:
+    """Every figure of the page. ``all_units`` False (a region's page, not exported): only the
+    schools the page lists (``attention_first``) get their exact medians, one small statement
+    over their reports instead of a percentile over the whole region's."""
+    listed_only = filters.level == Level.region and not (export or all_units)
+    reports = report_figures(user, filters, month_label, unit_medians=not listed_only)
     waves = wave_conditions(
         user,
         school_id=filters.school_id,
@@ -163,7 +189,7 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
             key=lambda t: (-shown_count(t.reports, True), t.label),
         )
     cases = casework.case_figures(user, filters)
-    return Dashboard(
+    board = Dashboard(
         user=user,
         filters=filters,
         suppress=suppress,
@@ -175,6 +201,16 @@ def build(user: User, filters: Filters, export: bool = False) -> Dashboard:
         survey_units=survey_units,
         place_name=place_name(filters),
     )
+    if listed_only and not reports.unit_medians:
+        listed = {t.key for t in attention_first(board)}
+        medians = {
+            t.key: t
+            for t in with_unit_medians(
+                user, filters, [t for t in reports.by_unit if t.key in listed]
+            )
+        }
+        reports.by_unit = [medians.get(t.key, t) for t in reports.by_unit]
+    return board
 
 
 # --- CSV ----------------------------------------------------------------------------------------

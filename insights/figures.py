@@ -29,7 +29,7 @@ from insights.filters import Filters, Level
 from insights.sql import dialect, grouped_median, grouping_sets, hours_between, key_sum, month_of
 from insights.stats import Tally
 from school.access import region_scope, school_scope
-from school.models import Region, School, User
+from school.models import Region, Role, School, User
 
 NOT_GIVEN = _l("Not given")
 
@@ -98,6 +98,8 @@ class ReportFigures:
     timeliness: Timeliness | None = None
     by_priority: list[Timeliness] = field(default_factory=list)
     by_unit: list[Timeliness] = field(default_factory=list)
+    # False when the units came without their medians (``report_figures``' ``unit_medians``).
+    unit_medians: bool = True
 
 
 def _report_counts(conditions, filters: Filters, month_label) -> ReportFigures:
@@ -262,14 +264,18 @@ def remember_unit_names(level: str, units) -> None:
     g.setdefault("unit_names", {}).setdefault(level, {}).update((u.id, u.name) for u in units)
 
 
-def report_figures(user: User, filters: Filters, month_label, now=None) -> ReportFigures:
+def report_figures(
+    user: User, filters: Filters, month_label, now=None, unit_medians: bool = True
+) -> ReportFigures:
     """Every report figure for the filters. Whole closed months come from the monthly totals
     (``insights.rollup``) when they have been refreshed; the rest is counted from the reports.
-    A school's own page and a filter on a form of violence always count the reports."""
+    A school's own page and a filter on a form of violence always count the reports.
+    ``unit_medians`` False: a region's schools come without their medians (a page that lists a
+    few of them adds theirs with ``with_unit_medians``)."""
     if filters.form is None and filters.level != Level.school:
         cut = rollup.split(filters.start, filters.end, now)
         if cut.months:
-            return _with_totals(user, filters, cut, month_label, now)
+            return _with_totals(user, filters, cut, month_label, now, unit_medians)
     return live_figures(user, filters, month_label, now)
 
 
@@ -309,7 +315,18 @@ def _sorted_units(filters: Filters, rows: list[Timeliness]) -> list[Timeliness]:
     )
 
 
-def _with_totals(user: User, filters: Filters, cut, month_label, now) -> ReportFigures:
+def whole_region(user: User, region_id: int) -> bool:
+    """True when the user sees every school of the region (so the region's histograms, which
+    count all of them, are the user's figures)."""
+    return user.role == Role.admin or (
+        user.role == Role.analyst and user.region_id in (None, region_id)
+    )
+
+
+def _with_totals(
+    user: User, filters: Filters, cut, month_label, now, unit_medians: bool = True
+) -> ReportFigures:
+    hours = rollup.response_hours
     if filters.level == Level.country:
         # The whole country (in the user's regions): the per-region totals.
         table = rollup.region_months
@@ -318,15 +335,20 @@ def _with_totals(user: User, filters: Filters, cut, month_label, now) -> ReportF
             [region_scope(user, table.c.region_id)],
             cut.months,
             table.c.region_id,
-            [region_scope(user, rollup.response_hours.c.region_id)],
+            [region_scope(user, hours.c.region_id)],
         )
     else:
         table = rollup.report_months
+        whole = whole_region(user, filters.region_id)
+        # A region its user sees whole: its months from the per-region totals (12 rows).
+        regions = rollup.region_months
         totals = rollup.read(
             table,
             [school_scope(user, table.c.school_id), table.c.region_id == filters.region_id],
             cut.months,
             table.c.school_id,
+            [hours.c.region_id == filters.region_id] if whole else None,
+            (regions, [regions.c.region_id == filters.region_id]) if whole else None,
         )
     live = None
     if cut.live_start is not None:
@@ -374,20 +396,25 @@ def _with_totals(user: User, filters: Filters, cut, month_label, now) -> ReportF
         [f.value for f in ViolenceForm],
         live.by_form if live else [],
     )
-    medians = _medians(user, filters, totals, live_filters if live else None, now)
+    medians = _medians(user, filters, totals, live_filters if live else None, now, unit_medians)
 
     def timeliness_of(counts: dict[str, int], key: str, label: str, extra, median_key):
-        reports = sum(counts.get(f"reports_{p.value}", 0) for p in Priority)
+        """A row from counts over every priority ({"reports", "answered", ...})."""
         row = Timeliness(
             key,
             label,
-            reports,
-            sum(counts.get(f"answered_{p.value}", 0) for p in Priority),
-            sum(counts.get(f"within_{p.value}", 0) for p in Priority),
-            sum(counts.get(f"overdue_{p.value}", 0) for p in Priority),
+            counts.get("reports", 0),
+            counts.get("answered", 0),
+            counts.get("within", 0),
+            counts.get("overdue", 0),
             medians.get(median_key),
         )
         return _plus(row, extra)
+
+    overall = {
+        m: sum((totals.overall.get(f"{m}_{p.value}", 0) for p in Priority), start=0)
+        for m in rollup.UNIT_MEASURES
+    }
 
     def priority_row(p: Priority) -> Timeliness:
         counts = totals.overall
@@ -405,7 +432,7 @@ def _with_totals(user: User, filters: Filters, cut, month_label, now) -> ReportF
 
     figures.by_priority = [priority_row(p) for p in Priority]
     figures.timeliness = timeliness_of(
-        totals.overall, "", "", live.timeliness if live else None, ("all", None)
+        overall, "", "", live.timeliness if live else None, ("all", None)
     )
     live_units = {t.key: t for t in live.by_unit} if live else {}
     keys = {str(k) for k in totals.by_unit} | set(live_units)
@@ -416,6 +443,11 @@ def _with_totals(user: User, filters: Filters, cut, month_label, now) -> ReportF
         for key in keys
     ]
     figures.by_unit = _sorted_units(filters, [u for u in units if u.reports])
+    figures.unit_medians = (
+        unit_medians
+        or filters.level == Level.country
+        or not whole_region(user, filters.region_id)  # every median exact already
+    )
     return figures
 
 
@@ -432,24 +464,39 @@ def _plus(row: Timeliness, extra: Timeliness | None) -> Timeliness:
     )
 
 
-def _medians(user, filters: Filters, totals, live_filters, now) -> dict:
-    """Medians over the whole period: from the histograms across the country (rolled-up months
-    plus the live months bucketed the same way); exact, from the reports, within a region."""
-    if filters.level == Level.country:
-        histograms = {k: dict(v) for k, v in totals.histograms.items()}
-        if live_filters is not None:
-            live = rollup.live_histograms(report_conditions(user, live_filters))
-            for key, counts in live.items():
-                merged = histograms.setdefault(key, {})
-                for bucket, n in counts.items():
-                    merged[bucket] = merged.get(bucket, 0) + n
-        grouped: dict = {}
-        for (priority, region), counts in histograms.items():
-            for group in (("priority", priority), ("unit", region), ("all", None)):
-                merged = grouped.setdefault(group, {})
-                for bucket, n in counts.items():
-                    merged[bucket] = merged.get(bucket, 0) + n
-        return {group: rollup.median_from_histogram(c) for group, c in grouped.items()}
+def _medians(user, filters: Filters, totals, live_filters, now, unit_medians=True) -> dict:
+    """Medians over the whole period, read from the response-time histograms (rolled-up months
+    plus the live months bucketed the same way): by priority, in all, and across the country per
+    region. A region's schools have exact medians from their reports (``school_medians``: all of
+    them when ``unit_medians``, else none here). Where the user sees only part of a region (no
+    histograms were read), every median is exact, from the reports."""
+    country = filters.level == Level.country
+    if not country and not whole_region(user, filters.region_id):
+        return _exact_medians(user, filters, now)
+    histograms = {k: dict(v) for k, v in totals.histograms.items()}
+    if live_filters is not None:
+        live = rollup.live_histograms(report_conditions(user, live_filters))
+        for key, counts in live.items():
+            merged = histograms.setdefault(key, {})
+            for bucket, n in counts.items():
+                merged[bucket] = merged.get(bucket, 0) + n
+    grouped: dict = {}
+    for (priority, region), counts in histograms.items():
+        groups = [("priority", priority), ("all", None)]
+        if country:
+            groups.append(("unit", region))
+        for group in groups:
+            merged = grouped.setdefault(group, {})
+            for bucket, n in counts.items():
+                merged[bucket] = merged.get(bucket, 0) + n
+    medians = {group: rollup.median_from_histogram(c) for group, c in grouped.items()}
+    if not country and unit_medians:
+        for school, median in school_medians(user, filters, None).items():
+            medians[("unit", school)] = median
+    return medians
+
+
+def _exact_medians(user, filters: Filters, now) -> dict:
     rows = timeliness_sets(
         [*report_conditions(user, filters), Report.first_response_at.is_not(None)],
         {"priority": Report.priority, "unit": _unit(filters), "all": None},
@@ -461,3 +508,41 @@ def _medians(user, filters: Filters, totals, live_filters, now) -> dict:
             key = None if name == "all" else (t.key if name == "priority" else int(t.key))
             medians[(name, key)] = t.median_hours
     return medians
+
+
+def school_medians(user: User, filters: Filters, schools) -> dict[int, float]:
+    """{school: exact median hours to the first response} over the period, of the schools of a
+    region's page (``schools``: these ids; None: every school of the region). One statement;
+    the schools are named by id, so the database reads only their rows (an index range per
+    school) and knows how many it will sort."""
+    if schools is not None and not schools:
+        return {}
+    begin, finish = filters.utc_range()
+    where = [
+        Report.created_at >= begin,
+        Report.created_at < finish,
+        Report.first_response_at.is_not(None),
+    ]
+    # The user's scope, unless it is the region itself: the same region filter twice made the
+    # planner expect a tenth of the schools (65 for 700).
+    if not whole_region(user, filters.region_id):
+        where.append(school_scope(user, Report.school_id))
+    if schools is not None:
+        where.append(Report.school_id.in_(sorted(schools)))
+    else:
+        where.append(
+            Report.school_id.in_(select(School.id).where(School.region_id == filters.region_id))
+        )
+    hours = hours_between(Report.created_at, Report.first_response_at)
+    source = select(Report.school_id.label("grp"), hours.label("hours")).where(*where)
+    return {
+        int(row.grp): float(row.median)
+        for row in db.session.execute(grouped_median(source, "hours", ["grp"]))
+        if row.median is not None
+    }
+
+
+def with_unit_medians(user: User, filters: Filters, rows: list[Timeliness]) -> list[Timeliness]:
+    """The rows of a region's schools with their exact medians (``school_medians``)."""
+    medians = school_medians(user, filters, {int(t.key) for t in rows})
+    return [replace(t, median_hours=medians.get(int(t.key))) for t in rows]

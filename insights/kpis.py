@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, Select, and_, case, cast, distinct, func, literal, or_, select
@@ -49,8 +48,9 @@ from incidents.cases.enums import CaseState
 from incidents.cases.models import Case, CaseTransition, Referral
 from incidents.intake.models import Report
 from insights import rollup
-from insights.dashboard import place_name, suppresses
-from insights.figures import report_conditions, report_figures, unit_labels
+from insights.casework import case_figures
+from insights.dashboard import format_decimal, format_percent, place_name, suppresses
+from insights.figures import report_conditions, report_figures, unit_labels, whole_region
 from insights.filters import Filters, Level
 from insights.models import SurveyTally, SurveyWave, WaveKind
 from insights.results import wave_conditions
@@ -328,9 +328,10 @@ def response_times(user: User, filters: Filters, now: datetime | None = None) ->
 
     The counts and the median are the dashboard's own (``insights.figures.report_figures``: the
     monthly totals for whole refreshed months, so the same figure on both pages); the 90th
-    percentile is exact from the reports, except across the whole country, where it comes from
-    the same response-time histograms as the dashboard's national median (buckets 10% wide)."""
-    figures = report_figures(user, filters, str, now)
+    percentile is exact from the reports, except across the whole country or a whole region,
+    where it comes from the same response-time histograms as the dashboard's medians (buckets
+    10% wide)."""
+    figures = report_figures(user, filters, str, now, unit_medians=False)
     p90 = _p90(user, filters, now)
     rows = [
         ResponseRow(
@@ -366,7 +367,10 @@ P90 = 0.9
 
 def _p90(user: User, filters: Filters, now: datetime | None) -> dict[str, float | None]:
     """{priority: hours, "all": hours} at the 90th percentile of the first-response times."""
-    if filters.level == Level.country:
+    # Across the country, and in a region its analyst sees whole, from the histograms.
+    if filters.level == Level.country or (
+        filters.level == Level.region and whole_region(user, filters.region_id)
+    ):
         cut = rollup.split(filters.start, filters.end, now)
         if cut.months:
             return _p90_from_histograms(user, filters, cut)
@@ -390,7 +394,11 @@ def _p90_from_histograms(user: User, filters: Filters, cut) -> dict[str, float |
     merged: dict[str, dict[int, int]] = {}
     for priority, bucket, n in db.session.execute(
         select(table.c.priority, table.c.bucket, func.sum(table.c.n))
-        .where(region_scope(user, table.c.region_id), table.c.month.in_(cut.months))
+        .where(
+            region_scope(user, table.c.region_id),
+            *([table.c.region_id == filters.region_id] if filters.region_id else []),
+            table.c.month.in_(cut.months),
+        )
         .group_by(table.c.priority, table.c.bucket)
     ):
         counts = merged.setdefault(priority, {})
@@ -583,11 +591,14 @@ def referral_answers(
     return result
 
 
-def reopened_cases(user: User, filters: Filters) -> Reopened:
-    """Cases opened in the period: how many were closed at least once, how many reopened."""
-    closed_once = Case.id.in_(
-        select(CaseTransition.case_id).where(CaseTransition.to_state == CaseState.closed)
-    )
+def reopened_cases(user: User, filters: Filters, now: datetime | None = None) -> Reopened:
+    """Cases opened in the period: how many were closed at least once, how many reopened.
+
+    The cases opened are the dashboard's count (``insights.casework.case_figures``: the monthly
+    totals for whole refreshed months, the rest counted), not a scan of a year of cases; those
+    closed once are found from their closing transitions, so the statement reads the cases that
+    were closed, not every case of the period."""
+    cases = case_figures(user, filters, now).total
     reopened = Case.id.in_(
         select(CaseTransition.case_id).where(
             CaseTransition.from_state == CaseState.closed,
@@ -596,20 +607,21 @@ def reopened_cases(user: User, filters: Filters) -> Reopened:
     )
     row = db.session.execute(
         select(
-            func.count().label("cases"),
-            func.coalesce(func.sum(case((closed_once, 1), else_=0)), 0).label("closed"),
+            func.count().label("closed"),
             func.coalesce(func.sum(case((reopened, 1), else_=0)), 0).label("reopened"),
-            key_sum(Case.id).label("cases_key"),
-            key_sum(Case.id, closed_once).label("closed_key"),
+            key_sum(Case.id).label("closed_key"),
             key_sum(Case.id, reopened).label("reopened_key"),
         ).where(
+            Case.id.in_(
+                select(CaseTransition.case_id).where(CaseTransition.to_state == CaseState.closed)
+            ),
             school_scope(user, Case.school_id),
             *_place(Case.school_id, filters),
             *_period(Case.created_at, filters),
         )
     ).one()
     return Reopened(
-        Tally(row.cases, row.cases_key),
+        cases if isinstance(cases, Tally) else Tally(cases),
         Tally(row.closed, row.closed_key),
         Tally(row.reopened, row.reopened_key),
     )
@@ -971,7 +983,7 @@ def build(user: User, filters: Filters, export: bool = False, now=None) -> Evide
         caseload=caseload_rows,
         caseload_total=caseload_total,
         referrals=referral_answers(user, filters, now),
-        reopened=reopened_cases(user, filters),
+        reopened=reopened_cases(user, filters, now),
         coverage=class_coverage(user, filters),
         signals=signals,
         schools_assessed=Public(assessed),

@@ -43,6 +43,7 @@ from sqlalchemy import (
     String,
     Table,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -65,7 +66,7 @@ from incidents.intake.models import (
     ReportViolenceForm,
     ViolenceForm,
 )
-from insights.sql import grouping_sets, hours_between, key_sum
+from insights.sql import hours_between, key_sum
 from insights.stats import Tally
 from school.models import School
 
@@ -85,8 +86,9 @@ COUNT_COLUMNS = (
 # Beside each count, the key of the reports it counts (the sum of their ids): a count read from
 # the totals is published as the same reports counted live would be (``insights.stats.Tally``).
 KEY_COLUMNS = [f"{name}_key" for name in COUNT_COLUMNS]
-# The columns a region's or a school's row of the totals is read for (``read``'s ``by_unit``).
-UNIT_MEASURES = ("reports_", "answered_", "within_", "overdue_")
+# What a region's or a school's row of the totals is read for (``read``'s ``by_unit``): these
+# measures over every priority.
+UNIT_MEASURES = ("reports", "answered", "within", "overdue")
 
 
 def _count_columns():
@@ -719,8 +721,10 @@ def split(start: date, end: date, now: datetime | None = None) -> Split:
 
 @dataclass
 class Totals:
-    """Summed monthly totals: {column: count} overall, per month and per unit (region or
-    school: only the first-response columns, ``UNIT_MEASURES``), and (per region) response-time histograms {(priority, region): {bucket: n}}."""
+    """Summed monthly totals: {column: count} overall and per month; per unit (region or school)
+    the first-response figures over every priority ({"reports", "answered", "within",
+    "overdue"}: ``UNIT_MEASURES``, summed by the database); and response-time histograms
+    {(priority, region): {bucket: n}}."""
 
     overall: dict[str, int]
     by_month: dict[str, dict[str, int]]
@@ -728,55 +732,82 @@ class Totals:
     histograms: dict[tuple[str, int], dict[int, int]]
 
 
-def read(table, conditions, months: list[str], unit_column, histogram_conditions=None) -> Totals:
+def _over_priorities(table, measure: str, suffix: str = ""):
+    """SQL: the sum over the rows of a measure's columns of every priority added up."""
+    first, *rest = list(Priority)
+    total = table.c[f"{measure}_{first.value}{suffix}"]
+    for p in rest:
+        total = total + table.c[f"{measure}_{p.value}{suffix}"]
+    return func.coalesce(func.sum(total), 0)
+
+
+def read(
+    table, conditions, months: list[str], unit_column, histogram_conditions=None, summary=None
+) -> Totals:
     """Totals of the rolled-up ``months`` from ``table`` (``report_months`` per school or
-    ``region_months`` per region) for the rows matching ``conditions``, summed per month and
-    per ``unit_column`` by the database (one GROUPING SETS statement on PostgreSQL);
-    histograms too when ``histogram_conditions`` (on ``response_hours``) are given."""
-    sums = [
-        func.coalesce(func.sum(table.c[name]), 0).label(name)
-        for name in (*COUNT_COLUMNS, *KEY_COLUMNS)
-    ]
-    sets = grouping_sets(
-        select().select_from(table),
-        [*conditions, table.c.month.in_(months)],
-        {"month": table.c.month, "unit": unit_column},
-        sums,
+    ``region_months`` per region) for the rows matching ``conditions``: every column summed per
+    month, and per ``unit_column`` the first-response measures over every priority (summed by
+    the database, so a region's ~700 schools come back as eight numbers each). ``summary``
+    (``(table, conditions)``): a table holding the same rows already summed (a whole region's
+    rows of ``region_months``), read for the months instead of summing ``table`` again.
+    Histograms too when ``histogram_conditions`` (on ``response_hours``) are given."""
+    by_month, month_conditions = summary or (table, conditions)
+    names = (*COUNT_COLUMNS, *KEY_COLUMNS)
+    month_rows = db.session.execute(
+        select(
+            by_month.c.month,
+            *(cast(func.coalesce(func.sum(by_month.c[n]), 0), BigInteger).label(n) for n in names),
+        )
+        .where(*month_conditions, by_month.c.month.in_(months))
+        .group_by(by_month.c.month)
     )
     totals = Totals(dict.fromkeys(COUNT_COLUMNS, 0), {}, {}, {})
-
-    # A region's page reads ~700 rows of ~45 tallies: the row's mapping is made once per row.
     pairs = [(name, f"{name}_key") for name in COUNT_COLUMNS]
-    # A unit's row is only read for its first-response figures (``insights.figures``).
-    unit_pairs = [pair for pair in pairs if pair[0].startswith(UNIT_MEASURES)]
-
-    def tallies(row, which=pairs) -> dict[str, Tally]:
+    for row in month_rows:
         mapping = row._mapping
-        return {name: Tally(mapping[name], mapping[key]) for name, key in which}
-
-    for key, row in sets["month"]:
-        counts = tallies(row)
-        totals.by_month[key] = counts
+        counts = {name: Tally(mapping[name], mapping[k]) for name, k in pairs}
+        totals.by_month[row.month] = counts
         for name, n in counts.items():
             totals.overall[name] += n
-    for key, row in sets["unit"]:
-        totals.by_unit[key] = tallies(row, unit_pairs)
+    unit_rows = db.session.execute(
+        select(
+            unit_column.label("unit"),
+            *(
+                cast(_over_priorities(table, measure, suffix), BigInteger).label(measure + suffix)
+                for measure in UNIT_MEASURES
+                for suffix in ("", "_key")
+            ),
+        )
+        .where(*conditions, table.c.month.in_(months))
+        .group_by(unit_column)
+    )
+    for row in unit_rows:
+        mapping = row._mapping
+        totals.by_unit[row.unit] = {
+            m: Tally(mapping[m], mapping[f"{m}_key"]) for m in UNIT_MEASURES
+        }
     if histogram_conditions is not None:
-        for priority, region, bucket, n in db.session.execute(
-            select(
-                response_hours.c.priority,
-                response_hours.c.region_id,
-                response_hours.c.bucket,
-                func.sum(response_hours.c.n),
-            )
-            .where(response_hours.c.month.in_(months), *histogram_conditions)
-            .group_by(
-                response_hours.c.priority, response_hours.c.region_id, response_hours.c.bucket
-            )
-        ):
-            histogram = totals.histograms.setdefault((priority, region), {})
-            histogram[int(bucket)] = histogram.get(int(bucket), 0) + int(n)
+        totals.histograms = read_histograms(histogram_conditions, months)
     return totals
+
+
+def read_histograms(conditions, months: list[str]) -> dict[tuple[str, int], dict[int, int]]:
+    """Response-time histograms {(priority, region): {bucket: n}} of the rolled-up ``months``
+    for the rows of ``response_hours`` matching ``conditions``."""
+    result: dict[tuple[str, int], dict[int, int]] = {}
+    for priority, region, bucket, n in db.session.execute(
+        select(
+            response_hours.c.priority,
+            response_hours.c.region_id,
+            response_hours.c.bucket,
+            func.sum(response_hours.c.n),
+        )
+        .where(response_hours.c.month.in_(months), *conditions)
+        .group_by(response_hours.c.priority, response_hours.c.region_id, response_hours.c.bucket)
+    ):
+        histogram = result.setdefault((priority, region), {})
+        histogram[int(bucket)] = histogram.get(int(bucket), 0) + int(n)
+    return result
 
 
 def read_cases(table, conditions, months: list[str]) -> dict[str, int]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 from math import sqrt
 from pathlib import Path
 
@@ -93,7 +94,15 @@ class Public(int):
 
 def _draw(tally: Tally, secret: bytes) -> int:
     """0 to ROUNDING_BASE - 1, fixed by the secret and what the tally counts."""
-    digest = hmac.new(secret, f"{tally.key}:{int(tally)}".encode(), hashlib.sha256).digest()
+    return _keyed_draw(secret, tally.key, int(tally))
+
+
+# A page publishes the same tallies several times (to order its rows, to list them, to show
+# them): each draw is made once. The result is fixed by its arguments, so keeping it changes
+# nothing but the time.
+@lru_cache(maxsize=65536)
+def _keyed_draw(secret: bytes, key: int, count: int) -> int:
+    digest = hmac.new(secret, f"{key}:{count}".encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big") % ROUNDING_BASE
 
 

@@ -89,9 +89,10 @@ def dashboard():
     regions = _regions()
     schools = []
     if filters.level != Level.school and filters.region_id is not None:
+        # Only what the list shows (id and name): a region has ~700 schools.
         schools = collated(
-            db.session.scalars(
-                select(School).where(
+            db.session.execute(
+                select(School.id, School.name).where(
                     School.region_id == filters.region_id, school_scope(current_user, School.id)
                 )
             ),
@@ -100,7 +101,7 @@ def dashboard():
     # The figures name the same regions and schools as the filter lists.
     remember_unit_names(Level.country, regions)
     remember_unit_names(Level.region, schools)
-    board = boards.build(current_user, filters)
+    board = boards.build(current_user, filters, all_units=request.args.get("units") == "all")
     # A region's page lists the schools that need attention first; the rest on demand
     # (?units=all); the CSV and the PDF list them all.
     unit_rows, all_units = board.reports.by_unit, True

@@ -125,7 +125,7 @@ def bound_for(bound) -> int:
     return bound[db.engine.dialect.name] if isinstance(bound, dict) else bound
 
 
-def _count(clients, ids) -> dict[str, int]:
+def _count(clients, ids, pages=None) -> dict[str, int]:
     statements: list[str] = []
 
     def listen(conn, cursor, statement, parameters, context, executemany):
@@ -134,7 +134,7 @@ def _count(clients, ids) -> dict[str, int]:
     counts = {}
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
-        for name, (who, template, _bound) in PAGES.items():
+        for name, (who, template, _bound) in (pages or PAGES).items():
             path = template.format(**ids)
             clients[who].get(path)  # once before counting: first-visit work is not the page's
             statements.clear()
@@ -282,3 +282,42 @@ def _waiting(school) -> int:
         .select_from(Report)
         .where(Report.school_id == school.id, Report.routing == Holder.school)
     )
+
+
+# The statistics pages once the nightly totals are made (``insights refresh-stats``): whole months
+# read from them (the months, the schools' rows, the response-time histograms: a statement each),
+# today counted live, and on a region's page one statement for the exact medians of the schools
+# it lists (issue 19). Constant, like the others: the regional analyst's pages.
+FROM_TOTALS = {
+    "analyst dashboard": (ANALYST, "/insights/", {"sqlite": 24, "postgresql": 21}),
+    "analyst dashboard, all schools": (
+        ANALYST,
+        "/insights/?units=all",
+        {"sqlite": 24, "postgresql": 21},
+    ),
+    # The cases opened in the period are the dashboard's (two statements: the totals and today).
+    "programme evidence": (ANALYST, "/insights/kpis", {"sqlite": 28, "postgresql": 25}),
+}
+
+
+def test_statistics_pages_from_the_monthly_totals_make_few_queries_and_no_more_with_more_data(
+    app, demo
+):
+    from insights import rollup
+
+    ids = _ids(demo)
+    rollup.refresh()
+    db.session.commit()
+    clients = _clients(app)
+    before = _count(clients, ids, FROM_TOTALS)
+    _grow(demo, ids["case_id"], ids["class_id"])
+    rollup.refresh()
+    db.session.commit()
+    after = _count(clients, ids, FROM_TOTALS)
+    bounds = {name: bound_for(page[2]) for name, page in FROM_TOTALS.items()}
+    over = {name: n for name, n in before.items() if n > bounds[name]}
+    assert not over, f"pages over their bound: {over} (before: {before}, bounds: {bounds})"
+    grew = {
+        name: (before[name], after[name]) for name in FROM_TOTALS if after[name] != before[name]
+    }
+    assert not grew, f"statements grew with the data (before, after): {grew}"

@@ -114,12 +114,12 @@ def test_monthly_totals_give_the_same_figures_as_counting_the_reports(app, histo
     expected_counts, expected_medians = comparable(counted, exact_medians=region is not None)
     assert counts == expected_counts
     assert counts["total"][0] == (48 if region is None else 32)
-    for got, want in zip(medians, expected_medians, strict=True):
-        if region is not None:  # within a region the medians are exact
+    for index, (got, want) in enumerate(zip(medians, expected_medians, strict=True)):
+        if region is not None and index > len(Priority):  # a region's schools: exact
             assert got == pytest.approx(want)
         elif want is None:
             assert got is None
-        else:  # across the country they are read from a 10% histogram
+        else:  # by priority and in all (and per region) they are read from a 10% histogram
             assert got == pytest.approx(want, rel=0.06)
 
 
@@ -378,3 +378,28 @@ def test_months_left_alone_by_later_runs_are_not_rebuilt_for_their_old_marks(app
     db.session.commit()
     old = {months_ago(n).strftime("%Y-%m") for n in (5, 4, 3, 2)}
     assert not set(rollup.changed_months()) & old
+
+
+def test_a_regions_page_gives_the_schools_it_lists_their_exact_medians(app, history, monkeypatch):
+    """Issue 19: a region's page lists the schools that need attention first; only those get
+    their exact medians (one statement over their reports), the same as counted live; the rest
+    are read on demand (?units=all) and in the exports, also exact."""
+    from insights import dashboard as boards
+
+    region = factories.region("KZ-75")
+    analyst = factories.user(Role.analyst, region_=region)
+    start, end = default_period()
+    filters = Filters(start, end, region_id=region.id)
+    exact = {t.key: t.median_hours for t in live_figures(analyst, filters, month_label).by_unit}
+    assert len(exact) == 2 and all(exact.values())
+    rollup.refresh()
+    db.session.commit()
+    monkeypatch.setattr(boards, "ATTENTION_ROWS", 1)
+    board = boards.build(analyst, filters, all_units=False)
+    [listed] = boards.attention_first(board)
+    assert listed.median_hours == pytest.approx(exact[listed.key])
+    [other] = [t for t in board.reports.by_unit if t.key != listed.key]
+    assert other.median_hours is None  # not listed: not computed
+    for every in (boards.build(analyst, filters), boards.build(analyst, filters, export=True)):
+        got = {t.key: t.median_hours for t in every.reports.by_unit}
+        assert got == pytest.approx(exact)
