@@ -24,7 +24,7 @@ from school.access import (
     school_scope,
     taught_classrooms,
 )
-from school.models import Classroom, Role, School, grade_band
+from school.models import Classroom, Permission, Role, School, grade_band
 
 bp = Blueprint("curriculum", __name__, template_folder="templates")
 
@@ -152,7 +152,7 @@ def my_classes():
 
 def viewable_classroom_or_404(class_id: int) -> Classroom:
     """Teachers see the classes they teach; the school's administrators see every class."""
-    if current_user.role in COVERAGE_ROLES:
+    if current_user.can(Permission.read_programme_coverage):
         return get_scoped_or_404(Classroom, class_id, current_user)
     return get_taught_classroom_or_404(class_id, current_user)
 
@@ -292,7 +292,7 @@ def delete_delivery(class_id: int, delivery_id: int):
 @bp.get("/lessons/coverage")
 @roles_required(*COVERAGE_ROLES)
 def coverage():
-    if current_user.role == Role.admin:
+    if current_user.can(Permission.manage_platform):
         school = get_scoped_or_404(
             School, request.args.get("school", type=int) or 0, current_user, School.id
         )

@@ -23,13 +23,13 @@ from insights.filters import Filters, Level
 from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
 from insights.stats import MEDIAN_MIN_ANSWERS, Share, shown_count, shown_share
-from school.models import Region, Role, School, User
+from school.models import Permission, Region, School, User
 
 
 def suppresses(user: User, export: bool = False) -> bool:
     """Analysts and every export see published counts (``insights.stats.published_count``);
     staff of a school and the platform administrator see exact counts on the page."""
-    return export or user.role == Role.analyst
+    return export or not user.can(Permission.read_exact_counts)
 
 
 def month_label(key: str) -> str:

@@ -33,7 +33,7 @@ from school.access import (
     taught_classrooms,
     teaches,
 )
-from school.models import SCHOOL_ROLES, Classroom, Region, Role, School
+from school.models import Classroom, Permission, Reach, Region, Role, School
 
 bp = Blueprint("insights", __name__, url_prefix="/insights", template_folder="templates")
 
@@ -68,9 +68,7 @@ def _filter_messages(problems: list[str]) -> None:
 
 def _regions():
     """The regions a user looking at the whole country may pick in the filters."""
-    if current_user.role == Role.admin or (
-        current_user.role == Role.analyst and current_user.region_id is None
-    ):
+    if current_user.sees_whole_country:
         return collated(
             db.session.scalars(select(Region).where(region_scope(current_user, Region.id))),
             key=lambda r: r.name,
@@ -191,7 +189,7 @@ def report_pdf():
 
 def _classes_for_waves():
     """Classes the user may open a wave for (grade 3 and up)."""
-    if current_user.role == Role.teacher:
+    if not current_user.can(Permission.survey_every_class):
         stmt = taught_classrooms(current_user)
     else:
         stmt = select(Classroom).where(school_scope(current_user, Classroom.school_id))
@@ -203,7 +201,7 @@ def _classes_for_waves():
 def _get_wave_or_404(wave_id: int) -> SurveyWave:
     """A wave of the user's school; a teacher sees only the waves of the classes they teach."""
     wave = get_scoped_or_404(SurveyWave, wave_id, current_user)
-    if current_user.role == Role.teacher and (
+    if not current_user.can(Permission.survey_every_class) and (
         db.session.scalar(
             select(Classroom.id).where(Classroom.id == wave.classroom_id, teaches(current_user))
         )
@@ -217,7 +215,7 @@ def _get_wave_or_404(wave_id: int) -> SurveyWave:
 @roles_required(*WAVE_ROLES)
 def waves():
     stmt = select(SurveyWave).where(school_scope(current_user, SurveyWave.school_id))
-    if current_user.role == Role.teacher:
+    if not current_user.can(Permission.survey_every_class):
         stmt = stmt.where(
             SurveyWave.classroom_id.in_(select(Classroom.id).where(teaches(current_user)))
         )
@@ -225,7 +223,7 @@ def waves():
     return render_template(
         "insights/waves.html",
         waves=rows,
-        classes=_classes_for_waves() if current_user.role in OPENERS else [],
+        classes=_classes_for_waves() if current_user.can(Permission.open_survey_waves) else [],
         now=utcnow(),
     )
 
@@ -265,7 +263,7 @@ def wave(wave_id: int):
         answered=wave.answered,
         unspent=surveys.unspent_count(wave),
         close_form=CloseWaveForm(),
-        may_close=current_user.role in OPENERS,
+        may_close=current_user.can(Permission.open_survey_waves),
         now=utcnow(),
     )
 
@@ -314,9 +312,9 @@ def results():
     region_id = request.args.get("region", type=int)
     title, unit_level, classroom, school, region = "", None, None, None, None
     if class_id is not None:
-        if current_user.role not in SCHOOL_ROLES:
+        if not current_user.role.is_school_role:
             abort(403)
-        if current_user.role == Role.teacher:
+        if not current_user.can(Permission.survey_every_class):
             classroom = db.session.scalar(
                 taught_classrooms(current_user).where(Classroom.id == class_id)
             )
@@ -326,18 +324,18 @@ def results():
             classroom = get_scoped_or_404(Classroom, class_id, current_user)
         conditions = wave_conditions(current_user, classroom_id=classroom.id)
         title = _("Class %(label)s", label=classroom.label)
-    elif current_user.role == Role.teacher:
+    elif not current_user.can(Permission.survey_every_class):
         abort(403)
     elif school_id is not None:
         school = get_scoped_or_404(School, school_id, current_user, School.id)
         conditions = wave_conditions(current_user, school_id=school.id)
         title = school.name
-    elif current_user.role in SCHOOL_ROLES:
+    elif current_user.role.is_school_role:
         school = current_user.school
         conditions = wave_conditions(current_user, school_id=school.id)
         title = school.name
     else:
-        if region_id is None and current_user.role == Role.analyst and current_user.region_id:
+        if region_id is None and current_user.role.reach is Reach.region and current_user.region_id:
             region_id = current_user.region_id
         if region_id is not None:
             region = db.session.scalar(

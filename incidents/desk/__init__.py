@@ -4,7 +4,7 @@ desk officer does with a report: read it, answer the child, open the case, hand 
 school), the pages in ``pages`` and their addresses in ``urls``.
 
 A desk officer (``Role.desk_officer``) is scoped to a region, or to the country when they have
-none (``school.access.desk_report_scope``).
+none (``incidents.scopes.desk_report_scope``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The duty desk's pages: its inbox (the reports routed to the desk in the officer's region, most
 urgent first, a page at a time) and a report's page, where the officer reads it, answers the
 child, opens the case or hands the report back to the school. Every report is loaded through
-``school.access.desk_report_scope``: another region's report is a 404."""
+``incidents.scopes.desk_report_scope``: another region's report is a 404."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from incidents.cases.models import Case
 from incidents.desk import services
 from incidents.intake.models import Holder, Report
 from incidents.intake.reporting import send_notices
-from school.access import desk_report_scope, first_or_404, roles_required
+from incidents.scopes import desk_report_scope
+from school.access import first_or_404, roles_required
 from school.models import Role, utcnow
 
 

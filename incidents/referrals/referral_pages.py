@@ -27,8 +27,9 @@ from incidents.cases.models import Referral
 from incidents.cases.view_helpers import attempt, case_url, load_case, now
 from incidents.referrals import letters
 from incidents.referrals import services as referrals
-from school.access import first_or_404, reads_narrative, referral_scope, roles_required
-from school.models import AuthorizedBody, Role
+from incidents.scopes import referral_scope
+from school.access import first_or_404, roles_required
+from school.models import AuthorizedBody, Permission, Role
 
 
 def load_referral(referral_id: int) -> Referral:
@@ -92,7 +93,7 @@ def _render_referral(referral: Referral, status: int = 200, **forms):
 @roles_required(Role.counselor, Role.school_admin)
 def referral_detail(referral_id: int):
     referral = load_referral(referral_id)
-    if not reads_narrative(current_user):
+    if not current_user.can(Permission.read_narrative):
         # The administrator follows referrals from the case page; the letter's facts are not theirs.
         abort(403)
     form = _draft_form(referral, formdata=None)

@@ -32,7 +32,7 @@ from incidents.cases.enums import (
 )
 from incidents.cases.models import Action, Case, Referral, ReferralRule
 from incidents.intake.models import Perpetrator, ViolenceForm
-from school.models import AuthorizedBody, BodyKind, Role, School, User
+from school.models import AuthorizedBody, BodyKind, Permission, School, User
 
 log = logging.getLogger(__name__)
 RULES_CSV = Path(__file__).parent / "data" / "referral_rules.csv"
@@ -399,7 +399,7 @@ def bare_number(number: str) -> str:
 
 
 def _check_partner(referral: Referral, by: User) -> None:
-    if by.role != Role.partner or by.body_id != referral.body_id:
+    if not by.can(Permission.answer_referrals) or by.body_id != referral.body_id:
         raise WorkflowError(_l("Only the body this referral was sent to can do this."))
 
 
