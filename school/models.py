@@ -276,7 +276,7 @@ class User(UserMixin, db.Model):
         self.session_nonce = secrets.token_hex(16)
 
     def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
+        return self.role.is_one_of(*roles)
 
     def can(self, permission: Permission | str) -> bool:
         """What the user may do (``school.roles.GRANTS``); reading cases and children's words

@@ -51,6 +51,11 @@ class Role(TitledEnum):
     def reach(self) -> Reach:
         return REACH[self]
 
+    def is_one_of(self, *roles: Role) -> bool:
+        """For lists of roles that are data, not rules: the dashboard's links, ``roles_required``
+        and the roles that must use two-factor log-in (a setting)."""
+        return self in roles
+
 
 ROLE_TITLES = {
     Role.admin: _l("Platform administrator"),
