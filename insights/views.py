@@ -27,6 +27,7 @@ from insights.results import survey_results, unit_prevalence, wave_conditions
 from insights.stats import MEDIAN_MIN_ANSWERS, MIN_SURVEY_ANSWERS
 from school.access import (
     get_scoped_or_404,
+    permission_required,
     region_scope,
     roles_required,
     school_scope,
@@ -39,7 +40,6 @@ bp = Blueprint("insights", __name__, url_prefix="/insights", template_folder="te
 
 DASHBOARD_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor)
 WAVE_ROLES = (Role.counselor, Role.teacher, Role.school_admin)
-OPENERS = (Role.counselor, Role.teacher)
 RESULT_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor, Role.teacher)
 PDF_LOCALES = ("kk", "ru")
 
@@ -229,7 +229,7 @@ def waves():
 
 
 @bp.route("/classes/<int:class_id>/survey", methods=["GET", "POST"])
-@roles_required(*OPENERS)
+@permission_required(Permission.open_survey_waves)
 def open_wave(class_id: int):
     classroom = get_scoped_or_404(Classroom, class_id, current_user)
     if not surveys.may_open_wave(current_user, classroom):
@@ -269,7 +269,7 @@ def wave(wave_id: int):
 
 
 @bp.get("/surveys/<int:wave_id>/slips.pdf")
-@roles_required(*OPENERS)
+@permission_required(Permission.open_survey_waves)
 def slips(wave_id: int):
     wave = _get_wave_or_404(wave_id)
     if not wave.is_open():
@@ -290,7 +290,7 @@ def slips(wave_id: int):
 
 
 @bp.post("/surveys/<int:wave_id>/close")
-@roles_required(*OPENERS)
+@permission_required(Permission.open_survey_waves)
 def close_wave(wave_id: int):
     wave = _get_wave_or_404(wave_id)
     if CloseWaveForm().validate_on_submit():

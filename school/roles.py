@@ -124,6 +124,8 @@ class Permission(enum.StrEnum):
     answer_referrals = "answer_referrals"
     # Reads and answers the reports routed to the duty desk.
     work_desk = "work_desk"
+    # The lesson library and the staff course.
+    read_lessons = "read_lessons"
     # Plans and logs lessons in the classes they teach.
     teach_lessons = "teach_lessons"
     # The programme coverage of a school (every class's lessons).
@@ -150,6 +152,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.write_named_reports: frozenset({Role.teacher}),
     Permission.answer_referrals: frozenset({Role.partner}),
     Permission.work_desk: frozenset({Role.desk_officer}),
+    Permission.read_lessons: SCHOOL_ROLES | {Role.admin},
     Permission.teach_lessons: SCHOOL_ROLES,
     Permission.read_programme_coverage: frozenset({Role.admin, Role.school_admin}),
     Permission.open_survey_waves: frozenset({Role.counselor, Role.teacher}),

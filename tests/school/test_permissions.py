@@ -16,6 +16,7 @@ from tests import factories
 from tests.test_authorization_matrix import (
     CASE_STAFF,
     DASHBOARD,
+    LIBRARY,
     MANAGERS,
     TEACHING,
 )
@@ -37,6 +38,7 @@ EXPECTED = {
     Permission.write_named_reports: {"teacher"},
     Permission.answer_referrals: {"partner"},
     Permission.work_desk: {"desk_officer"},
+    Permission.read_lessons: LIBRARY,
     Permission.teach_lessons: TEACHING,
     Permission.read_programme_coverage: MANAGERS,
     Permission.open_survey_waves: {"counselor", "teacher"},
