@@ -185,8 +185,8 @@ def measure(schools: int, per_school: int, url: str | None) -> list[tuple[str, f
     from incidents.cases.inbox import new_items, open_cases
     from incidents.cases.models import Referral
     from incidents.referrals import letters
+    from incidents.scopes import case_scope
     from school import services as school_services
-    from school.access import case_scope
     from school.models import Role, User
 
     logging.getLogger("app").setLevel(logging.WARNING)

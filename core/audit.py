@@ -5,7 +5,7 @@ breaks the chain; ``flask --app app audit verify`` finds the first broken link.
 
 There is one chain per school (the entries about it) and one for the installation (entries of no
 school, and every entry written before ``0017_audit_chains``), so that writers of two schools never
-wait for each other (issue 19): each chain has its own lock (an advisory lock per chain on
+wait for each other: each chain has its own lock (an advisory lock per chain on
 PostgreSQL; SQLite has a single writer anyway), its own gap-free ``seq`` and its own anchor. A
 school chain's hash also covers the chain's number, so an entry moved to another chain breaks both.
 

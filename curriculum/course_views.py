@@ -16,10 +16,8 @@ from curriculum.models import CourseModule
 from curriculum.public_views import public
 from curriculum.views import bp
 from extensions import db, limiter
-from school.access import roles_required
-from school.models import Role
-
-COURSE_ROLES = (Role.teacher, Role.counselor, Role.school_admin, Role.admin)
+from school.access import permission_required
+from school.models import Permission
 
 
 def module_or_404(slug: str) -> CourseModule:
@@ -32,7 +30,7 @@ def module_or_404(slug: str) -> CourseModule:
 
 
 @bp.get("/course")
-@roles_required(*COURSE_ROLES)
+@permission_required(Permission.read_lessons)
 def course_home():
     return render_template(
         "curriculum/course.html",
@@ -43,7 +41,7 @@ def course_home():
 
 
 @bp.get("/course/<slug>")
-@roles_required(*COURSE_ROLES)
+@permission_required(Permission.read_lessons)
 def course_module(slug: str):
     module = module_or_404(slug)
     return render_template(
@@ -55,7 +53,7 @@ def course_module(slug: str):
 
 
 @bp.route("/course/<slug>/quiz", methods=["GET", "POST"])
-@roles_required(*COURSE_ROLES)
+@permission_required(Permission.read_lessons)
 def quiz(slug: str):
     module = module_or_404(slug)
     locale = current_locale()
@@ -95,7 +93,7 @@ def quiz(slug: str):
 
 
 @bp.get("/course/certificate.pdf")
-@roles_required(*COURSE_ROLES)
+@permission_required(Permission.read_lessons)
 def certificate_pdf():
     certificate = course.certificate_of(current_user)
     if certificate is None:

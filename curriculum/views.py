@@ -20,17 +20,13 @@ from extensions import db
 from school.access import (
     get_scoped_or_404,
     get_taught_classroom_or_404,
-    roles_required,
+    permission_required,
     school_scope,
     taught_classrooms,
 )
-from school.models import Classroom, Role, School, grade_band
+from school.models import Classroom, Permission, School, grade_band
 
 bp = Blueprint("curriculum", __name__, template_folder="templates")
-
-LIBRARY_ROLES = (Role.teacher, Role.counselor, Role.school_admin, Role.admin)
-TEACHING_ROLES = (Role.teacher, Role.counselor, Role.school_admin)
-COVERAGE_ROLES = (Role.school_admin, Role.admin)
 
 
 @bp.context_processor
@@ -51,7 +47,7 @@ def content_language() -> str:
 
 
 @bp.get("/lessons")
-@roles_required(*LIBRARY_ROLES)
+@permission_required(Permission.read_lessons)
 def library():
     lang = content_language()
     band = request.args.get("band")
@@ -83,7 +79,7 @@ def lesson_or_404(slug: str):
 
 
 @bp.get("/lessons/<slug>")
-@roles_required(*LIBRARY_ROLES)
+@permission_required(Permission.read_lessons)
 def lesson(slug: str):
     lesson = lesson_or_404(slug)
     lang = content_language()
@@ -101,7 +97,7 @@ def lesson(slug: str):
 
 
 @bp.get("/lessons/<slug>/handout.pdf")
-@roles_required(*LIBRARY_ROLES)
+@permission_required(Permission.read_lessons)
 def handout(slug: str):
     lesson = lesson_or_404(slug)
     lang = content_language()
@@ -112,7 +108,7 @@ def handout(slug: str):
 
 
 @bp.get("/lessons/handbook.pdf")
-@roles_required(*LIBRARY_ROLES)
+@permission_required(Permission.read_lessons)
 def handbook():
     """Every lesson of a band (or of all bands), each followed by its handout: one PDF to print."""
     lang = content_language()
@@ -136,7 +132,7 @@ def handbook():
 
 
 @bp.get("/lessons/classes")
-@roles_required(*TEACHING_ROLES)
+@permission_required(Permission.teach_lessons)
 def my_classes():
     progress = services.class_progress(
         taught_classrooms(current_user).whereclause, current_locale()
@@ -146,7 +142,7 @@ def my_classes():
 
 def viewable_classroom_or_404(class_id: int) -> Classroom:
     """Teachers see the classes they teach; the school's administrators see every class."""
-    if current_user.role in COVERAGE_ROLES:
+    if current_user.can(Permission.read_programme_coverage):
         return get_scoped_or_404(Classroom, class_id, current_user)
     return get_taught_classroom_or_404(class_id, current_user)
 
@@ -157,7 +153,7 @@ def teaches_class(classroom: Classroom) -> bool:
 
 
 @bp.get("/lessons/classes/<int:class_id>")
-@roles_required(*LIBRARY_ROLES)
+@permission_required(Permission.read_lessons)
 def class_page(class_id: int):
     classroom = viewable_classroom_or_404(class_id)
     return _render_class(classroom, PlanForm())
@@ -196,7 +192,7 @@ def classroom_language(classroom: Classroom) -> str:
 
 
 @bp.post("/lessons/classes/<int:class_id>/plan")
-@roles_required(*TEACHING_ROLES)
+@permission_required(Permission.teach_lessons)
 def plan(class_id: int):
     classroom = get_taught_classroom_or_404(class_id, current_user)
     form = PlanForm()
@@ -214,7 +210,7 @@ def plan(class_id: int):
 
 
 @bp.post("/lessons/classes/<int:class_id>/plans/<int:plan_id>/delete")
-@roles_required(*TEACHING_ROLES)
+@permission_required(Permission.teach_lessons)
 def unplan(class_id: int, plan_id: int):
     classroom = get_taught_classroom_or_404(class_id, current_user)
     plan = db.session.get(LessonPlan, plan_id)
@@ -229,7 +225,7 @@ def unplan(class_id: int, plan_id: int):
 
 
 @bp.route("/lessons/classes/<int:class_id>/deliver/<slug>", methods=["GET", "POST"])
-@roles_required(*TEACHING_ROLES)
+@permission_required(Permission.teach_lessons)
 def deliver(class_id: int, slug: str):
     classroom = get_taught_classroom_or_404(class_id, current_user)
     lesson = lesson_or_404(slug)
@@ -267,7 +263,7 @@ def deliver(class_id: int, slug: str):
 
 
 @bp.post("/lessons/classes/<int:class_id>/deliveries/<int:delivery_id>/delete")
-@roles_required(*TEACHING_ROLES)
+@permission_required(Permission.teach_lessons)
 def delete_delivery(class_id: int, delivery_id: int):
     classroom = get_taught_classroom_or_404(class_id, current_user)
     delivery = db.session.get(Delivery, delivery_id)
@@ -284,9 +280,9 @@ def delete_delivery(class_id: int, delivery_id: int):
 
 
 @bp.get("/lessons/coverage")
-@roles_required(*COVERAGE_ROLES)
+@permission_required(Permission.read_programme_coverage)
 def coverage():
-    if current_user.role == Role.admin:
+    if current_user.can(Permission.manage_platform):
         school = get_scoped_or_404(
             School, request.args.get("school", type=int) or 0, current_user, School.id
         )

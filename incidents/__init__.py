@@ -12,9 +12,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from incidents import cases, desk, intake, referrals, teacher
+    from incidents.scopes import not_about_desk_reports
+    from school.access import add_audit_condition
 
     intake.init_app(app)
     cases.init_app(app)  # the dashboard links keep their order: cases, teacher, partner, rules
     teacher.init_app(app)
     referrals.init_app(app)
     desk.init_app(app)
+    # The school's audit log does not name a report the duty desk holds alone, nor its case.
+    add_audit_condition(app, not_about_desk_reports)

@@ -25,7 +25,7 @@ from insights.filters import Filters, Level
 from insights.models import SurveyWave, WaveKind
 from insights.results import KINDS, SurveyResults, survey_results, unit_prevalence, wave_conditions
 from insights.stats import MEDIAN_MIN_ANSWERS, Share, shown_count, shown_share
-from school.models import Region, Role, School, User
+from school.models import Permission, Region, School, User
 
 
 # A region's pages format a few thousand numbers, most of them the same few (published counts are
@@ -50,7 +50,7 @@ def format_percent(value, format: str | None = None) -> str:  # noqa: A002 - Fla
 def suppresses(user: User, export: bool = False) -> bool:
     """Analysts and every export see published counts (``insights.stats.published_count``);
     staff of a school and the platform administrator see exact counts on the page."""
-    return export or user.role == Role.analyst
+    return export or not user.can(Permission.read_exact_counts)
 
 
 def month_label(key: str) -> str:

@@ -318,8 +318,8 @@ def _sorted_units(filters: Filters, rows: list[Timeliness]) -> list[Timeliness]:
 def whole_region(user: User, region_id: int) -> bool:
     """True when the user sees every school of the region (so the region's histograms, which
     count all of them, are the user's figures)."""
-    return user.role == Role.admin or (
-        user.role == Role.analyst and user.region_id in (None, region_id)
+    return user.has_role(Role.admin) or (
+        user.has_role(Role.analyst) and user.region_id in (None, region_id)
     )
 
 

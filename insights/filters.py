@@ -14,7 +14,7 @@ from core.model_types import utcnow
 from extensions import db
 from incidents.intake.models import ViolenceForm
 from school.access import region_scope, school_scope
-from school.models import SCHOOL_ROLES, Region, Role, School, User
+from school.models import Reach, Region, School, User
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 60
@@ -122,12 +122,12 @@ def from_args(args, user: User) -> tuple[Filters, list[str]]:
         except ValueError:
             problems.append("form")
     filters = Filters(start, end, form=form)
-    if user.role in SCHOOL_ROLES:
+    if user.role.is_school_role:
         # A school sees itself, whatever the address says.
         return replace(filters, school_id=user.school_id), problems
     region_id = _parse_id(args.get("region"))
     school_id = _parse_id(args.get("school"))
-    if user.role == Role.analyst and user.region_id is not None:
+    if user.role.reach is Reach.region and user.region_id is not None:
         if region_id not in (None, user.region_id):
             abort(404)
         region_id = user.region_id

@@ -993,7 +993,7 @@ def build(user: User, filters: Filters, export: bool = False, now=None) -> Evide
     )
 
 
-# --- time to first human response, by day and night (issue 16) -----------------------------
+# --- time to first human response, by day and night -----------------------------
 
 
 @dataclass(frozen=True)
@@ -1014,8 +1014,8 @@ DAY_NIGHT = {
 def response_by_day_and_night(user: User, filters: Filters) -> list[DayNightRow]:
     """The median and 90th percentile hours to the first human response (an answer, triage or
     an acknowledgement), of the answered reports that arrived within their school's working
-    hours and of those that arrived outside them (``Report.arrived_in_hours``, kept from
-    issue 16 on: older reports are in neither)."""
+    hours and of those that arrived outside them (``Report.arrived_in_hours``, kept since
+    migration 0018_escalation: older reports are in neither)."""
     conditions = [
         *report_conditions(user, filters),
         Report.first_response_at.is_not(None),

@@ -31,8 +31,7 @@ from insights.models import (
     WaveKind,
 )
 from insights.questionnaire import questionnaire
-from school.access import teaches
-from school.models import Classroom, Role, User
+from school.models import Classroom, Permission, User
 
 # No 0/O, 1/I/L: the code is typed by a child from a paper slip.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -83,16 +82,9 @@ def may_open_wave(user: User, classroom: Classroom) -> bool:
     """A school psychologist of the class's school, or a teacher of that class."""
     if user.school_id != classroom.school_id:
         return False
-    if user.role == Role.counselor:
-        return True
-    if user.role == Role.teacher:
-        return (
-            db.session.scalar(
-                select(Classroom.id).where(Classroom.id == classroom.id, teaches(user))
-            )
-            is not None
-        )
-    return False
+    if not user.can(Permission.open_survey_waves):
+        return False
+    return user.can(Permission.survey_every_class) or classroom.is_taught_by(user)
 
 
 def open_wave(

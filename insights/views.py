@@ -27,19 +27,19 @@ from insights.results import survey_results, unit_prevalence, wave_conditions
 from insights.stats import MEDIAN_MIN_ANSWERS, MIN_SURVEY_ANSWERS
 from school.access import (
     get_scoped_or_404,
+    permission_required,
     region_scope,
     roles_required,
     school_scope,
     taught_classrooms,
     teaches,
 )
-from school.models import SCHOOL_ROLES, Classroom, Region, Role, School
+from school.models import Classroom, Permission, Reach, Region, Role, School
 
 bp = Blueprint("insights", __name__, url_prefix="/insights", template_folder="templates")
 
 DASHBOARD_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor)
 WAVE_ROLES = (Role.counselor, Role.teacher, Role.school_admin)
-OPENERS = (Role.counselor, Role.teacher)
 RESULT_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor, Role.teacher)
 PDF_LOCALES = ("kk", "ru")
 
@@ -68,9 +68,7 @@ def _filter_messages(problems: list[str]) -> None:
 
 def _regions():
     """The regions a user looking at the whole country may pick in the filters."""
-    if current_user.role == Role.admin or (
-        current_user.role == Role.analyst and current_user.region_id is None
-    ):
+    if current_user.sees_whole_country:
         return collated(
             db.session.scalars(select(Region).where(region_scope(current_user, Region.id))),
             key=lambda r: r.name,
@@ -192,7 +190,7 @@ def report_pdf():
 
 def _classes_for_waves():
     """Classes the user may open a wave for (grade 3 and up)."""
-    if current_user.role == Role.teacher:
+    if not current_user.can(Permission.survey_every_class):
         stmt = taught_classrooms(current_user)
     else:
         stmt = select(Classroom).where(school_scope(current_user, Classroom.school_id))
@@ -204,7 +202,7 @@ def _classes_for_waves():
 def _get_wave_or_404(wave_id: int) -> SurveyWave:
     """A wave of the user's school; a teacher sees only the waves of the classes they teach."""
     wave = get_scoped_or_404(SurveyWave, wave_id, current_user)
-    if current_user.role == Role.teacher and (
+    if not current_user.can(Permission.survey_every_class) and (
         db.session.scalar(
             select(Classroom.id).where(Classroom.id == wave.classroom_id, teaches(current_user))
         )
@@ -218,7 +216,7 @@ def _get_wave_or_404(wave_id: int) -> SurveyWave:
 @roles_required(*WAVE_ROLES)
 def waves():
     stmt = select(SurveyWave).where(school_scope(current_user, SurveyWave.school_id))
-    if current_user.role == Role.teacher:
+    if not current_user.can(Permission.survey_every_class):
         stmt = stmt.where(
             SurveyWave.classroom_id.in_(select(Classroom.id).where(teaches(current_user)))
         )
@@ -226,13 +224,13 @@ def waves():
     return render_template(
         "insights/waves.html",
         waves=rows,
-        classes=_classes_for_waves() if current_user.role in OPENERS else [],
+        classes=_classes_for_waves() if current_user.can(Permission.open_survey_waves) else [],
         now=utcnow(),
     )
 
 
 @bp.route("/classes/<int:class_id>/survey", methods=["GET", "POST"])
-@roles_required(*OPENERS)
+@permission_required(Permission.open_survey_waves)
 def open_wave(class_id: int):
     classroom = get_scoped_or_404(Classroom, class_id, current_user)
     if not surveys.may_open_wave(current_user, classroom):
@@ -266,13 +264,13 @@ def wave(wave_id: int):
         answered=wave.answered,
         unspent=surveys.unspent_count(wave),
         close_form=CloseWaveForm(),
-        may_close=current_user.role in OPENERS,
+        may_close=current_user.can(Permission.open_survey_waves),
         now=utcnow(),
     )
 
 
 @bp.get("/surveys/<int:wave_id>/slips.pdf")
-@roles_required(*OPENERS)
+@permission_required(Permission.open_survey_waves)
 def slips(wave_id: int):
     wave = _get_wave_or_404(wave_id)
     if not wave.is_open():
@@ -293,7 +291,7 @@ def slips(wave_id: int):
 
 
 @bp.post("/surveys/<int:wave_id>/close")
-@roles_required(*OPENERS)
+@permission_required(Permission.open_survey_waves)
 def close_wave(wave_id: int):
     wave = _get_wave_or_404(wave_id)
     if CloseWaveForm().validate_on_submit():
@@ -315,9 +313,9 @@ def results():
     region_id = request.args.get("region", type=int)
     title, unit_level, classroom, school, region = "", None, None, None, None
     if class_id is not None:
-        if current_user.role not in SCHOOL_ROLES:
+        if not current_user.role.is_school_role:
             abort(403)
-        if current_user.role == Role.teacher:
+        if not current_user.can(Permission.survey_every_class):
             classroom = db.session.scalar(
                 taught_classrooms(current_user).where(Classroom.id == class_id)
             )
@@ -327,18 +325,18 @@ def results():
             classroom = get_scoped_or_404(Classroom, class_id, current_user)
         conditions = wave_conditions(current_user, classroom_id=classroom.id)
         title = _("Class %(label)s", label=classroom.label)
-    elif current_user.role == Role.teacher:
+    elif not current_user.can(Permission.survey_every_class):
         abort(403)
     elif school_id is not None:
         school = get_scoped_or_404(School, school_id, current_user, School.id)
         conditions = wave_conditions(current_user, school_id=school.id)
         title = school.name
-    elif current_user.role in SCHOOL_ROLES:
+    elif current_user.role.is_school_role:
         school = current_user.school
         conditions = wave_conditions(current_user, school_id=school.id)
         title = school.name
     else:
-        if region_id is None and current_user.role == Role.analyst and current_user.region_id:
+        if region_id is None and current_user.role.reach is Reach.region and current_user.region_id:
             region_id = current_user.region_id
         if region_id is not None:
             region = db.session.scalar(

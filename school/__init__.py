@@ -10,8 +10,11 @@ from extensions import db, login_manager
 
 def init_app(app: Flask) -> None:
     from core.config import check_choices
-    from school import audit_page, auth, cli, lockout, views  # noqa: F401 - auth adds its routes
+
+    # auth, staff_pages and directory_pages add their routes to views.bp
+    from school import audit_page, auth, cli, directory_pages, lockout, staff_pages, views  # noqa: F401
     from school.models import Role, User
+    from school.roles import Permission
 
     check_choices(app.config, "TWO_FACTOR_ROLES", [role.value for role in Role])
     login_manager.login_view = "school.login"
@@ -29,6 +32,8 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    # Templates ask ``current_user.can(Permission.x)`` like the views (``school.roles``).
+    app.jinja_env.globals["Permission"] = Permission
     app.register_blueprint(views.bp)
     app.register_blueprint(audit_page.bp)
     cli.init_app(app)

@@ -22,40 +22,16 @@ from core.crypto import EncryptedText
 from core.i18n import current_locale, localized
 from core.model_types import TitledEnum, UTCDateTime, str_enum, utcnow
 from extensions import db
-
-
-class Role(TitledEnum):
-    admin = "admin"
-    school_admin = "school_admin"
-    counselor = "counselor"
-    teacher = "teacher"
-    analyst = "analyst"
-    partner = "partner"
-    # A regional (or, with no region, national) child-protection duty desk: reads and answers
-    # the reports routed to it (``incidents.desk``).
-    desk_officer = "desk_officer"
-
-    @property
-    def is_school_role(self) -> bool:
-        return self in SCHOOL_ROLES
-
-
-ROLE_TITLES = {
-    Role.admin: _l("Platform administrator"),
-    Role.school_admin: _l("School administrator"),
-    Role.counselor: _l("School psychologist"),
-    Role.teacher: _l("Teacher"),
-    Role.analyst: _l("Education analyst"),
-    Role.partner: _l("Authorized body"),
-    Role.desk_officer: _l("Child-protection duty desk officer"),
-}
-Role.TITLES = ROLE_TITLES
-SCHOOL_ROLES = frozenset({Role.school_admin, Role.counselor, Role.teacher})
-# Roles scoped to a region, or to the whole country when they have none.
-REGIONAL_ROLES = frozenset({Role.analyst, Role.desk_officer})
-# Roles given in the app only with a second person's confirmation (``school.services``): a
-# counselor reads children's words; a platform administrator makes accounts and confirms them.
-CONFIRMED_ROLES = frozenset({Role.counselor, Role.admin})
+from school.roles import (  # noqa: F401 - the roles are part of the directory's vocabulary
+    AFTER_CONFIRMATION,
+    CONFIRMED_ROLES,
+    REGIONAL_ROLES,
+    SCHOOL_ROLES,
+    Permission,
+    Reach,
+    Role,
+    role_may,
+)
 
 
 class BodyKind(TitledEnum):
@@ -179,6 +155,10 @@ class Classroom(db.Model):
     def grade_band(self) -> GradeBand:
         return grade_band(self.grade)
 
+    def is_taught_by(self, user: User) -> bool:
+        """The user is the class's homeroom teacher or one of its teachers."""
+        return user.id == self.homeroom_teacher_id or any(t.id == user.id for t in self.teachers)
+
     def __str__(self) -> str:
         return self.label
 
@@ -276,7 +256,7 @@ class User(UserMixin, db.Model):
     # before any other staff page opens (``school.views.require_own_password``).
     must_change_password: Mapped[bool] = mapped_column(default=False)
     # A counselor reads the cases of their school, and a platform administrator manages the
-    # platform, only once a second person has confirmed the account (``school.access.case_scope``,
+    # platform, only once a second person has confirmed the account (``incidents.scopes.case_scope``,
     # ``school.services.may_confirm``): who gave the role (None: the operator's commands), and
     # who confirmed it and when (None: waiting for confirmation).
     case_access_granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -310,13 +290,27 @@ class User(UserMixin, db.Model):
         self.session_nonce = secrets.token_hex(16)
 
     def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
+        return self.role.is_one_of(*roles)
+
+    def can(self, permission: Permission | str) -> bool:
+        """What the user may do (``school.roles.GRANTS``); reading cases and children's words
+        waits for a second person's confirmation of the account."""
+        permission = Permission(permission)
+        if permission in AFTER_CONFIRMATION and self.awaits_confirmation:
+            return False
+        return role_may(self.role, permission)
+
+    @property
+    def sees_whole_country(self) -> bool:
+        """Every region's rows: the platform administrator, and a regional role with no region."""
+        reach = self.role.reach
+        return reach is Reach.platform or (reach is Reach.region and self.region_id is None)
 
     @property
     def awaits_confirmation(self) -> bool:
         """A counselor whose reading of cases, or a platform administrator whose account, no
         second person has confirmed yet (``CONFIRMED_ROLES``)."""
-        return self.role in CONFIRMED_ROLES and self.case_access_confirmed_at is None
+        return self.role.needs_confirmation and self.case_access_confirmed_at is None
 
     @property
     def has_two_factor(self) -> bool:

@@ -50,7 +50,7 @@ def two_factor_required(user: User) -> bool:
     roles = current_app.config["TWO_FACTOR_ROLES"]
     if isinstance(roles, str):
         roles = [role.strip() for role in roles.split(",") if role.strip()]
-    return user.role in {Role(role) for role in roles}
+    return user.has_role(*(Role(role) for role in roles))
 
 
 def new_totp_secret() -> str:

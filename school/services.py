@@ -13,10 +13,9 @@ from core import audit
 from core.model_types import utcnow
 from extensions import db
 from school.models import (
-    CONFIRMED_ROLES,
-    REGIONAL_ROLES,
     AuthorizedBody,
     Classroom,
+    Permission,
     Region,
     Role,
     School,
@@ -104,8 +103,8 @@ def create_user(
         full_name=full_name.strip(),
         role=role,
         school=school if role.is_school_role else None,
-        region=region if role in REGIONAL_ROLES else None,
-        body=body if role == Role.partner else None,
+        region=region if role.is_regional else None,
+        body=body if role.is_body_role else None,
         password_hash=hash_password(password),
         locale=locale,
         must_change_password=by is not None,
@@ -114,7 +113,7 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", user, school_id=user.school_id, role=role.value)
-    if by is not None and role in CONFIRMED_ROLES:
+    if by is not None and role.needs_confirmation:
         grant_case_access(user, by=by, reason="created")
     return user
 
@@ -133,7 +132,7 @@ def update_user(user: User, by: User | None = None, **changes) -> None:
         user.end_sessions()
     if changed:
         audit.record("user.update", user, school_id=user.school_id, fields=changed)
-    if by is not None and user.role in CONFIRMED_ROLES and REGRANTING_FIELDS & set(changed):
+    if by is not None and user.role.needs_confirmation and REGRANTING_FIELDS & set(changed):
         reason = "role" if "role" in changed else "school" if "school_id" in changed else "email"
         grant_case_access(user, by=by, reason=reason)
 
@@ -146,7 +145,7 @@ def reset_password(user: User, by: User | None = None) -> str:
     set_password(user, password)
     user.must_change_password = True
     audit.record("user.reset_password", user, school_id=user.school_id)
-    if by is not None and by.id != user.id and user.role in CONFIRMED_ROLES:
+    if by is not None and by.id != user.id and user.role.needs_confirmation:
         grant_case_access(user, by=by, reason="password")
     return password
 
@@ -201,7 +200,7 @@ def announce_case_access(user: User, by: User) -> None:
     school = user.school.name if user.school else ""
 
     def compose() -> tuple[str, str]:
-        if user.role == Role.admin:
+        if user.can(Permission.manage_platform):
             return _("Qamqor: a new platform administrator account"), _(
                 "%(by)s has made %(name)s (%(email)s) a platform administrator. This account"
                 " will create accounts, give roles and confirm new accounts once another"
@@ -243,9 +242,9 @@ def may_confirm(actor: User, user: User) -> bool:
         return False
     if actor.id in controllers(user.case_access_granted_by_id):
         return False  # e.g. an administrator who made the school administrator who made it
-    if user.role == Role.admin or actor.role == Role.admin:
-        return actor.role == Role.admin
-    return actor.role == Role.counselor and actor.school_id == user.school_id
+    if user.can(Permission.manage_platform) or actor.can(Permission.manage_platform):
+        return actor.can(Permission.manage_platform)
+    return actor.can(Permission.confirm_accounts) and actor.school_id == user.school_id
 
 
 # What put an account in someone's hands: they made it, gave it a password, or changed its role,

@@ -1,7 +1,7 @@
 """What needs action first, for the staff home page: the critical ("danger now") reports still
 waiting for triage, what is overdue, and the closures waiting for the director's approval.
 
-One statement of scalar subqueries, scoped by ``school.access.case_scope``: the home page makes
+One statement of scalar subqueries, scoped by ``incidents.scopes.case_scope``: the home page makes
 the same number of statements however many reports and cases there are."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from incidents.cases.enums import ActionKind, CaseState, ClosureDecision
 from incidents.cases.models import Action, Case, ClosureRequest, Referral, TeacherReport
 from incidents.cases.view_helpers import now
 from incidents.intake.models import Priority, Report
-from school.access import case_scope, reads_cases
-from school.models import Role, User
+from incidents.scopes import case_scope
+from school.models import Permission, User
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def counts(user: User) -> dict[str, int]:
 def needs_action(user: User) -> list[Attention]:
     """The lines of the home page's "needs action first" list, most urgent first; empty for
     anyone who reads no case."""
-    if user.role not in (Role.counselor, Role.school_admin) or not reads_cases(user):
+    if not user.can(Permission.read_cases):
         return []
     found = counts(user)
     critical = found["critical_reports"] + found["critical_teacher"]
@@ -164,7 +164,7 @@ def needs_action(user: User) -> list[Attention]:
             url_for("cases.overdue", who="school"),
         ),
     ]
-    if user.role == Role.school_admin:
+    if user.can(Permission.decide_closures):
         lines.append(
             Attention(
                 "approvals",

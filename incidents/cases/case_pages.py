@@ -1,6 +1,6 @@
 """The counselor's side: the inbox, opening and triaging a case, the case page and its steps.
 
-Each view loads through a scope of ``school.access`` (a case of another school is a 404), checks
+Each view loads through a scope of ``incidents.scopes`` (a case of another school is a 404), checks
 the role, calls ``incidents.cases.state_machine`` or ``incidents.cases.case_steps``, and renders. The school
 administrator sees the case page without anything that tells what happened.
 """
@@ -51,11 +51,8 @@ from incidents.cases.view_helpers import STAFF, attempt, case_url, load_case, no
 from incidents.intake.models import Priority
 from incidents.referrals import answers
 from incidents.referrals import services as referrals
-from school.access import (
-    reads_narrative,
-    roles_required,
-)
-from school.models import Classroom, Role, User
+from school.access import roles_required
+from school.models import Classroom, Permission, Role, User
 
 # What the case page shows, loaded with the case: the one-to-one parts in its own statement,
 # each list in one statement of its own (never one per row).
@@ -181,14 +178,14 @@ def files_by_message(case: Case) -> dict[int | None, list]:
     """The student's files by the message they came with (None: with the report itself), from
     the report's one list (counselors only: the page shows them in the counselor's view)."""
     grouped: dict[int | None, list] = {}
-    if case.report is not None and reads_narrative(current_user):
+    if case.report is not None and current_user.can(Permission.read_narrative):
         for attachment in case.report.attachments:
             grouped.setdefault(attachment.message_id, []).append(attachment)
     return grouped
 
 
 def render_case(case: Case, status: int = 200, **bound):
-    counselor_view = reads_narrative(current_user)
+    counselor_view = current_user.can(Permission.read_narrative)
     moment = now()
     context = {
         "case": case,
@@ -222,8 +219,8 @@ def render_case(case: Case, status: int = 200, **bound):
 @roles_required(*STAFF)
 def case_detail(case_id: int):
     case = load_case(case_id, *CASE_PAGE)
-    audit.record("case.view", case, narrative=reads_narrative(current_user))
-    if reads_narrative(current_user):
+    audit.record("case.view", case, narrative=current_user.can(Permission.read_narrative))
+    if current_user.can(Permission.read_narrative):
         case_steps.mark_messages_read(case, by=current_user, now=now())
     commit_keeping_loaded()  # the page shows what was just read: no need to read it again
     return render_case(case)

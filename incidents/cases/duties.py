@@ -1,4 +1,4 @@
-"""Legal duties as clocks on a case (issue 16): the rules (``data/duty_rules.csv``, shipped with
+"""Legal duties as clocks on a case: the rules (``data/duty_rules.csv``, shipped with
 the source cited for each line, in kk, ru and en) say which duty a triaged case carries and by
 when; the counselor records how each was met; a referral sent to the body a duty names meets it.
 

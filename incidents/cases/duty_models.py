@@ -1,4 +1,4 @@
-"""A legal duty on a case as a clock (issue 16): what the law (or the national model) asks of the
+"""A legal duty on a case as a clock: what the law (or the national model) asks of the
 school for this case, by when, and how it was met. The rules that create duties are data
 (``incidents/cases/data/duty_rules.csv``, read by ``incidents.cases.duties``)."""
 

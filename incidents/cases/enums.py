@@ -221,7 +221,7 @@ ClosureDecision.TITLES = {
 
 
 class Disposition(TitledEnum):
-    """What the body answered to a referral (issue 16: a referral must be answered)."""
+    """What the body answered to a referral (a referral must be answered)."""
 
     accepted = "accepted"
     declined = "declined"

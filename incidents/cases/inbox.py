@@ -30,8 +30,9 @@ from incidents.cases.enums import CaseState
 from incidents.cases.models import Action, Case, Referral, TeacherReport
 from incidents.cases.view_helpers import STAFF, case_url, now
 from incidents.intake.models import Report
-from school.access import case_scope, first_or_404, reads_narrative, roles_required
-from school.models import Role, User
+from incidents.scopes import case_scope
+from school.access import first_or_404, roles_required
+from school.models import Permission, Role, User
 
 
 @dataclass
@@ -147,13 +148,13 @@ def open_cases(user: User, mine: bool, args) -> Page:
 
 @roles_required(*STAFF)
 def inbox():
-    mine = request.args.get("mine") == "1" and current_user.role == Role.counselor
+    mine = request.args.get("mine") == "1" and current_user.can(Permission.work_cases)
     return render_template(
         "incidents/cases/inbox.html",
         new=new_items(current_user, request.args),
         cases=open_cases(current_user, mine, request.args),
         mine=mine,
-        reads_narrative=reads_narrative(current_user),
+        reads_narrative=current_user.can(Permission.read_narrative),
     )
 
 
@@ -196,7 +197,7 @@ def read_teacher_report(report_id: int):
 
 
 def _read(source: Report | TeacherReport, kind: str):
-    if not reads_narrative(current_user):
+    if not current_user.can(Permission.read_narrative):
         abort(403)
     audit.record("report.read", source, kind=kind)
     db.session.commit()

@@ -130,7 +130,7 @@ class Case(db.Model):
         # The database itself refuses a closed case without an outcome.
         CheckConstraint("state <> 'closed' OR outcome IS NOT NULL", name="closed_has_outcome"),
         Index("ix_cases_school_state", "school_id", "state"),
-        # The open cases per school (the caseload of the programme evidence page, issue 17):
+        # The open cases per school (the caseload of the programme evidence page):
         # read from the index alone, not from a scan of every case ever opened.
         Index(
             "ix_cases_open_school",

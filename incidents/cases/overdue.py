@@ -1,7 +1,7 @@
 """What is late: reports past their first-response target, required referrals past their
 deadline, actions past their due date; and the once-only notice to the school administrator.
 
-All in SQL, filtered by a scope condition from ``school.access`` (and, for the per-counselor list,
+All in SQL, filtered by a scope condition from ``incidents.scopes`` (and, for the per-counselor list,
 by the assigned counselor). ``now`` is a parameter everywhere.
 """
 

@@ -17,8 +17,9 @@ from incidents.cases.forms import ApprovalForm
 from incidents.cases.models import Case, ClosureRequest
 from incidents.cases.overdue import overdue_lists
 from incidents.cases.view_helpers import STAFF, attempt, now
-from school.access import case_scope, first_or_404, roles_required
-from school.models import Role
+from incidents.scopes import case_scope
+from school.access import first_or_404, roles_required
+from school.models import Permission, Role
 
 
 @roles_required(*STAFF)
@@ -42,7 +43,7 @@ def case_list():
 
 @roles_required(*STAFF)
 def overdue():
-    mine = current_user.role == Role.counselor and request.args.get("who") != "school"
+    mine = current_user.can(Permission.work_cases) and request.args.get("who") != "school"
     lists = overdue_lists(
         lambda column: case_scope(current_user, column),
         now(),

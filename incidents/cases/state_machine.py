@@ -50,7 +50,7 @@ from incidents.cases.models import (
 )
 from incidents.intake.models import Report
 from incidents.referrals import services as referrals
-from school.models import Role, User
+from school.models import Permission, User
 
 __all__ = ["StaleCaseError", "WorkflowError"]
 
@@ -118,14 +118,14 @@ def _move(
 
 
 def _is_counselor_of(user: User | None, case: Case) -> bool:
-    return user is not None and user.role == Role.counselor and user.school_id == case.school_id
+    return user is not None and user.can(Permission.work_cases) and user.school_id == case.school_id
 
 
 def _desk_holds(user: User, source: Report | TeacherReport) -> bool:
     """A duty desk officer may open the case of a report the desk holds, in their scope."""
-    from school.access import desk_report_scope
+    from incidents.scopes import desk_report_scope
 
-    if not isinstance(source, Report) or user.role != Role.desk_officer:
+    if not isinstance(source, Report) or not user.can(Permission.work_desk):
         return False
     scope = desk_report_scope(user, Report.routing, Report.school_id)
     return db.session.scalar(select(Report.id).where(Report.id == source.id, scope)) is not None
@@ -393,7 +393,7 @@ def decide_closure(
 ) -> None:
     """The school administrator approves (the case closes) or declines (with a reason)."""
     case = request.case
-    if by.role != Role.school_admin or by.school_id != case.school_id:
+    if not by.can(Permission.decide_closures) or by.school_id != case.school_id:
         raise WorkflowError(_l("Only the school administrator can decide on this closure."))
     if request.decision != ClosureDecision.pending:
         raise WorkflowError(_l("This closure has already been decided."))

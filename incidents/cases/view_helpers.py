@@ -19,7 +19,8 @@ from core.model_types import utcnow
 from extensions import db
 from incidents.cases.case_steps import StaleCaseError, WorkflowError
 from incidents.cases.models import Case
-from school.access import case_scope, first_or_404
+from incidents.scopes import case_scope
+from school.access import first_or_404
 from school.models import Role
 
 STAFF = (Role.counselor, Role.school_admin)

@@ -7,7 +7,7 @@ administrator's and the contacts' pages in ``escalation_pages``, ``flask --app a
 in ``cli``).
 
 A desk officer (``Role.desk_officer``) is scoped to a region, or to the country when they have
-none (``school.access.desk_report_scope``).
+none (``incidents.scopes.desk_report_scope``).
 """
 
 from __future__ import annotations

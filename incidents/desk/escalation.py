@@ -1,4 +1,4 @@
-"""Escalation chains (issue 16): a report at the critical priority, or past its first-response
+"""Escalation chains: a report at the critical priority, or past its first-response
 target, that no adult has taken up (no answer, no triage, no case, no acknowledgement) is told to
 the school's contacts in their order (``SchoolContact``), one at a time; when a contact does not
 acknowledge within their window, the next one is told, and after the last the duty desk, which

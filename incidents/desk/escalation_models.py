@@ -1,4 +1,4 @@
-"""The tables of the escalation chains (issue 16): each school's ordered contacts and working
+"""The tables of the escalation chains: each school's ordered contacts and working
 hours, and the steps taken for a report (``incidents.desk.escalation``)."""
 
 from __future__ import annotations

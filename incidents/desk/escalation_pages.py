@@ -22,7 +22,8 @@ from incidents.desk.escalation_forms import MAX_CONTACTS, NOBODY, ContactsForm, 
 from incidents.desk.escalation_models import EscalationStep, SchoolContact, SchoolHours
 from incidents.desk.hours import hours_of
 from incidents.intake.models import Report
-from school.access import first_or_404, roles_required, school_holds, school_scope
+from incidents.scopes import school_holds
+from school.access import first_or_404, roles_required, school_scope
 from school.models import Role, User
 
 

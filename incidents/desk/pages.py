@@ -2,7 +2,7 @@
 needs attention first: the unanswered, the critical, the oldest; a page at a time) and a
 report's page, where the officer reads it, answers the child, opens the case or hands the report
 back to the school. Every report is loaded through
-``school.access.desk_report_scope``: another region's report is a 404."""
+``incidents.scopes.desk_report_scope``: another region's report is a 404."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from incidents.desk import services
 from incidents.intake.models import Holder, Report
 from incidents.intake.reporting import send_notices
 from incidents.referrals import services as referrals
-from school.access import desk_report_scope, first_or_404, roles_required
+from incidents.scopes import desk_report_scope
+from school.access import first_or_404, roles_required
 from school.models import Role, utcnow
 
 

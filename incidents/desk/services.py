@@ -17,7 +17,7 @@ from incidents.cases import overdue, state_machine
 from incidents.cases.models import Case, Referral
 from incidents.intake import reporting
 from incidents.intake.models import Holder, Message, Report
-from school.models import Role, School, User
+from school.models import Permission, Role, School, User
 
 
 class DeskError(Exception):
@@ -45,9 +45,9 @@ UNANSWERED_SHOWN = 50
 
 def unanswered_referrals(officer: User, now: datetime) -> list[Referral]:
     """Referrals of the officer's region (all regions for a national officer) that their body
-    has not answered in time: they return to the desk as well as to the school (issue 16). The
+    has not answered in time: they return to the desk as well as to the school. The
     desk sees the case's code, the school and the body, not the case."""
-    if officer.role != Role.desk_officer:
+    if not officer.can(Permission.work_desk):
         return []
     in_region = (
         Referral.school_id.in_(select(School.id).where(School.region_id == officer.region_id))

@@ -13,22 +13,20 @@ from incidents.intake.poster import (
     poster_context,
     report_link,
 )
-from school.access import get_scoped_or_404, roles_required
-from school.models import Role, School
-
-POSTER_ROLES = (Role.school_admin, Role.counselor, Role.admin)
+from school.access import get_scoped_or_404, permission_required
+from school.models import Permission, School
 
 
 def _poster_school() -> School:
     """The user's own school; a platform admin names one with ``?school=<id>``."""
-    if current_user.role == Role.admin:
+    if current_user.can(Permission.manage_platform):
         return get_scoped_or_404(
             School, request.args.get("school", type=int) or 0, current_user, School.id
         )
     return current_user.school
 
 
-@roles_required(*POSTER_ROLES)
+@permission_required(Permission.print_poster)
 def poster():
     school = _poster_school()
     link = report_link(school)
@@ -37,11 +35,11 @@ def poster():
         school=school,
         link=link,
         local_address=is_local_address(link),
-        school_arg=school.id if current_user.role == Role.admin else None,
+        school_arg=school.id if current_user.can(Permission.manage_platform) else None,
     )
 
 
-@roles_required(*POSTER_ROLES)
+@permission_required(Permission.print_poster)
 def poster_pdf():
     school = _poster_school()
     language = request.args.get("lang", "kk")

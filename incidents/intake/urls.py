@@ -7,7 +7,7 @@ from flask import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.anonymity import anonymous_blueprint
-from incidents.intake import poster_pages, student_pages
+from incidents.intake import conversation_pages, poster_pages, report_pages, student_pages
 
 TEMPLATES = "../templates"  # incidents/templates, shared by the four parts
 
@@ -18,10 +18,12 @@ report.register_error_handler(429, student_pages.too_many)
 report.register_error_handler(RequestEntityTooLarge, student_pages.too_large)
 report.add_url_rule("/", view_func=student_pages.find_school, methods=["GET"])
 report.add_url_rule("/go", view_func=student_pages.go, methods=["GET"])
-report.add_url_rule("/<code>", view_func=student_pages.form, methods=["GET", "POST"])
-report.add_url_rule("/<code>/danger", view_func=student_pages.danger, methods=["GET", "POST"])
-report.add_url_rule("/check", view_func=student_pages.check, methods=["GET", "POST"])
-report.add_url_rule("/conversation", view_func=student_pages.conversation, methods=["GET", "POST"])
+report.add_url_rule("/<code>", view_func=report_pages.form, methods=["GET", "POST"])
+report.add_url_rule("/<code>/danger", view_func=report_pages.danger, methods=["GET", "POST"])
+report.add_url_rule("/check", view_func=conversation_pages.check, methods=["GET", "POST"])
+report.add_url_rule(
+    "/conversation", view_func=conversation_pages.conversation, methods=["GET", "POST"]
+)
 report.add_url_rule("/exit", view_func=student_pages.quick_exit, methods=["GET"])
 
 poster = Blueprint("poster", __name__, url_prefix="/school", template_folder=TEMPLATES)

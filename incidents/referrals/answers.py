@@ -1,4 +1,4 @@
-"""The body's answer to a referral (issue 16: a referral must be answered; issue 20): a partner
+"""The body's answer to a referral (a referral must be answered): a partner
 of the body acknowledges it with the body's own registration number, then records a disposition
 (accepted, declined with a reason, transferred with where to, closed with an outcome) within the
 time of ``data/answer_times.csv``. A referral left without an answer past that time returns to
@@ -24,7 +24,7 @@ from incidents.cases.case_steps import WorkflowError
 from incidents.cases.enums import Disposition, ReferralStatus
 from incidents.cases.models import Referral
 from incidents.referrals.services import _follow, bare_number
-from school.models import BodyKind, Role, User
+from school.models import BodyKind, Permission, User
 
 ANSWER_TIMES_CSV = Path(__file__).parent / "data" / "answer_times.csv"
 UNDO_WINDOW = timedelta(minutes=15)
@@ -54,7 +54,7 @@ def is_unanswered(referral: Referral, now: datetime) -> bool:
 
 
 def _check_partner(referral: Referral, by: User) -> None:
-    if by.role != Role.partner or by.body_id != referral.body_id:
+    if not by.can(Permission.answer_referrals) or by.body_id != referral.body_id:
         raise WorkflowError(_l("Only the body this referral was sent to can do this."))
 
 
@@ -123,7 +123,7 @@ def can_undo(referral: Referral, by: User, now: datetime) -> bool:
         referral.disposition is not None
         and referral.disposition_at is not None
         and now - referral.disposition_at <= UNDO_WINDOW
-        and by.role == Role.partner
+        and by.can(Permission.answer_referrals)
         and by.body_id == referral.body_id
     )
 

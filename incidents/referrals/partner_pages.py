@@ -20,7 +20,8 @@ from incidents.cases.view_helpers import attempt, now
 from incidents.referrals import answers, letters
 from incidents.referrals import services as referrals
 from incidents.referrals.referral_pages import letter_response, load_referral
-from school.access import referral_scope, roles_required
+from incidents.scopes import referral_scope
+from school.access import roles_required
 from school.models import Role
 
 

@@ -1,6 +1,6 @@
 """The counselor's referral pages: prepare, send, delete and print a referral of a case. A duty
-desk officer uses the same pages, rules and letters for the cases of the reports the desk holds
-(issue 16); each step then returns to the desk's report page, not to the school's case page.
+desk officer uses the same pages, rules and letters for the cases of the reports the desk holds;
+each step then returns to the desk's report page, not to the school's case page.
 
 The partner's side is ``incidents.referrals.partner_pages``."""
 
@@ -30,18 +30,13 @@ from incidents.cases.view_helpers import attempt, case_url, load_case, now
 from incidents.intake.models import Report
 from incidents.referrals import letters
 from incidents.referrals import services as referrals
-from school.access import (
-    desk_report_scope,
-    first_or_404,
-    reads_narrative,
-    referral_scope,
-    roles_required,
-)
-from school.models import AuthorizedBody, Role
+from incidents.scopes import desk_report_scope, referral_scope
+from school.access import first_or_404, roles_required
+from school.models import AuthorizedBody, Permission, Role
 
 
 def load_referral(referral_id: int) -> Referral:
-    if current_user.role == Role.desk_officer:
+    if current_user.can(Permission.work_desk):
         return first_or_404(
             select(Referral)
             .join(Case, Case.id == Referral.case_id)
@@ -64,14 +59,14 @@ def _desk_cases():
 
 
 def _load_case(case_id: int) -> Case:
-    if current_user.role == Role.desk_officer:
+    if current_user.can(Permission.work_desk):
         return first_or_404(select(Case).where(Case.id == case_id, _desk_cases()))
     return load_case(case_id)
 
 
 def back_to_case(case: Case, anchor: str = "referrals"):
     """Where a step returns: the school's case page, or the desk's report page."""
-    if current_user.role == Role.desk_officer:
+    if current_user.can(Permission.work_desk):
         return url_for("desk.report_detail", report_id=case.report_id, _anchor=anchor)
     return case_url(case, anchor)
 
@@ -83,7 +78,7 @@ def back_to_case(case: Case, anchor: str = "referrals"):
 def referral_new(case_id: int):
     case = _load_case(case_id)
     form = NewReferralForm()
-    if current_user.role == Role.desk_officer:
+    if current_user.can(Permission.work_desk):
         return _desk_referral_new(case, form)
     build_forms(case, referral_form=form)
     if not form.validate_on_submit():
@@ -151,7 +146,9 @@ def _render_referral(referral: Referral, status: int = 200, **forms):
 @roles_required(Role.counselor, Role.school_admin, Role.desk_officer)
 def referral_detail(referral_id: int):
     referral = load_referral(referral_id)
-    if not reads_narrative(current_user) and current_user.role != Role.desk_officer:
+    if not current_user.can(Permission.read_narrative) and not current_user.can(
+        Permission.work_desk
+    ):
         # The administrator follows referrals from the case page; the letter's facts are not theirs.
         abort(403)
     form = _draft_form(referral, formdata=None)

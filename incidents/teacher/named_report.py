@@ -29,7 +29,8 @@ from incidents.cases.view_helpers import now
 from incidents.intake.models import Perpetrator, Place, ViolenceForm, WhenHappened
 from incidents.intake.priority import compute_priority
 from incidents.intake.reporting import counselors_of, log_failed_save, send_notices
-from school.access import roles_required, teacher_report_scope
+from incidents.scopes import teacher_report_scope
+from school.access import roles_required
 from school.models import Classroom, Role, User
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from incidents.cases.duty_models import CaseDuty
 from incidents.cases.enums import DutyMet, RiskLevel, Screening
 from incidents.intake.models import Perpetrator, ViolenceForm
 from incidents.referrals import services as referrals
-from school.access import case_scope
+from incidents.scopes import case_scope
 from school.models import BodyKind
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
     english_messages,

@@ -106,7 +106,7 @@ def test_a_region_analyst_reads_no_case_even_through_the_scope(app, world):
     from sqlalchemy import select
 
     from incidents.cases.models import Case
-    from school.access import case_scope
+    from incidents.scopes import case_scope
 
     staff, case, _ = world
     analyst = factories.user(Role.analyst, region_=staff.school.region)

@@ -19,8 +19,8 @@ from incidents.cases.enums import ActionKind, CaseState, RiskLevel, Screening
 from incidents.cases.models import Case, OverdueNotice, TeacherReport
 from incidents.intake.models import Perpetrator, Place, Priority, ViolenceForm, WhenHappened
 from incidents.referrals import services as referrals
+from incidents.scopes import case_scope
 from incidents.teacher.named_report import file_teacher_report
-from school.access import case_scope
 from school.models import Role
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
