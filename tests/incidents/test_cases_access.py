@@ -174,7 +174,7 @@ def test_the_audit_log_is_for_the_schools_administrator(client, login, world):
     login(other.admin)
     page = client.get("/staff/audit").get_data(as_text=True)
     # The kinds of entry are listed in the filter; no entry of the other school is.
-    assert case.label not in page and opaque(case.id) not in page
+    assert case.label not in page and f"#{opaque(case.id)}" not in page
     own = client.application.test_client()
     login(staff.admin, using=own)
     page = own.get("/staff/audit").get_data(as_text=True)

@@ -328,7 +328,8 @@ def test_a_teacher_sees_only_their_own_reports(client, login):
     theirs = filed(other_teacher, "theirs")
     login(staff.teacher)
     rows = re.findall(
-        r"<tr><td>[^<]*</td><td>(\w+)</td>", client.get("/staff/my-reports").get_data(as_text=True)
+        r"<tr>\s*<td>[^<]*</td>\s*<td>(\w+)</td>",
+        client.get("/staff/my-reports").get_data(as_text=True),
     )
     assert rows == [opaque(mine.id)] and opaque(theirs.id) not in rows
 
