@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from extensions import db
 from incidents.intake.models import Perpetrator
 from school.models import Role
 from tests import factories
@@ -19,6 +20,8 @@ from tests.browser.helpers import (
     phone_overflow,
     screenshots,
 )
+from tests.browser.test_partner_answer import _sent_referral
+from tests.incidents.case_factories import staffed_school
 from tests.incidents.factories import report
 
 pytestmark = pytest.mark.browser
@@ -108,3 +111,61 @@ def test_the_file_picker_looks_like_the_other_fields_and_stays_a_labelled_input(
         expect(picker).to_be_focused()
         picker.scroll_into_view_if_needed()
         screenshots(page, "file-picker", "kk")
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_partners_answered_page_reads_cleanly(browsing, seed, tr, lang):
+    """The status says "closed with an outcome" once, the school's address and telephone are two
+    lines, and "undo my answer" is a secondary button, not a second main action."""
+    data = seed(_sent_referral, lang)
+    page = browsing.page(viewport=DESKTOP)
+    log_in(page, tr, lang, data["email"], data["name"], totp_secret=data["secret"])
+    page.goto("/partner/referrals")
+    page.get_by_role("link", name=data["label"]).click()
+    page.get_by_label(tr(lang, "Your registration number")).fill("КУИ-77")
+    page.get_by_role("button", name=tr(lang, "Acknowledge receipt")).click()
+    answer = page.locator("#answer")
+    answer.get_by_label(tr(lang, "Closed with an outcome")).check()
+    answer.get_by_label(tr(lang, "Outcome, reason or the body it went to")).fill("Әңгіме өтті.")
+    answer.get_by_role("checkbox").check()
+    answer.get_by_role("button", name=tr(lang, "Record the answer")).click()
+    expect(page.locator("#undo")).to_be_visible()
+    status = page.locator("dl.facts div").filter(has_text=tr(lang, "Status")).locator("dd")
+    expect(status.locator(".badge")).to_have_count(1)
+    school = page.locator("dl.facts div").filter(has_text="Partner").locator("dd")
+    expect(school.get_by_role("link", name="+7 7172 11 22 33")).to_be_visible()
+    undo = page.get_by_role("button", name=tr(lang, "Undo my answer"))
+    assert undo.evaluate("b => getComputedStyle(b).backgroundColor") == "rgba(0, 0, 0, 0)"
+    problems = screenshots(page, "partner-undo", lang)
+    assert not axe_violations(page, "partner-undo", contrast=lang == "kk")
+    assert not problems
+
+
+def escalation_world(lang: str) -> dict:
+    staff = staffed_school(f"Эскалация {lang} мектебі")
+    db.session.commit()
+    return {
+        who: {"email": u.email, "name": u.full_name, "secret": u.totp_secret}
+        for who, u in (("admin", staff.admin), ("counselor", staff.counselor))
+    }
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_escalation_pages_walk_in_kk_and_ru(browsing, seed, tr, lang):
+    data = seed(escalation_world, lang)
+    for who, path in (("admin", "/school/escalation"), ("counselor", "/staff/escalation")):
+        page = browsing.page(viewport=DESKTOP)
+        person = data[who]
+        log_in(page, tr, lang, person["email"], person["name"], totp_secret=person["secret"])
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        ids = page.evaluate(
+            "() => [...document.querySelectorAll('[id]')].map(e => e.id)"
+            ".filter((id, i, all) => all.indexOf(id) !== i)"
+        )
+        assert not ids, ids
+        name = "escalation-" + who
+        problems = screenshots(page, name, lang)
+        assert not axe_violations(page, name, contrast=lang == "kk")
+        assert not problems
+        page.context.close()
