@@ -8,20 +8,23 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from core.opaque import opaque
 from extensions import db
-from incidents.intake.models import Perpetrator
+from incidents.cases.enums import Screening
+from incidents.intake.models import Perpetrator, ViolenceForm
 from school.models import Role
 from tests import factories
 from tests.browser.helpers import (
     DESKTOP,
     PHONE,
+    SCREENSHOTS,
     axe_violations,
     log_in,
     phone_overflow,
     screenshots,
 )
 from tests.browser.test_partner_answer import _sent_referral
-from tests.incidents.case_factories import staffed_school
+from tests.incidents.case_factories import staffed_school, triaged_case
 from tests.incidents.factories import report
 
 pytestmark = pytest.mark.browser
@@ -169,3 +172,62 @@ def test_the_escalation_pages_walk_in_kk_and_ru(browsing, seed, tr, lang):
         assert not axe_violations(page, name, contrast=lang == "kk")
         assert not problems
         page.context.close()
+
+
+def case_with_duties(lang: str) -> dict:
+    staff = staffed_school(f"Міндет {lang} мектебі")
+    case = triaged_case(
+        staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence, injury=True
+    )
+    db.session.commit()
+    counselor = staff.counselor
+    return {
+        "path": f"/staff/cases/{opaque(case.id)}",
+        "email": counselor.email,
+        "name": counselor.full_name,
+        "secret": counselor.totp_secret,
+    }
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_case_pages_legal_duties_fit_a_phone(browsing, seed, tr, lang):
+    data = seed(case_with_duties, lang)
+    page = browsing.page(viewport=PHONE)
+    log_in(page, tr, lang, data["email"], data["name"], totp_secret=data["secret"])
+    page.goto(data["path"])
+    duties = page.locator("#duties")
+    expect(duties).to_be_visible()
+    expect(duties.get_by_role("heading", level=2)).to_have_text(
+        tr(lang, "Duties by law and the national model")
+    )
+    ids = page.evaluate(
+        "() => [...document.querySelectorAll('[id]')].map(e => e.id)"
+        ".filter((id, i, all) => all.indexOf(id) !== i)"
+    )
+    assert not ids, ids
+    # Every column on the screen: the table needs no sideways scroll at 375 px.
+    wrap = duties.locator(".table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth + 1")
+    expect(duties.get_by_text(tr(lang, "Status"), exact=True).last).to_be_visible()
+    duties.locator("summary").first.click()
+    duties.scroll_into_view_if_needed()
+    duties.screenshot(path=str(SCREENSHOTS / f"case-duties-section-{lang}-375.png"))
+    problems = screenshots(page, "case-duties", lang)
+    assert not axe_violations(page, "case-duties", contrast=lang == "kk")
+    assert not problems
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_desk_report_page_names_what_is_not_given(browsing, seed, tr, lang):
+    data = seed(desk_with_a_report, lang)
+    page = browsing.page(viewport=PHONE)
+    log_in(page, tr, lang, data["email"], data["name"], totp_secret=data["secret"])
+    page.goto("/desk/inbox")
+    page.locator("table.inbox tbody tr").first.get_by_role("link").first.click()
+    facts = page.locator("main dl")
+    expect(facts.first).to_contain_text(tr(lang, "Not opened yet"))
+    for text in facts.all_inner_texts():
+        assert "—" not in text, text
+    problems = screenshots(page, "desk-report-facts", lang)
+    assert not axe_violations(page, "desk-report-facts", contrast=lang == "kk")
+    assert not problems
