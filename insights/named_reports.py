@@ -62,11 +62,16 @@ def by_form(user: User, filters: Filters) -> list:
         select(
             TeacherReportForm.form,
             func.count(),
-            key_sum(TeacherReport.id + KEY_OFFSET),
+            key_sum(TeacherReport.id),
         )
         .join(TeacherReport, TeacherReport.id == TeacherReportForm.teacher_report_id)
         .where(*conditions(user, filters))
         .group_by(TeacherReportForm.form)
     )
-    totals = {ViolenceForm(form).value: Tally(n, key) for form, n, key in db.session.execute(stmt)}
+    # The offset is added here, once per report, not in SQL (an id plus 2**40 overflows an
+    # INTEGER column's type on PostgreSQL).
+    totals = {
+        ViolenceForm(form).value: Tally(n, int(key) + n * KEY_OFFSET)
+        for form, n, key in db.session.execute(stmt)
+    }
     return [Count(f.value, f.title, totals.get(f.value, Tally())) for f in ViolenceForm]
