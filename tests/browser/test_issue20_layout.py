@@ -30,18 +30,23 @@ from tests.incidents.factories import report
 pytestmark = pytest.mark.browser
 
 
-def desk_with_a_report(lang: str) -> dict:
+def desk_with_a_report(lang: str, prefix: str = "card") -> dict:
     school = factories.school(name=f"Карточка {lang} мектебі", region_code="KZ-71")
     officer = factories.user(
         Role.desk_officer, region_=factories.region("KZ-71"), full_name="Ерлан Сәрсенов"
     )
-    report(
+    made, _code = report(
         school,
         perpetrator=Perpetrator.school_staff,
         description="Мұғалім айқайлайды.",
-        submission_token=f"card{lang}".ljust(32, "c"),
+        submission_token=f"{prefix}{lang}".ljust(32, "c"),
     )
-    return {"email": officer.email, "name": officer.full_name, "secret": officer.totp_secret}
+    return {
+        "email": officer.email,
+        "name": officer.full_name,
+        "secret": officer.totp_secret,
+        "label": made.label,
+    }
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
@@ -219,11 +224,11 @@ def test_the_case_pages_legal_duties_fit_a_phone(browsing, seed, tr, lang):
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_the_desk_report_page_names_what_is_not_given(browsing, seed, tr, lang):
-    data = seed(desk_with_a_report, lang)
+    data = seed(desk_with_a_report, lang, "facts")
     page = browsing.page(viewport=PHONE)
     log_in(page, tr, lang, data["email"], data["name"], totp_secret=data["secret"])
     page.goto("/desk/inbox")
-    page.locator("table.inbox tbody tr").first.get_by_role("link").first.click()
+    page.get_by_role("link", name=data["label"], exact=True).click()
     facts = page.locator("main dl")
     expect(facts.first).to_contain_text(tr(lang, "Not opened yet"))
     for text in facts.all_inner_texts():
