@@ -242,6 +242,7 @@ def csv_rows(board: Dashboard) -> list[list[str]]:
                 add("reports_by_month_and_form", f"{month}/{form}", month, "reports", count(n))
     for name, counts in (
         ("reports_by_form", r.by_form),
+        ("teacher_reports_by_form", r.teacher_by_form),
         ("reports_by_place", r.by_place),
         ("reports_by_perpetrator", r.by_perpetrator),
     ):

@@ -1,3 +1,5 @@
+# Over 400 lines: the live counts and their merge with the monthly totals (``_with_totals``)
+# must stay side by side, so that both give the same figure for the same rows.
 """Administrative figures on reports, computed by the database (GROUP BY), never row by row.
 
 Every query starts from ``report_conditions``, which puts the user's scope (``school_scope``)
@@ -24,7 +26,7 @@ from incidents.intake.models import (
     ReportViolenceForm,
     ViolenceForm,
 )
-from insights import rollup
+from insights import named_reports, rollup
 from insights.filters import Filters, Level
 from insights.sql import dialect, grouped_median, grouping_sets, hours_between, key_sum, month_of
 from insights.stats import Tally
@@ -93,6 +95,8 @@ class ReportFigures:
     # month -> form -> count (a report naming two forms counts under each)
     month_form: dict[str, dict[str, int]] = field(default_factory=dict)
     by_form: list[Count] = field(default_factory=list)
+    # Teachers' named reports by form: their own line (``insights.named_reports`` says why).
+    teacher_by_form: list[Count] = field(default_factory=list)
     by_place: list[Count] = field(default_factory=list)
     by_perpetrator: list[Count] = field(default_factory=list)
     timeliness: Timeliness | None = None
@@ -272,11 +276,15 @@ def report_figures(
     A school's own page and a filter on a form of violence always count the reports.
     ``unit_medians`` False: a region's schools come without their medians (a page that lists a
     few of them adds theirs with ``with_unit_medians``)."""
+    figures = None
     if filters.form is None and filters.level != Level.school:
         cut = rollup.split(filters.start, filters.end, now)
         if cut.months:
-            return _with_totals(user, filters, cut, month_label, now, unit_medians)
-    return live_figures(user, filters, month_label, now)
+            figures = _with_totals(user, filters, cut, month_label, now, unit_medians)
+    if figures is None:
+        figures = live_figures(user, filters, month_label, now)
+    figures.teacher_by_form = named_reports.by_form(user, filters)
+    return figures
 
 
 def live_figures(

@@ -1,3 +1,5 @@
+# Over 400 lines: the reports', cases' and referrals' totals share one refresh, one change check
+# (``changed_months``/``_differs``) and one reader; split by kind, each would repeat them.
 """Monthly totals of past reports, so that a national dashboard does not re-read every report.
 
 A country-wide period holds hundreds of thousands of reports; counting them again on every page
