@@ -25,7 +25,7 @@ def _app(app, tmp_path, name):
 def test_two_apps_in_one_process_have_their_own_links_each_once(app, tmp_path):
     first, second = _app(app, tmp_path, "first"), _app(app, tmp_path, "second")
     links = first.extensions["qamqor_dashboard"]["links"]
-    endpoints = [endpoint for endpoint, _title, _roles in links]
+    endpoints = [endpoint for endpoint, *_ in links]
     assert Counter(endpoints).most_common(1)[0][1] == 1, "a link is listed twice"
     assert {"cases.inbox", "curriculum.library", "insights.dashboard"} <= set(endpoints)
     assert [e for e, *_ in second.extensions["qamqor_dashboard"]["links"]] == endpoints
@@ -35,7 +35,7 @@ def test_two_apps_in_one_process_have_their_own_links_each_once(app, tmp_path):
     register_dashboard_link(first, "school.dashboard", "Only in the first", Role.admin)
     register_dashboard_attention(first, lambda user: [])
     assert "Only in the first" not in [
-        t for _e, t, _r in second.extensions["qamqor_dashboard"]["links"]
+        t for _e, t, *_ in second.extensions["qamqor_dashboard"]["links"]
     ]
     assert len(second.extensions["qamqor_dashboard"]["attention"]) == 1
 
