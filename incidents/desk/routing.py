@@ -11,8 +11,10 @@ first-response target always escalates along the chain to the desk (``escalation
 ``check`` is the one validation of a rule set: a report about the school's own staff goes to the
 desk alone, at every priority (the conflict of interest the desk exists for: the school learns of
 it only when the desk hands it back, so neither ``school`` nor ``both``), and a critical report
-always reaches the desk (the only reader on duty at night). Any rule set that passes leaves every
-report with someone who may read it: no holder is without readers.
+always reaches the desk (the only reader on duty at night), and any other report is read by its
+school (alone or with the desk): the report form tells the child so before they send it
+(``incidents.intake.forms``). Any rule set that passes leaves every report with someone who may
+read it: no holder is without readers.
 """
 
 from __future__ import annotations
@@ -117,11 +119,15 @@ class Unsafe(ValueError):
 
 def check(candidate: Sequence[RoutingRule]) -> None:
     """Raise ``Unsafe`` for a rule set that would let the school read a report about its own
-    staff before the desk decides, or keep a critical report from the desk."""
+    staff before the desk decides, keep a critical report from the desk, or keep another report
+    from its school (what the child was told)."""
     if any(route(Perpetrator.school_staff, q, candidate) is not Holder.desk for q in Priority):
         raise Unsafe("staff")
     if any(not desk_reads(route(p, Priority.critical, candidate)) for p in Perpetrator):
         raise Unsafe("critical")
+    others = [p for p in Perpetrator if p is not Perpetrator.school_staff]
+    if any(not school_reads(route(p, q, candidate)) for p in others for q in Priority):
+        raise Unsafe("school")
 
 
 def school_reads(holder: Holder) -> bool:

@@ -23,6 +23,20 @@ from school.access import permission_required
 from school.roles import Permission
 
 ROWS = 6
+REFUSALS = {
+    "staff": _l(
+        "A report about the school's own staff must go to the duty desk alone: the"
+        " school learns of it only when the desk decides. Nothing was changed."
+    ),
+    "critical": _l(
+        "A critical report must reach the duty desk, which is on duty at night."
+        " Nothing was changed."
+    ),
+    "school": _l(
+        "Any other report must reach its school: the report form tells the student that"
+        " a psychologist of their school reads it. Nothing was changed."
+    ),
+}
 ANY = ""
 UNUSED = ""
 
@@ -79,17 +93,7 @@ class RulesForm(FlaskForm):
         try:
             routing.check([rule for _n, rule in chosen])
         except routing.Unsafe as unsafe:
-            self.holder_1.errors.append(
-                _l(
-                    "A report about the school's own staff must go to the duty desk alone: the"
-                    " school learns of it only when the desk decides. Nothing was changed."
-                )
-                if unsafe.args[0] == "staff"
-                else _l(
-                    "A critical report must reach the duty desk, which is on duty at night."
-                    " Nothing was changed."
-                )
-            )
+            self.holder_1.errors.append(REFUSALS[unsafe.args[0]])
             return False
         return True
 

@@ -133,7 +133,7 @@ def test_a_rule_letting_the_school_read_a_staff_report_changes_nothing(
     assert sent(client, school, perpetrator="school_staff").routing == Holder.desk
 
 
-def test_a_rule_keeping_a_critical_report_from_the_desk_or_a_forged_value_changes_nothing(
+def test_a_rule_keeping_a_report_from_the_desk_or_the_school_or_a_forged_value_changes_nothing(
     app, client, login, admin
 ):
     page = staff_client(app, login, admin)
@@ -141,6 +141,11 @@ def test_a_rule_keeping_a_critical_report_from_the_desk_or_a_forged_value_change
     refused = page.post(ADDRESS, data=critical_to_school)
     assert refused.status_code == 400
     assert "on duty at night" in refused.get_data(as_text=True)
+    # A family report to the desk alone: the form told the child their school reads it.
+    family_to_desk = SHIPPED_FORM | {"perpetrator_3": "family", "holder_3": "desk"}
+    refused = page.post(ADDRESS, data=family_to_desk)
+    assert refused.status_code == 400
+    assert "a psychologist of their school reads it" in refused.get_data(as_text=True)
     for forged in (
         SHIPPED_FORM | {"perpetrator_3": "director", "holder_3": "school"},
         SHIPPED_FORM | {"holder_3": "nobody"},
