@@ -114,6 +114,7 @@ ACTION_TITLES = {
     "escalation.desk": _l("Escalation: the report handed to the duty desk"),
     "escalation.acknowledge": _l("Escalation acknowledged"),
     "escalation.contacts_edit": _l("Escalation list and working hours changed"),
+    "routing.rules_edit": _l("Routing rules changed"),
     "report.read": _l("Report read before a case was opened"),
     "report.reporter_message": _l("Student wrote a message"),
     "teacher_report.submit": _l("Teacher's report received"),

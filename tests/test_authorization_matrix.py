@@ -380,6 +380,8 @@ TABLE: dict[str, Expect | list[Expect]] = {
         args={"report_id": "desk_report"},
         fresh={"desk_report"},
     ),
+    # The routing rules: the platform administrator only (an empty form is refused: 400, kept).
+    "/admin/routing-rules": E("desk.routing_rules", {"admin"}),
     "/admin/referral-rules": E("referrals.rules", {"admin"}),
     "/admin/referral-rules/new": E("referrals.rule_edit", {"admin"}),
     "/admin/referral-rules/<int:rule_id>": E(

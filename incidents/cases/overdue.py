@@ -31,7 +31,7 @@ from incidents.cases.deadlines import (
 from incidents.cases.duty_models import CaseDuty
 from incidents.cases.enums import ActionKind, CaseState
 from incidents.cases.models import Action, Case, OverdueNotice, Referral, TeacherReport
-from incidents.intake.models import Report
+from incidents.intake.models import Holder, Report
 from school.models import Role, School, User
 
 log = logging.getLogger(__name__)
@@ -233,10 +233,17 @@ def _not_notified(kind: str, object_id) -> ColumnElement[bool]:
     return ~exists().where(OverdueNotice.kind == kind, OverdueNotice.object_id == object_id)
 
 
+def _desk_alone(case) -> bool:
+    """The case is of a report the duty desk holds alone: the school is not told of it."""
+    return case is not None and case.report is not None and case.report.routing == Holder.desk
+
+
 def _items_to_notify(now: datetime):
-    """Overdue items not notified yet, in SQL (the scheduler runs this every few minutes)."""
+    """Overdue items not notified yet, in SQL (the scheduler runs this every few minutes), each
+    with whether the duty desk holds it alone (then only the desk is told)."""
     for report in overdue_reports(_not_notified("report", Report.id), now):
-        yield "report", report.id, report.school_id, report.label, report.priority
+        desk_alone = report.routing == Holder.desk
+        yield "report", report.id, report.school_id, report.label, report.priority, desk_alone
     for teacher_report in overdue_teacher_reports(
         _not_notified("teacher_report", TeacherReport.id), now
     ):
@@ -247,14 +254,17 @@ def _items_to_notify(now: datetime):
             teacher_report.school_id,
             label,
             teacher_report.priority,
+            False,
         )
     for referral in overdue_referrals(_not_notified("referral", Referral.id), now):
-        yield "referral", referral.id, referral.school_id, referral.case.label, None
+        case = referral.case
+        yield "referral", referral.id, referral.school_id, case.label, None, _desk_alone(case)
     for referral in unanswered_referrals(_not_notified("unanswered", Referral.id), now):
-        yield "unanswered", referral.id, referral.school_id, referral.case.label, None
+        case = referral.case
+        yield "unanswered", referral.id, referral.school_id, case.label, None, _desk_alone(case)
     for duty in overdue_duties(_not_notified("duty", CaseDuty.id), now):
         if not _told_as_referral(duty):
-            yield "duty", duty.id, duty.school_id, duty.case.label, None
+            yield "duty", duty.id, duty.school_id, duty.case.label, None, _desk_alone(duty.case)
 
 
 def _told_as_referral(duty: CaseDuty) -> bool:
@@ -316,18 +326,24 @@ def notify_overdue(now: datetime) -> int:
     from core.public_url import external_url
 
     link = external_url("cases.overdue")
+    desk_link = external_url("desk.inbox")
     sent = 0
     admins_of: dict[int, list[User]] = {}
-    for kind, object_id, school_id, label, priority in list(_items_to_notify(now)):
+    for kind, object_id, school_id, label, priority, desk_alone in list(_items_to_notify(now)):
         if school_id not in admins_of:
             admins_of[school_id] = school_admins(school_id)
         admins = admins_of[school_id]
-        if kind == "unanswered":
+        if desk_alone:
+            # The desk holds it alone: telling the school (whose staff it may be about) would
+            # name it there. Only the desk is told.
+            admins = desk_officers_of_school(school_id)
+        elif kind == "unanswered":
             # It returns to the desk too, when the school's region has one.
             admins = admins + desk_officers_of_school(school_id)
         db.session.add(OverdueNotice(school_id=school_id, kind=kind, object_id=object_id))
         # Queued with the notice's record: both are kept, or neither (another run took it).
-        mails = queue_for(admins, partial(_message, kind, label, priority, link))
+        where = desk_link if desk_alone else link
+        mails = queue_for(admins, partial(_message, kind, label, priority, where))
         audit.record(
             "overdue.notify",
             None,

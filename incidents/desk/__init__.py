@@ -1,5 +1,6 @@
 """The child-protection duty desk above the schools: ``routing`` (who
-holds a new report, from the rules shipped in ``data/routing_rules.csv``), ``services`` (what a
+holds a new report, from the rules in the table ``routing_rules``, seeded from
+``data/routing_rules.csv`` and edited by a platform administrator in ``routing_pages``), ``services`` (what a
 desk officer does with a report: read it, answer the child, open the case, hand it back to the
 school), the pages in ``pages`` and their addresses in ``urls``; the escalation chains
 (``escalation``, its tables in ``escalation_models``, working hours in ``hours``, the school
@@ -36,4 +37,5 @@ def init_app(app: Flask) -> None:
     register_dashboard_link(
         app, "desk.contacts", _l("Escalation list and working hours"), Role.school_admin
     )
+    register_dashboard_link(app, "desk.routing_rules", _l("Routing rules"), Role.admin)
     app.cli.add_command(desk_cli)

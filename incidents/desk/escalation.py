@@ -4,7 +4,8 @@ the school's contacts in their order (``SchoolContact``), one at a time; when a 
 acknowledge within their window, the next one is told, and after the last the duty desk, which
 then holds the report with the school (``Holder.both``: the school still sees it). Outside the
 school's working hours (``incidents.desk.hours``) the contacts who are not on duty at night are
-passed over.
+passed over. Reports received before the first deploy's cut-off (``EscalationCutoff``, written by
+migration 0021) are never taken up: switching the chain on does not flood the desk.
 
 ``run(now)`` takes the steps that are due; ``flask --app app desk escalate`` runs it every
 minute. Each step is one transaction: its row in ``escalation_steps`` (unique per report and
@@ -29,7 +30,7 @@ from core.public_url import external_url
 from extensions import db
 from incidents.cases.deadlines import awaiting_response_overdue
 from incidents.cases.models import Case
-from incidents.desk.escalation_models import EscalationStep, SchoolContact
+from incidents.desk.escalation_models import EscalationCutoff, EscalationStep, SchoolContact
 from incidents.desk.hours import in_working_hours
 from incidents.intake.models import Holder, Priority, Report
 from school.models import User
@@ -42,9 +43,12 @@ def waiting(now: datetime):
     desk_step = exists().where(
         EscalationStep.report_id == Report.id, EscalationStep.position.is_(None)
     )
+    # The first deploy's cut-off: reports received before the chain existed are not taken up.
+    cutoff = select(EscalationCutoff.since).where(EscalationCutoff.id == 1).scalar_subquery()
     return (
         select(Report)
         .where(
+            or_(cutoff.is_(None), Report.created_at >= cutoff),
             Report.routing != Holder.desk,  # the desk holds it alone already
             Report.first_response_at.is_(None),
             ~exists().where(Case.report_id == Report.id),

@@ -89,3 +89,16 @@ class EscalationStep(db.Model):
     @property
     def is_desk(self) -> bool:
         return self.user_id is None and self.position is None
+
+
+class EscalationCutoff(db.Model):
+    """The first deploy's cut-off (one row, written by migration 0021): the chain takes up only
+    the reports received at or after ``since``, so switching escalation on does not hand the desk
+    every old report nobody answered. No row (an installation made without migrations, which has
+    no old reports): no cut-off."""
+
+    __tablename__ = "escalation_cutoff"
+    __table_args__ = (CheckConstraint("id = 1", name="single"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)

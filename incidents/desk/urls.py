@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from incidents.desk import escalation_pages, pages
+from incidents.desk import escalation_pages, pages, routing_pages
 
 bp = Blueprint("desk", __name__, template_folder="../templates")
 
@@ -23,4 +23,12 @@ bp.add_url_rule(
     "/staff/escalation/<opaque:report_id>/acknowledge",
     view_func=escalation_pages.acknowledge,
     methods=["POST"],
+)
+
+# The routing rules, edited by a platform administrator.
+bp.add_url_rule(
+    "/admin/routing-rules",
+    "routing_rules",
+    view_func=routing_pages.rules,
+    methods=["GET", "POST"],
 )

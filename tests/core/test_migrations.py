@@ -243,3 +243,30 @@ def test_0015_lets_cases_and_rules_use_the_new_screening_results(empty_database,
             with pytest.raises(Exception):  # noqa: B017, PT011
                 connection.execute(text(insert), {"key": "x", "screening": "made_up"})
         db.engine.dispose()
+
+
+def test_0021_seeds_the_routing_rules_and_sets_the_escalation_cut_off(empty_database, tmp_path):
+    """Issue 16: the routing rules start as the shipped default, and escalation starts from the
+    migration's time, not from the first report ever received."""
+    from datetime import UTC, datetime, timedelta
+
+    from incidents.desk import routing
+    from incidents.desk.escalation_models import EscalationCutoff
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        seeded = db.session.scalars(
+            db.select(routing.RoutingRuleRow).order_by(routing.RoutingRuleRow.position)
+        )
+        assert tuple(row.rule() for row in seeded) == routing.shipped()
+        [cutoff] = db.session.scalars(db.select(EscalationCutoff))
+        assert abs(cutoff.since - datetime.now(UTC)) < timedelta(minutes=10)
+        db.session.remove()
+        db.engine.dispose()
