@@ -10,7 +10,8 @@ bytes, load average): the desk inbox of Almaty and the national one (page 1 and 
 desk report page, the counselor's inbox and case list (the per-row ``school_holds`` check). Then
 one pass of the escalation runner (``flask desk escalate``, ``--escalate`` reports at most) in a
 transaction rolled back at the end, so the database keeps its candidates: its time, statements
-and statements per step, and EXPLAIN ANALYZE of the candidates' query.
+and statements per step, and EXPLAIN ANALYZE of the candidates' query. ``--without`` names
+indexes of the models to drop for a "before" run (the next run without it makes them again).
 
 Run: ``.venv/bin/python bench/desk.py --levels 100000,1000000`` (``--save`` appends the table to
 ``bench/RESULTS.md``).
@@ -56,7 +57,7 @@ def make(level: int):
     )
 
 
-def prepare(app) -> None:
+def prepare(app, without: tuple[str, ...] = ()) -> None:
     from sqlalchemy import func, select, text, update
 
     from extensions import db
@@ -69,7 +70,10 @@ def prepare(app) -> None:
         _add_columns(db)
         for table in db.metadata.sorted_tables:  # indexes added to the models since last time
             for index in table.indexes:
-                index.create(db.engine, checkfirst=True)
+                if index.name in without:  # measuring without it: dropped if there
+                    index.drop(db.engine, checkfirst=True)
+                else:
+                    index.create(db.engine, checkfirst=True)
         if not db.session.scalar(select(func.count()).where(Report.routing != Holder.school)):
             for rest, holder in ((7, Holder.desk), (8, Holder.both)):
                 db.session.execute(
@@ -278,18 +282,20 @@ def main() -> None:
     parser.add_argument("--levels", default="100000,1000000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--escalate", type=int, default=300, help="reports at most in the pass")
+    parser.add_argument("--without", default="", help="indexes to leave out (comma-separated)")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
     page_rows, runs, plans = [], [], {}
     for level in (int(x) for x in args.levels.split(",")):
         app = make(level)
-        prepare(app)
+        prepare(app, tuple(filter(None, args.without.split(","))))
         page_rows += measure_pages(app, level, args.repeat)
         row, plans[level] = measure_escalation(app, level, args.escalate)
         runs.append(row)
     lines = [
         f"Duty desk pages (PostgreSQL) — {datetime.now(UTC):%Y-%m-%d %H:%M UTC},"
-        f" {args.repeat} requests each after a warm-up",
+        f" {args.repeat} requests each after a warm-up"
+        + (f", without {args.without}" if args.without else ""),
         "",
         "| reports | page | median ms | fastest ms | sql ms | statements | bytes | load (1 min) |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
