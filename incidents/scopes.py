@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from incidents.cases.models import Case
 from incidents.intake.models import Holder, Report
@@ -31,12 +31,13 @@ def school_holds(school_id: Any) -> ColumnElement[bool]:
         return true()
     if table is Report.__table__:
         return Report.routing != Holder.desk
-    desk_report = select(Report.id).where(Report.routing == Holder.desk)
+    # Asked of each row's own report (an index lookup), not as a list of every report the desk
+    # holds, which grows with the country's reports (bench/desk.py).
+    held = Report.routing == Holder.desk
     if "report_id" in table.c:
-        return or_(table.c.report_id.is_(None), table.c.report_id.not_in(desk_report))
+        return ~exists().where(Report.id == table.c.report_id, held)
     if "case_id" in table.c:
-        desk_cases = select(Case.id).where(Case.report_id.in_(desk_report))
-        return table.c.case_id.not_in(desk_cases)
+        return ~exists().where(Case.id == table.c.case_id, Report.id == Case.report_id, held)
     return true()
 
 

@@ -322,3 +322,64 @@ def test_statistics_pages_from_the_monthly_totals_make_few_queries_and_no_more_w
         name: (before[name], after[name]) for name in FROM_TOTALS if after[name] != before[name]
     }
     assert not grew, f"statements grew with the data (before, after): {grew}"
+
+
+def test_the_desk_inbox_and_the_case_list_do_not_grow_with_referrals_and_escalations(app, login):
+    """Issue 16 at scale: the desk's inbox (regional and national) lists the referrals the body
+    has not answered (each with its case, school and body) and the reports that escalated to the
+    desk; the school's case list shows each case's priority (from its report) and leaves out what
+    the desk holds alone. More of each makes no more statements."""
+    from datetime import timedelta
+
+    from core.model_types import utcnow
+    from incidents.cases.enums import Screening
+    from incidents.desk import escalation
+    from incidents.intake.models import Perpetrator, ViolenceForm
+    from incidents.referrals import services as referrals
+    from school.models import BodyKind, Role
+    from tests import factories
+    from tests.incidents.case_factories import staffed_school, triaged_case
+    from tests.incidents.factories import report
+
+    app.config["TWO_FACTOR_ROLES"] = ""
+    staff = staffed_school()
+    users = {
+        "desk": factories.user(Role.desk_officer, region_=staff.school.region),
+        "national desk": factories.user(Role.desk_officer),
+        "case list": staff.counselor,
+    }
+    paths = {"desk": "/desk/inbox", "national desk": "/desk/inbox", "case list": "/staff/cases"}
+    clients = {}
+    for name, user in users.items():
+        clients[name] = app.test_client()
+        login(user, using=clients[name])
+    long_ago = utcnow() - timedelta(days=30)
+    counts = []
+    for unanswered in (1, 3, 6):
+        while _unanswered(staff.school) < unanswered:
+            case = triaged_case(
+                staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence, now=long_ago
+            )
+            referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
+            referrals.send(referral, by=staff.counselor, reference_number="09-1", now=long_ago)
+            report(staff.school, forms=[ViolenceForm.sexual], is_danger_now=True)  # escalates
+            report(staff.school, perpetrator=Perpetrator.school_staff)  # the desk's alone
+            db.session.commit()
+        escalation.run(utcnow() + timedelta(days=2))  # nobody on the chain: to the desk
+        measured = {name: _statements(clients[name], path) for name, path in paths.items()}
+        for name in ("desk", "national desk"):
+            assert measured[name][1].count('class="is-overdue"') == unanswered, name
+        counts.append({name: n for name, (n, _html) in measured.items()})
+    bound = bound_for(PAGES["inbox"][2])
+    assert all(n <= bound for c in counts for n in c.values()), counts
+    assert counts[0] == counts[1] == counts[2], counts
+
+
+def _unanswered(school) -> int:
+    from incidents.cases.models import Referral
+
+    return db.session.scalar(
+        select(db.func.count())
+        .select_from(Referral)
+        .where(Referral.school_id == school.id, Referral.status == "sent")
+    )

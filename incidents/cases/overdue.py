@@ -15,6 +15,7 @@ from functools import partial
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, selectinload
 
 from core import audit
 from extensions import db
@@ -155,6 +156,12 @@ def unanswered_referrals(
         )
         .order_by(Referral.answer_due_at, Referral.id)
         .limit(limit)
+        # The lists show each one's case, school and body: loaded with the page, not per row.
+        .options(
+            contains_eager(Referral.case),
+            selectinload(Referral.school),
+            selectinload(Referral.body),
+        )
     )
     return list(db.session.scalars(stmt))
 

@@ -29,7 +29,12 @@ def case_list():
         select(Case)
         .where(case_scope(current_user, Case.school_id))
         .order_by(Case.updated_at.desc(), Case.id.desc())
-        .options(selectinload(Case.counselor))
+        # Each row shows its source's priority: the reports in one statement, not one per row.
+        .options(
+            selectinload(Case.counselor),
+            selectinload(Case.report),
+            selectinload(Case.teacher_report),
+        )
     )
     if state in CaseState.__members__:
         stmt = stmt.where(Case.state == CaseState(state))

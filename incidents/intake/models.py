@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import EncryptedText
@@ -192,6 +192,27 @@ class Report(db.Model):
             "school_id",
             "created_at",
             postgresql_include=["priority", "first_response_at"],
+        ),
+        # The escalation runner's candidates, every minute: the reports nobody has answered yet
+        # (few, whatever the number of reports), in the order it takes them (issue 16).
+        Index(
+            "ix_reports_unanswered",
+            "created_at",
+            "id",
+            postgresql_include=["priority", "routing"],
+            postgresql_where=text("first_response_at IS NULL"),
+            sqlite_where=text("first_response_at IS NULL"),
+        ),
+        # The duty desk's reports: its inbox by region (school) and the schools' pages, which
+        # leave out what the desk holds alone, read them here, not from every report.
+        Index(
+            "ix_reports_desk_held",
+            "routing",
+            "school_id",
+            "id",
+            postgresql_include=["priority", "first_response_at", "created_at"],
+            postgresql_where=text("routing <> 'school'"),
+            sqlite_where=text("routing <> 'school'"),
         ),
         CheckConstraint(f"grade_band IS NULL OR {GradeBand.sql_check('grade_band')}", name="band"),
         # A student in danger may skip the details, and their report is always critical.
