@@ -3,8 +3,8 @@
 holds (ix_reports_desk_held: its inbox by region, and the schools' pages that leave out what the
 desk holds alone). Partial on both databases; the included columns on PostgreSQL only.
 
-Revision ID: 0021_desk_indexes
-Revises: 0020_open_cases_index
+Revision ID: 0022_desk_indexes
+Revises: 0021_routing_rules
 Create Date: 2026-12-08 00:20:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0021_desk_indexes"
-down_revision = "0020_open_cases_index"
+revision = "0022_desk_indexes"
+down_revision = "0021_routing_rules"
 branch_labels = None
 depends_on = None
 
