@@ -18,8 +18,8 @@ from incidents.cases.models import Case, ClosureRequest
 from incidents.cases.overdue import overdue_lists
 from incidents.cases.view_helpers import STAFF, attempt, now
 from incidents.scopes import case_scope
-from school.access import first_or_404, roles_required
-from school.models import Permission, Role
+from school.access import first_or_404, permission_required, roles_required
+from school.models import Permission
 
 
 @roles_required(*STAFF)
@@ -61,7 +61,7 @@ def overdue():
 # --- closures waiting for approval ------------------------------------------------------------
 
 
-@roles_required(Role.school_admin)
+@permission_required(Permission.decide_closures)
 def approvals():
     scope = case_scope(current_user, ClosureRequest.school_id)
     pending = db.session.scalars(
@@ -84,7 +84,7 @@ def approvals():
     )
 
 
-@roles_required(Role.school_admin)
+@permission_required(Permission.decide_closures)
 def approval_decide(request_id: int):
     closure = first_or_404(
         select(ClosureRequest).where(
