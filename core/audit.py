@@ -425,13 +425,3 @@ def init_app(app: Flask) -> None:
     app.extensions["qamqor_audit_key"] = (
         configured.encode() if configured else instance_secret(Path(app.instance_path), KEY_FILE)
     )
-    from core.audit_verify import audit_cli
-
-    app.cli.add_command(audit_cli)
-
-
-def verify_chain() -> tuple[int, int | None]:
-    """``core.audit_verify.verify_chain``: every chain checked, the first break."""
-    from core.audit_verify import verify_chain as verify
-
-    return verify()

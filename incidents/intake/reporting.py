@@ -26,6 +26,7 @@ from core.model_types import TitledEnum, utcnow
 from core.public_url import external_url
 from extensions import commit_keeping_loaded, db
 from incidents.desk import hours, routing
+from incidents.desk.officers import desk_officers_for
 from incidents.intake import receipts, uploads
 from incidents.intake.models import (
     Attachment,
@@ -416,8 +417,6 @@ def queue_notice(report: Report, *, follow_up: bool = False) -> list[OutgoingMai
     if routing.school_reads(report.routing):
         notices += queue_for(counselors_of(report.school_id), _composer(report, follow_up))
     if routing.desk_reads(report.routing):
-        from incidents.desk.services import desk_officers_for
-
         notices += queue_for(
             desk_officers_for(report), _composer(report, follow_up, endpoint="desk.inbox")
         )
