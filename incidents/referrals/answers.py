@@ -1,8 +1,8 @@
 """The body's answer to a referral (a referral must be answered): a partner
 of the body acknowledges it with the body's own registration number, then records a disposition
 (accepted, declined with a reason, transferred with where to, closed with an outcome) within the
-time of ``data/answer_times.csv``. A referral left without an answer past that time returns to
-the school and the desk as overdue (``incidents.cases.overdue``).
+time of ``data/answer_times.csv`` (read by ``answer_times``). A referral left without an answer
+past that time returns to the school and the desk as overdue (``incidents.cases.overdue``).
 
 Correction: the partner may undo their last answer for ``UNDO_WINDOW`` after recording it (a
 slip of the hand, the wrong referral). After that the answer stands, since the school has read
