@@ -1,5 +1,8 @@
 """The append-only audit log: who did what, when, to which object.
 
+One file though over 400 lines: the entry, its chain hash and the anchor kept outside the
+database are one rule of writing; checking the chains lives in ``core.audit_verify``.
+
 Each entry carries the hash of the previous one of its chain, so that a changed or deleted row
 breaks the chain; ``flask --app app audit verify`` finds the first broken link.
 
