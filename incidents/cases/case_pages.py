@@ -47,11 +47,11 @@ from incidents.cases.forms import (
     options,
 )
 from incidents.cases.models import Case, CaseDuty, ClosureRequest, InvolvedPerson
-from incidents.cases.view_helpers import STAFF, attempt, case_url, load_case, now
+from incidents.cases.view_helpers import attempt, case_url, load_case, now
 from incidents.intake.models import Priority
 from incidents.referrals import answers
 from incidents.referrals import services as referrals
-from school.access import permission_required, roles_required
+from school.access import permission_required
 from school.models import Classroom, Permission, Role, User
 
 # What the case page shows, loaded with the case: the one-to-one parts in its own statement,
@@ -216,7 +216,7 @@ def render_case(case: Case, status: int = 200, **bound):
     return render_template("incidents/cases/case.html", **context), status
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def case_detail(case_id: int):
     case = load_case(case_id, *CASE_PAGE)
     audit.record("case.view", case, narrative=current_user.can(Permission.read_narrative))

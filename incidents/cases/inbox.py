@@ -28,10 +28,10 @@ from incidents.cases.deadlines import (
 from incidents.cases.duty_models import CaseDuty
 from incidents.cases.enums import CaseState
 from incidents.cases.models import Action, Case, Referral, TeacherReport
-from incidents.cases.view_helpers import STAFF, case_url, now
+from incidents.cases.view_helpers import case_url, now
 from incidents.intake.models import Report
 from incidents.scopes import case_scope
-from school.access import first_or_404, permission_required, roles_required
+from school.access import first_or_404, permission_required
 from school.models import Permission, User
 
 
@@ -146,7 +146,7 @@ def open_cases(user: User, mine: bool, args) -> Page:
     return paginate(stmt, args, rows=True)
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def inbox():
     mine = request.args.get("mine") == "1" and current_user.can(Permission.work_cases)
     return render_template(

@@ -16,13 +16,13 @@ from incidents.cases.enums import CaseState, ClosureDecision
 from incidents.cases.forms import ApprovalForm
 from incidents.cases.models import Case, ClosureRequest
 from incidents.cases.overdue import overdue_lists
-from incidents.cases.view_helpers import STAFF, attempt, now
+from incidents.cases.view_helpers import attempt, now
 from incidents.scopes import case_scope
-from school.access import first_or_404, permission_required, roles_required
+from school.access import first_or_404, permission_required
 from school.models import Permission
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def case_list():
     state = request.args.get("state", "")
     stmt = (
@@ -41,7 +41,7 @@ def case_list():
     )
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def overdue():
     mine = current_user.can(Permission.work_cases) and request.args.get("who") != "school"
     lists = overdue_lists(
