@@ -1,7 +1,7 @@
 """The child-protection duty desk above the schools: ``routing`` (who
 holds a new report, from the rules shipped in ``data/routing_rules.csv``), ``services`` (what a
 desk officer does with a report: read it, answer the child, open the case, hand it back to the
-school), the pages in ``pages`` and their addresses in ``urls``; the escalation chains
+school), ``officers`` (who is told), the pages in ``pages`` and their addresses in ``urls``; the escalation chains
 (``escalation``, its tables in ``escalation_models``, working hours in ``hours``, the school
 administrator's and the contacts' pages in ``escalation_pages``, ``flask --app app desk escalate``
 in ``cli``).
