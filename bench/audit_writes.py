@@ -105,7 +105,7 @@ def main() -> None:
             rows.append([label, f"{rate:,.0f}", f"{in_record:.1f}"])
             print(label, f"{rate:,.0f}/s", f"{in_record:.1f} ms in record", flush=True)
         with app.app_context():
-            from core.audit import verify_chain
+            from core.audit_verify import verify_chain
 
             checked, broken = verify_chain()
             rows.append(

@@ -15,6 +15,7 @@ from flask_babel import (
 from core import (
     anonymity,
     audit,
+    audit_verify,
     backup,
     catalogs,
     counters,
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     anonymity.init_app(app)
     opaque.init_app(app)
     audit.init_app(app)
+    app.cli.add_command(audit_verify.audit_cli)
     mail.init_app(app)
     catalogs.init_app(app)
     backup.init_app(app)

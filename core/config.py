@@ -1,5 +1,8 @@
 """Every setting of Qamqor, in one place: its type, default, check and meaning.
 
+Over 400 lines by design: it is the one list of every setting, and most of its lines are that
+list.
+
 A setting such as ``PUBLIC_URL`` comes from the environment variable ``QAMQOR_PUBLIC_URL`` (or from the dictionary
 given to ``create_app``, as the tests do) and is checked when the app starts: a bad value, or an
 unknown ``QAMQOR_`` variable (a typo would otherwise be ignored without a word), stops the app

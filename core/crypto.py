@@ -1,6 +1,9 @@
 """Encryption at rest: AES-256-GCM for what children and staff wrote, with keys kept outside
 the database.
 
+One file though over 400 lines: the key ring, the cipher, the column type and the start-up check
+share one format of what is stored; rotating the keys lives in ``core.rotation``.
+
 Keys. ``DATA_KEY`` in the configuration (``QAMQOR_DATA_KEY``: base64 of 32 bytes; several keys
 separated by commas or spaces, newest first), or else the file ``<instance>/data_key`` (one base64
 key a line, newest first; ``#`` starts a comment), generated on the first start (mode 0600) when

@@ -1,5 +1,8 @@
 """Data key rotation: ``flask --app app crypto rotate`` (and ``crypto status``, ``generate-key``).
 
+One file though over 400 lines: the rotation's steps (start, re-encrypt columns and files,
+finish) and the commands that run them are one procedure, read from top to bottom.
+
 1. A new key goes first in the ring; the old ones stay, so everything stays readable. With the
    key file the command writes it (every worker re-reads the file and encrypts under the new key
    from then on); with ``QAMQOR_DATA_KEY`` the operator puts a new key first, restarts the app,

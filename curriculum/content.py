@@ -1,5 +1,8 @@
 """The program's content files: read, validate and hold them as plain data.
 
+One file though over 400 lines: the content's data classes and the check of each kind of file are
+one schema; apart, a field's type and its check would live in two places.
+
 Reviewers edit one TOML file per lesson, course module, leaflet or public page under
 ``curriculum/content/``. Each file carries its text in Kazakh, Russian and English. Everything is
 checked before anything is stored; every problem names the file and the field, so that a content

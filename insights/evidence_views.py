@@ -17,10 +17,9 @@ from insights.figures import remember_unit_names
 from insights.filters import Level, from_args
 from insights.stats import MIN_SURVEY_ANSWERS
 from insights.views import _filter_messages, _regions, bp
-from school.access import roles_required
-from school.models import Role
+from school.access import permission_required
+from school.models import Permission
 
-EVIDENCE_ROLES = (Role.admin, Role.analyst)
 EVIDENCE_PDF_LOCALES = ("kk", "ru", "en")
 
 
@@ -44,7 +43,7 @@ def _context() -> dict:
 
 
 @bp.get("/kpis")
-@roles_required(*EVIDENCE_ROLES)
+@permission_required(Permission.read_programme_evidence)
 def kpis_page():
     filters, problems = _filters()
     _filter_messages([p for p in problems if p != "form"])
@@ -63,7 +62,7 @@ def kpis_page():
 
 
 @bp.get("/kpis.csv")
-@roles_required(*EVIDENCE_ROLES)
+@permission_required(Permission.read_programme_evidence)
 def kpis_csv():
     filters, _problems = _filters()
     ev = kpis.build(current_user, filters, export=True)
@@ -76,7 +75,7 @@ def kpis_csv():
 
 
 @bp.get("/kpis.pdf")
-@roles_required(*EVIDENCE_ROLES)
+@permission_required(Permission.read_programme_evidence)
 def kpis_pdf():
     locale = request.args.get("lang", "kk")
     if locale not in EVIDENCE_PDF_LOCALES:

@@ -29,18 +29,14 @@ from school.access import (
     get_scoped_or_404,
     permission_required,
     region_scope,
-    roles_required,
     school_scope,
     taught_classrooms,
     teaches,
 )
-from school.models import Classroom, Permission, Reach, Region, Role, School
+from school.models import Classroom, Permission, Reach, Region, School
 
 bp = Blueprint("insights", __name__, url_prefix="/insights", template_folder="templates")
 
-DASHBOARD_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor)
-WAVE_ROLES = (Role.counselor, Role.teacher, Role.school_admin)
-RESULT_ROLES = (Role.admin, Role.analyst, Role.school_admin, Role.counselor, Role.teacher)
 PDF_LOCALES = ("kk", "ru")
 
 
@@ -80,7 +76,7 @@ def _regions():
 
 
 @bp.get("/")
-@roles_required(*DASHBOARD_ROLES)
+@permission_required(Permission.read_dashboards)
 def dashboard():
     filters, problems = from_args(request.args, current_user)
     _filter_messages(problems)
@@ -147,7 +143,7 @@ def _table_helpers(filters) -> dict:
 
 
 @bp.get("/export.csv")
-@roles_required(*DASHBOARD_ROLES)
+@permission_required(Permission.read_dashboards)
 def export_csv():
     filters, _problems = from_args(request.args, current_user)
     board = boards.build(current_user, filters, export=True)
@@ -163,7 +159,7 @@ def export_csv():
 
 
 @bp.get("/report.pdf")
-@roles_required(*DASHBOARD_ROLES)
+@permission_required(Permission.read_dashboards)
 def report_pdf():
     locale = request.args.get("lang", "kk")
     if locale not in PDF_LOCALES:
@@ -213,7 +209,7 @@ def _get_wave_or_404(wave_id: int) -> SurveyWave:
 
 
 @bp.get("/surveys")
-@roles_required(*WAVE_ROLES)
+@permission_required(Permission.follow_survey_waves)
 def waves():
     stmt = select(SurveyWave).where(school_scope(current_user, SurveyWave.school_id))
     if not current_user.can(Permission.survey_every_class):
@@ -255,7 +251,7 @@ def open_wave(class_id: int):
 
 
 @bp.get("/surveys/<int:wave_id>")
-@roles_required(*WAVE_ROLES)
+@permission_required(Permission.follow_survey_waves)
 def wave(wave_id: int):
     wave = _get_wave_or_404(wave_id)
     return render_template(
@@ -305,7 +301,7 @@ def close_wave(wave_id: int):
 
 
 @bp.get("/surveys/results")
-@roles_required(*RESULT_ROLES)
+@permission_required(Permission.read_survey_results)
 def results():
     """Results of a class (school staff), a school, a region or the country (in scope)."""
     class_id = request.args.get("class", type=int)

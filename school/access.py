@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from extensions import db
 from school.models import Classroom, School, User, class_teachers
-from school.roles import Permission, Reach, Role, role_may
+from school.roles import Permission, Reach, role_may
 
 T = TypeVar("T")
 
@@ -152,22 +152,6 @@ def permission_required(permission: Permission) -> Callable:
         @login_required
         def wrapped(*args, **kwargs):
             if not current_user.can(permission):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def roles_required(*roles: Role) -> Callable:
-    """Log in first, then the role must be one of ``roles`` (403 otherwise)."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not current_user.has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -52,8 +52,8 @@ class Role(TitledEnum):
         return REACH[self]
 
     def is_one_of(self, *roles: Role) -> bool:
-        """For lists of roles that are data, not rules: the dashboard's links, ``roles_required``
-        and the roles that must use two-factor log-in (a setting)."""
+        """For lists of roles that are data, not rules: the dashboard's links and the roles that
+        must use two-factor log-in (a setting). Views ask ``permission_required``."""
         return self in roles
 
 
@@ -136,6 +136,22 @@ class Permission(enum.StrEnum):
     survey_every_class = "survey_every_class"
     # Exact counts on the dashboards (analysts and exports see published counts).
     read_exact_counts = "read_exact_counts"
+    # The dashboards of reports and surveys, their CSV and PDF.
+    read_dashboards = "read_dashboards"
+    # The programme evidence page (KPIs, the under-reporting signal, before and after).
+    read_programme_evidence = "read_programme_evidence"
+    # The survey waves of the school (a teacher: of the classes they teach).
+    follow_survey_waves = "follow_survey_waves"
+    # The results of a survey wave.
+    read_survey_results = "read_survey_results"
+    # Sets the school's escalation chain and working hours.
+    set_escalation_chain = "set_escalation_chain"
+    # Acknowledges a report an escalation notice named (the chain stops there).
+    acknowledge_escalations = "acknowledge_escalations"
+    # Writes and sends a case's referrals (the school psychologist; the desk for what it holds).
+    write_referrals = "write_referrals"
+    # Reads a case's referrals and their letters.
+    read_referrals = "read_referrals"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -162,6 +178,18 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.read_exact_counts: frozenset(
         {Role.admin, Role.school_admin, Role.counselor, Role.teacher}
     ),
+    Permission.read_dashboards: frozenset(
+        {Role.admin, Role.analyst, Role.school_admin, Role.counselor}
+    ),
+    Permission.read_programme_evidence: frozenset({Role.admin, Role.analyst}),
+    Permission.follow_survey_waves: frozenset({Role.counselor, Role.teacher, Role.school_admin}),
+    Permission.read_survey_results: frozenset(
+        {Role.admin, Role.analyst, Role.school_admin, Role.counselor, Role.teacher}
+    ),
+    Permission.set_escalation_chain: frozenset({Role.school_admin}),
+    Permission.acknowledge_escalations: frozenset({Role.counselor, Role.school_admin}),
+    Permission.write_referrals: frozenset({Role.counselor, Role.desk_officer}),
+    Permission.read_referrals: frozenset({Role.counselor, Role.school_admin, Role.desk_officer}),
 }
 # Given only once a second person has confirmed the account (``User.awaits_confirmation``).
 AFTER_CONFIRMATION = frozenset({Permission.read_cases, Permission.read_narrative})

@@ -1,5 +1,6 @@
 """The cases: what the school does with a report. ``models`` and ``enums`` (the case, its people,
-actions, steps and referrals), ``attention`` (what the staff home page puts first), ``state_machine`` (the one place that moves a case from state to
+actions, steps; the referrals' tables in ``referral_models``, the duties' in ``duty_models``),
+``duties`` (the legal duties as clocks), ``attention`` (what the staff home page puts first), ``state_machine`` (the one place that moves a case from state to
 state), ``case_steps`` (the work inside a case), ``deadlines``, ``overdue``, ``retention``; the
 staff pages in ``inbox``, ``case_pages``, ``case_parts_pages`` and ``oversight``, with the helpers
 they share in ``view_helpers``; their addresses in ``urls``.

@@ -47,11 +47,11 @@ from incidents.cases.forms import (
     options,
 )
 from incidents.cases.models import Case, CaseDuty, ClosureRequest, InvolvedPerson
-from incidents.cases.view_helpers import STAFF, attempt, case_url, load_case, now
+from incidents.cases.view_helpers import attempt, case_url, load_case, now
 from incidents.intake.models import Priority
 from incidents.referrals import answers
 from incidents.referrals import services as referrals
-from school.access import roles_required
+from school.access import permission_required
 from school.models import Classroom, Permission, Role, User
 
 # What the case page shows, loaded with the case: the one-to-one parts in its own statement,
@@ -216,7 +216,7 @@ def render_case(case: Case, status: int = 200, **bound):
     return render_template("incidents/cases/case.html", **context), status
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def case_detail(case_id: int):
     case = load_case(case_id, *CASE_PAGE)
     audit.record("case.view", case, narrative=current_user.can(Permission.read_narrative))
@@ -241,7 +241,7 @@ def handle(case: Case, form, name: str, run: Callable[[], object], success: str,
     return render_case(case, status, **{name: form})
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_triage(case_id: int):
     case = load_case(case_id)
     form = TriageForm()
@@ -266,7 +266,7 @@ def case_triage(case_id: int):
     return handle(case, form, "triage_form", run, _("The case has been triaged."))
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_edit(case_id: int):
     case = load_case(case_id)
     form = CaseDetailsForm()
@@ -288,7 +288,7 @@ def case_edit(case_id: int):
     return handle(case, form, "details_form", run, _("Saved."), "details")
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_step(case_id: int):
     case = load_case(case_id)
     form = StepForm()
@@ -303,7 +303,7 @@ def case_step(case_id: int):
     return handle(case, form, "step_form", run, success)
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_close(case_id: int):
     case = load_case(case_id)
     form = CloseForm()
@@ -323,7 +323,7 @@ def case_close(case_id: int):
     return handle(case, form, "close_form", run, _("Saved."))
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_reopen(case_id: int):
     case = load_case(case_id)
     form = ReopenForm()
@@ -340,7 +340,7 @@ def case_reopen(case_id: int):
     return handle(case, form, "reopen_form", run, _("The case has been reopened."))
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_priority(case_id: int):
     case = load_case(case_id)
     form = PriorityForm()

@@ -30,13 +30,14 @@ from incidents.cases.view_helpers import attempt, case_url, load_case, now
 from incidents.intake import uploads
 from incidents.intake.models import Attachment
 from incidents.referrals import letters
-from school.access import roles_required
-from school.models import Classroom, Role
+from school.access import permission_required
+from school.models import Classroom
+from school.roles import Permission
 
 # --- people, actions, messages (counselors only) ----------------------------------------------
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def person_add(case_id: int):
     case = load_case(case_id)
     form = PersonForm()
@@ -55,7 +56,7 @@ def person_add(case_id: int):
     return handle(case, form, "person_form", run, _("The person has been added."), "people")
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def person_remove(case_id: int, person_id: int):
     case = load_case(case_id)
     person = next((p for p in case.people if p.id == person_id), None)
@@ -65,7 +66,7 @@ def person_remove(case_id: int, person_id: int):
     return redirect(case_url(case, "people"))
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def action_add(case_id: int):
     case = load_case(case_id)
     form = ActionForm()
@@ -85,7 +86,7 @@ def action_add(case_id: int):
     return handle(case, form, "action_form", run, _("The action has been planned."), "actions")
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def action_done(case_id: int, action_id: int):
     case = load_case(case_id)
     action = next((a for a in case.actions if a.id == action_id), None)
@@ -104,7 +105,7 @@ def action_done(case_id: int, action_id: int):
     return redirect(case_url(case, "actions"))
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def duty_met(case_id: int, duty_id: int):
     """The counselor records how a legal duty of the case was met (another school's duty, or a
     duty of another case, is a 404: it is looked up among the scoped case's own)."""
@@ -125,7 +126,7 @@ def duty_met(case_id: int, duty_id: int):
     return redirect(case_url(case, "duties"))
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def message_send(case_id: int):
     case = load_case(case_id)
     form = MessageForm()
@@ -137,7 +138,7 @@ def message_send(case_id: int):
     return handle(case, form, "message_form", run, success, "messages")
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_summary(case_id: int):
     case = load_case(case_id)
     data = letters.render_summary(case, locale=current_locale())
@@ -152,7 +153,7 @@ def case_summary(case_id: int):
 FILE_POLICY = f"{CSP}; sandbox"
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def case_file(case_id: int, file_id: int):
     """A file the student sent with the report or a message. Each opening is in the audit log.
     Pictures open in the browser; a PDF (pictures of its pages, see ``incidents.intake.uploads``) is

@@ -28,11 +28,11 @@ from incidents.cases.deadlines import (
 from incidents.cases.duty_models import CaseDuty
 from incidents.cases.enums import CaseState
 from incidents.cases.models import Action, Case, Referral, TeacherReport
-from incidents.cases.view_helpers import STAFF, case_url, now
+from incidents.cases.view_helpers import case_url, now
 from incidents.intake.models import Report
 from incidents.scopes import case_scope
-from school.access import first_or_404, roles_required
-from school.models import Permission, Role, User
+from school.access import first_or_404, permission_required
+from school.models import Permission, User
 
 
 @dataclass
@@ -146,7 +146,7 @@ def open_cases(user: User, mine: bool, args) -> Page:
     return paginate(stmt, args, rows=True)
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def inbox():
     mine = request.args.get("mine") == "1" and current_user.can(Permission.work_cases)
     return render_template(
@@ -158,7 +158,7 @@ def inbox():
     )
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def open_report(report_id: int):
     report = first_or_404(
         select(Report).where(Report.id == report_id, case_scope(current_user, Report.school_id))
@@ -166,7 +166,7 @@ def open_report(report_id: int):
     return _open(report)
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def open_teacher_report(report_id: int):
     teacher_report = first_or_404(
         select(TeacherReport).where(
@@ -176,7 +176,7 @@ def open_teacher_report(report_id: int):
     return _open(teacher_report)
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def read_report(report_id: int):
     """A report read before any case is opened: read-only, in the audit log, of the
     counselor's school only (another school's report is a 404)."""
@@ -186,7 +186,7 @@ def read_report(report_id: int):
     return _read(report, "report")
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def read_teacher_report(report_id: int):
     teacher_report = first_or_404(
         select(TeacherReport).where(
@@ -223,7 +223,7 @@ def _open(source: Report | TeacherReport):
     return redirect(case_url(case))
 
 
-@roles_required(Role.counselor)
+@permission_required(Permission.work_cases)
 def new_reports():
     """The new reports are listed in the inbox (most urgent first); this address, from mails
     and bookmarks of earlier versions, leads there."""

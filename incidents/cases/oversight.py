@@ -16,13 +16,13 @@ from incidents.cases.enums import CaseState, ClosureDecision
 from incidents.cases.forms import ApprovalForm
 from incidents.cases.models import Case, ClosureRequest
 from incidents.cases.overdue import overdue_lists
-from incidents.cases.view_helpers import STAFF, attempt, now
+from incidents.cases.view_helpers import attempt, now
 from incidents.scopes import case_scope
-from school.access import first_or_404, roles_required
-from school.models import Permission, Role
+from school.access import first_or_404, permission_required
+from school.models import Permission
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def case_list():
     state = request.args.get("state", "")
     stmt = (
@@ -46,7 +46,7 @@ def case_list():
     )
 
 
-@roles_required(*STAFF)
+@permission_required(Permission.read_cases)
 def overdue():
     mine = current_user.can(Permission.work_cases) and request.args.get("who") != "school"
     lists = overdue_lists(
@@ -66,7 +66,7 @@ def overdue():
 # --- closures waiting for approval ------------------------------------------------------------
 
 
-@roles_required(Role.school_admin)
+@permission_required(Permission.decide_closures)
 def approvals():
     scope = case_scope(current_user, ClosureRequest.school_id)
     pending = db.session.scalars(
@@ -89,7 +89,7 @@ def approvals():
     )
 
 
-@roles_required(Role.school_admin)
+@permission_required(Permission.decide_closures)
 def approval_decide(request_id: int):
     closure = first_or_404(
         select(ClosureRequest).where(

@@ -1,5 +1,8 @@
 """The case state machine: the one place that moves a case from state to state.
 
+One file though over 400 lines: it is the one place that moves a case, so every move and its
+guards are read together and none is missed.
+
     new → triaged → in progress → referred → monitoring → closed (outcome), and reopen.
 
 Guards (each refusal is a ``WorkflowError`` with a message for the person, and changes nothing):

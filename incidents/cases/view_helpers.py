@@ -21,9 +21,6 @@ from incidents.cases.case_steps import StaleCaseError, WorkflowError
 from incidents.cases.models import Case
 from incidents.scopes import case_scope
 from school.access import first_or_404
-from school.models import Role
-
-STAFF = (Role.counselor, Role.school_admin)
 
 
 def now() -> datetime:

@@ -2,7 +2,7 @@
 holds a new report, from the rules in the table ``routing_rules``, seeded from
 ``data/routing_rules.csv`` and edited by a platform administrator in ``routing_pages``), ``services`` (what a
 desk officer does with a report: read it, answer the child, open the case, hand it back to the
-school), the pages in ``pages`` and their addresses in ``urls``; the escalation chains
+school), ``officers`` (who is told), the pages in ``pages`` and their addresses in ``urls``; the escalation chains
 (``escalation``, its tables in ``escalation_models``, working hours in ``hours``, the school
 administrator's and the contacts' pages in ``escalation_pages``, ``flask --app app desk escalate``
 in ``cli``).

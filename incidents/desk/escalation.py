@@ -32,6 +32,7 @@ from incidents.cases.deadlines import awaiting_response_overdue
 from incidents.cases.models import Case
 from incidents.desk.escalation_models import EscalationCutoff, EscalationStep, SchoolContact
 from incidents.desk.hours import in_working_hours
+from incidents.desk.officers import desk_officers_for
 from incidents.intake.models import Holder, Priority, Report
 from school.models import User
 
@@ -136,7 +137,6 @@ def _desk_notice() -> tuple[str, str]:
 
 def take(report: Report, plan: Plan, now: datetime) -> list[OutgoingMail] | None:
     """Record the step with its notices and commit; None when another runner took it."""
-    from incidents.desk.services import desk_officers_for
 
     contact = plan.contact
     step = EscalationStep(

@@ -23,8 +23,8 @@ from incidents.desk.escalation_models import EscalationStep, SchoolContact, Scho
 from incidents.desk.hours import hours_of
 from incidents.intake.models import Report
 from incidents.scopes import school_holds
-from school.access import first_or_404, roles_required, school_scope
-from school.models import Role, User
+from school.access import first_or_404, permission_required, school_scope
+from school.models import Permission, Role, User
 
 
 class AckForm(FlaskForm):
@@ -59,7 +59,7 @@ def _fill(form: ContactsForm, school_id: int) -> None:
             night.data = contacts[n].night
 
 
-@roles_required(Role.school_admin)
+@permission_required(Permission.set_escalation_chain)
 def contacts():
     school_id = current_user.school_id
     form = ContactsForm()
@@ -113,7 +113,7 @@ def _scope():
     return school_scope(current_user, Report.school_id) & school_holds(Report.school_id)
 
 
-@roles_required(Role.counselor, Role.school_admin)
+@permission_required(Permission.acknowledge_escalations)
 def escalations():
     """Reports of the school with an escalation step nobody has acknowledged."""
     open_step = exists().where(
@@ -149,7 +149,7 @@ def _steps_of(report_ids: list[int]) -> dict[int, list[EscalationStep]]:
     return found
 
 
-@roles_required(Role.counselor, Role.school_admin)
+@permission_required(Permission.acknowledge_escalations)
 def acknowledge(report_id: int):
     report = first_or_404(select(Report).where(Report.id == report_id, _scope()))
     if not AckForm().validate_on_submit():

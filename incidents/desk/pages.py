@@ -26,8 +26,9 @@ from incidents.intake.models import Holder, Report
 from incidents.intake.reporting import send_notices
 from incidents.referrals import services as referrals
 from incidents.scopes import desk_report_scope
-from school.access import first_or_404, roles_required
-from school.models import Role, utcnow
+from school.access import first_or_404, permission_required
+from school.models import utcnow
+from school.roles import Permission
 
 
 class ActForm(FlaskForm):
@@ -42,7 +43,7 @@ def _load(report_id: int) -> Report:
     return first_or_404(select(Report).where(Report.id == report_id, _scope()))
 
 
-@roles_required(Role.desk_officer)
+@permission_required(Permission.work_desk)
 def inbox():
     stmt = (
         select(Report, Case)
@@ -89,7 +90,7 @@ def _render(report: Report, form: MessageForm | None = None, status: int = 200):
     )
 
 
-@roles_required(Role.desk_officer)
+@permission_required(Permission.work_desk)
 def report_detail(report_id: int):
     report = _load(report_id)
     services.record_view(report, by=current_user)
@@ -97,7 +98,7 @@ def report_detail(report_id: int):
     return _render(report)
 
 
-@roles_required(Role.desk_officer)
+@permission_required(Permission.work_desk)
 def message_send(report_id: int):
     report = _load(report_id)
     form = MessageForm()
@@ -116,7 +117,7 @@ def message_send(report_id: int):
     return redirect(url_for("desk.report_detail", report_id=report.id, _anchor="messages"))
 
 
-@roles_required(Role.desk_officer)
+@permission_required(Permission.work_desk)
 def open_case(report_id: int):
     report = _load(report_id)
     if not ActForm().validate_on_submit():
@@ -134,7 +135,7 @@ def open_case(report_id: int):
     return redirect(url_for("desk.report_detail", report_id=report.id))
 
 
-@roles_required(Role.desk_officer)
+@permission_required(Permission.work_desk)
 def hand_back(report_id: int):
     report = _load(report_id)
     if not ActForm().validate_on_submit():

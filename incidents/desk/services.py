@@ -17,26 +17,13 @@ from incidents.cases import overdue, state_machine
 from incidents.cases.models import Case, Referral
 from incidents.intake import reporting
 from incidents.intake.models import Holder, Message, Report
-from school.models import Permission, Role, School, User
+from school.models import Permission, School, User
 
 
 class DeskError(Exception):
     def __init__(self, message) -> None:
         super().__init__(str(message))
         self.message = message
-
-
-def desk_officers_for(report: Report) -> list[User]:
-    """Who is told of a report the desk holds: the active desk officers of the school's region;
-    the national ones when the region has none."""
-    region_id = db.session.scalar(select(School.region_id).where(School.id == report.school_id))
-    officers = select(User).where(User.role == Role.desk_officer, User.active.is_(True))
-    regional = list(
-        db.session.scalars(officers.where(User.region_id == region_id).order_by(User.id))
-    )
-    if regional:
-        return regional
-    return list(db.session.scalars(officers.where(User.region_id.is_(None)).order_by(User.id)))
 
 
 # The desk's inbox lists at most this many unanswered referrals, the longest waiting first.

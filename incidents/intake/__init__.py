@@ -2,8 +2,8 @@
 the school's QR poster that leads to it. Nothing here knows the reporter's address.
 
 ``models`` (reports, messages, attachments and their vocabularies), ``forms`` and ``form_page``
-(the report form), ``reporting`` (submit, find by receipt, talk, tell staff), ``receipts``,
-``uploads``, ``priority``; the pages in ``student_pages`` (shared parts, finding the school,
+(the report form), ``reporting`` (submit, find by receipt, talk, tell staff), ``school_finder``,
+``status`` (what the child is told), ``receipts``, ``uploads``, ``priority``; the pages in ``student_pages`` (shared parts, finding the school,
 quick exit), ``report_pages`` (the report), ``conversation_pages`` (coming back with the code) and
 ``poster_pages``, their addresses in ``urls``.
 """

@@ -32,11 +32,11 @@ from incidents.intake.models import (
 )
 from incidents.intake.reporting import (
     add_reporter_message,
-    child_status,
     find_by_receipt,
     note_reporter_visit,
     send_notices,
 )
+from incidents.intake.status import child_status
 from incidents.intake.student_pages import (
     CONVERSATION_IDLE,
     T,

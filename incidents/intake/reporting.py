@@ -14,24 +14,21 @@ from datetime import datetime
 from typing import NamedTuple
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
-from core.collation import collated
-from core.i18n import current_locale
 from core.mail import OutgoingMail, deliver, queue_for
-from core.model_types import TitledEnum, utcnow
+from core.model_types import utcnow
 from core.public_url import external_url
 from extensions import commit_keeping_loaded, db
 from incidents.desk import hours, routing
+from incidents.desk.officers import desk_officers_for
 from incidents.intake import receipts, uploads
 from incidents.intake.models import (
     Attachment,
     AuthorKind,
     Frequency,
-    Holder,
     Message,
     Perpetrator,
     Place,
@@ -43,7 +40,7 @@ from incidents.intake.models import (
     WhenHappened,
 )
 from incidents.intake.priority import compute_priority
-from school.models import Region, Role, School, User
+from school.models import Role, School, User
 
 log = logging.getLogger(__name__)
 LABEL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -270,122 +267,6 @@ def add_staff_message(report: Report, *, by: User, body: str, now: datetime) -> 
     return message
 
 
-# --- finding the school ----------------------------------------------------------------------
-
-FINDER_LIMIT = 50
-
-
-def regions_for_finder() -> list[Region]:
-    """The regions in the alphabetical order of the reader's language."""
-    return collated(db.session.scalars(select(Region)), key=lambda region: region.name)
-
-
-def _words(text: str) -> list[str]:
-    text = text.casefold().replace("ё", "е").replace("№", " ")
-    return [word for word in "".join(c if c.isalnum() else " " for c in text).split() if word]
-
-
-def search_schools(region: Region, query: str) -> tuple[list[School], bool]:
-    """Schools of the region whose Kazakh or Russian name holds every word typed, whatever the
-    letter case.
-
-    Matched in Python over the region's names (a region has at most a few thousand schools):
-    SQLite's LIKE and PostgreSQL's ILIKE under the C locale only fold Latin letters, and school
-    names are Kazakh and Russian. Returns at most ``FINDER_LIMIT`` schools, in the alphabetical
-    order of the names the reader sees, and whether more match.
-    """
-    rows = db.session.execute(
-        select(School.id, School.name, School.name_ru).where(School.region_id == region.id)
-    ).all()
-    words = _words(query)
-
-    def matches(name: str) -> bool:
-        found = " ".join(_words(name))
-        return all(word in found for word in words)
-
-    matching = [row for row in rows if matches(row.name) or matches(row.name_ru)]
-    ru = current_locale() == "ru"
-    matching = collated(matching, key=lambda row: row.name_ru if ru and row.name_ru else row.name)
-    ids = [row.id for row in matching[:FINDER_LIMIT]]
-    schools = db.session.scalars(select(School).where(School.id.in_(ids))).all()
-    return collated(schools, key=lambda school: school.local_name), len(matching) > FINDER_LIMIT
-
-
-# --- what the student is told -----------------------------------------------------------------
-
-
-class ChildStatus(TitledEnum):
-    received = "received"
-    in_progress = "in_progress"
-    closed = "closed"
-
-    @property
-    def explanation(self) -> str:
-        return str(CHILD_STATUS_EXPLANATIONS[self])
-
-    def explained_for(self, holder) -> str:
-        """The explanation for a report the regional duty desk holds alone (about the school's
-        own staff): the child is not told that the school psychologist reads it."""
-        if holder == Holder.desk and self in CHILD_STATUS_DESK_EXPLANATIONS:
-            return str(CHILD_STATUS_DESK_EXPLANATIONS[self])
-        return self.explanation
-
-
-CHILD_STATUS_TITLES = {
-    ChildStatus.received: _l("Received"),
-    ChildStatus.in_progress: _l("An adult is looking into it"),
-    ChildStatus.closed: _l("Closed"),
-}
-ChildStatus.TITLES = CHILD_STATUS_TITLES
-CHILD_STATUS_EXPLANATIONS = {
-    ChildStatus.received: _l(
-        "Your message has arrived. The school psychologist will read it soon and answer here."
-    ),
-    ChildStatus.in_progress: _l(
-        "The school psychologist has read what you wrote and is working to help. Come back to "
-        "read the answers, and write if something changes."
-    ),
-    ChildStatus.closed: _l(
-        "The adults have done what they could about this report. If it happens again, or "
-        "something is still wrong, write here or send a new report."
-    ),
-}
-
-
-CHILD_STATUS_DESK_EXPLANATIONS = {
-    ChildStatus.received: _l(
-        "Your message has arrived. Specialists of the regional child protection service, not your"
-        " school, will read it soon and answer here."
-    ),
-    ChildStatus.in_progress: _l(
-        "Specialists of the regional child protection service have read what you wrote and are"
-        " working to help. Come back to read the answers, and write if something changes."
-    ),
-}
-
-
-def child_status(report: Report) -> ChildStatus:
-    """The status in a child's words: the one mapping from the case states.
-
-    A closed case is ``closed``; a triaged case (or any answer from staff, or a recorded first
-    response) means an adult is on it; otherwise the report is ``received``.
-    """
-    from incidents.cases.enums import CaseState
-    from incidents.cases.models import Case
-
-    state = db.session.scalar(select(Case.state).where(Case.report_id == report.id))
-    if state == CaseState.closed:
-        return ChildStatus.closed
-    if state is not None and state != CaseState.new:
-        return ChildStatus.in_progress
-    answered = report.first_response_at is not None or db.session.scalar(
-        select(
-            exists().where(Message.report_id == report.id, Message.author_kind == AuthorKind.staff)
-        )
-    )
-    return ChildStatus.in_progress if answered else ChildStatus.received
-
-
 # --- telling staff ----------------------------------------------------------------------------
 
 
@@ -416,8 +297,6 @@ def queue_notice(report: Report, *, follow_up: bool = False) -> list[OutgoingMai
     if routing.school_reads(report.routing):
         notices += queue_for(counselors_of(report.school_id), _composer(report, follow_up))
     if routing.desk_reads(report.routing):
-        from incidents.desk.services import desk_officers_for
-
         notices += queue_for(
             desk_officers_for(report), _composer(report, follow_up, endpoint="desk.inbox")
         )

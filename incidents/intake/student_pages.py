@@ -47,11 +47,8 @@ from incidents.intake.forms import (
     ReportForm,
 )
 from incidents.intake.models import AuthorKind, Report
-from incidents.intake.reporting import (
-    log_failed_save,
-    regions_for_finder,
-    search_schools,
-)
+from incidents.intake.reporting import log_failed_save
+from incidents.intake.school_finder import regions_for_finder, search_schools
 from incidents.intake.uploads import MAX_FILES
 from school.models import Region, School
 

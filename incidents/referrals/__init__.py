@@ -1,5 +1,6 @@
 """The referrals to authorized bodies: ``services`` (the rules table, required referrals and
-their deadlines, the steps of a referral), ``letters`` (the referral letter); the counselor's
+their deadlines, the steps of a referral), ``answers`` (the body's answer; the time it has in ``answer_times``),
+``letters`` (the referral letter); the counselor's
 pages in ``referral_pages``, the platform administrator's rules in ``rule_pages``, the partner's
 pages (their own blueprint) in ``partner_pages``; their addresses in ``urls``."""
 

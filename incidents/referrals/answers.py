@@ -1,8 +1,8 @@
 """The body's answer to a referral (a referral must be answered): a partner
 of the body acknowledges it with the body's own registration number, then records a disposition
 (accepted, declined with a reason, transferred with where to, closed with an outcome) within the
-time of ``data/answer_times.csv``. A referral left without an answer past that time returns to
-the school and the desk as overdue (``incidents.cases.overdue``).
+time of ``data/answer_times.csv`` (read by ``answer_times``). A referral left without an answer
+past that time returns to the school and the desk as overdue (``incidents.cases.overdue``).
 
 Correction: the partner may undo their last answer for ``UNDO_WINDOW`` after recording it (a
 slip of the hand, the wrong referral). After that the answer stands, since the school has read
@@ -12,10 +12,7 @@ paper, and the school records it in the case.
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
@@ -24,23 +21,9 @@ from incidents.cases.case_steps import WorkflowError
 from incidents.cases.enums import Disposition, ReferralStatus
 from incidents.cases.models import Referral
 from incidents.referrals.services import _follow, bare_number
-from school.models import BodyKind, Permission, User
+from school.models import Permission, User
 
-ANSWER_TIMES_CSV = Path(__file__).parent / "data" / "answer_times.csv"
 UNDO_WINDOW = timedelta(minutes=15)
-
-
-@cache
-def answer_times(path: Path = ANSWER_TIMES_CSV) -> dict[BodyKind, timedelta]:
-    with path.open(encoding="utf-8") as handle:
-        return {
-            BodyKind(row["body_kind"]): timedelta(hours=int(row["within_hours"]))
-            for row in csv.DictReader(handle)
-        }
-
-
-def answer_due(kind: BodyKind, sent_at: datetime) -> datetime:
-    return sent_at + answer_times().get(kind, timedelta(hours=72))
 
 
 def is_unanswered(referral: Referral, now: datetime) -> bool:

@@ -21,15 +21,15 @@ from incidents.referrals import answers, letters
 from incidents.referrals import services as referrals
 from incidents.referrals.referral_pages import letter_response, load_referral
 from incidents.scopes import referral_scope
-from school.access import roles_required
-from school.models import Role
+from school.access import permission_required
+from school.roles import Permission
 
 
 def partner_scope():
     return referral_scope(current_user, Referral.school_id, Referral.body_id, Referral.status)
 
 
-@roles_required(Role.partner)
+@permission_required(Permission.answer_referrals)
 def partner_referrals():
     stmt = (
         select(Referral)
@@ -75,7 +75,7 @@ def _render_partner(referral: Referral, status: int = 200, **forms):
     )
 
 
-@roles_required(Role.partner)
+@permission_required(Permission.answer_referrals)
 def partner_referral(referral_id: int):
     referral = load_referral(referral_id)
     audit.record("referral.view", referral, case_id=referral.case_id)
@@ -83,7 +83,7 @@ def partner_referral(referral_id: int):
     return _render_partner(referral)
 
 
-@roles_required(Role.partner)
+@permission_required(Permission.answer_referrals)
 def partner_acknowledge(referral_id: int):
     referral = load_referral(referral_id)
     form = AcknowledgeForm()
@@ -99,7 +99,7 @@ def partner_acknowledge(referral_id: int):
     return _render_partner(referral, 409, ack_form=form)
 
 
-@roles_required(Role.partner)
+@permission_required(Permission.answer_referrals)
 def partner_outcome(referral_id: int):
     referral = load_referral(referral_id)
     form = OutcomeForm()
@@ -119,7 +119,7 @@ def partner_outcome(referral_id: int):
     return _render_partner(referral, 409, outcome_form=form)
 
 
-@roles_required(Role.partner)
+@permission_required(Permission.answer_referrals)
 def partner_undo(referral_id: int):
     referral = load_referral(referral_id)
     form = UndoForm()
@@ -133,6 +133,6 @@ def partner_undo(referral_id: int):
     return _render_partner(referral, 409)
 
 
-@roles_required(Role.partner)
+@permission_required(Permission.answer_referrals)
 def partner_letter(referral_id: int):
     return letter_response(load_referral(referral_id))

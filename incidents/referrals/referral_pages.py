@@ -31,8 +31,8 @@ from incidents.intake.models import Report
 from incidents.referrals import letters
 from incidents.referrals import services as referrals
 from incidents.scopes import desk_report_scope, referral_scope
-from school.access import first_or_404, roles_required
-from school.models import AuthorizedBody, Permission, Role
+from school.access import first_or_404, permission_required
+from school.models import AuthorizedBody, Permission
 
 
 def load_referral(referral_id: int) -> Referral:
@@ -74,7 +74,7 @@ def back_to_case(case: Case, anchor: str = "referrals"):
 # --- the counselor's side ---------------------------------------------------------------------
 
 
-@roles_required(Role.counselor, Role.desk_officer)
+@permission_required(Permission.write_referrals)
 def referral_new(case_id: int):
     case = _load_case(case_id)
     form = NewReferralForm()
@@ -143,7 +143,7 @@ def _render_referral(referral: Referral, status: int = 200, **forms):
     return render_template("incidents/cases/referral.html", **context), status
 
 
-@roles_required(Role.counselor, Role.school_admin, Role.desk_officer)
+@permission_required(Permission.read_referrals)
 def referral_detail(referral_id: int):
     referral = load_referral(referral_id)
     if not current_user.can(Permission.read_narrative) and not current_user.can(
@@ -175,7 +175,7 @@ def referral_detail(referral_id: int):
     return _render_referral(referral, draft_form=form)
 
 
-@roles_required(Role.counselor, Role.desk_officer)
+@permission_required(Permission.write_referrals)
 def referral_send(referral_id: int):
     referral = load_referral(referral_id)
     form = SendReferralForm()
@@ -191,7 +191,7 @@ def referral_send(referral_id: int):
     return _render_referral(referral, 409, send_form=form)
 
 
-@roles_required(Role.counselor, Role.desk_officer)
+@permission_required(Permission.write_referrals)
 def referral_delete(referral_id: int):
     referral = load_referral(referral_id)
     case = referral.case
@@ -200,7 +200,7 @@ def referral_delete(referral_id: int):
     return redirect(url_for("referrals.referral_detail", referral_id=referral_id))
 
 
-@roles_required(Role.counselor, Role.desk_officer)
+@permission_required(Permission.write_referrals)
 def referral_letter(referral_id: int):
     referral = load_referral(referral_id)
     return letter_response(referral)

@@ -13,17 +13,17 @@ from incidents.cases.forms import ANY, RuleForm
 from incidents.cases.models import ReferralRule
 from incidents.cases.view_helpers import now
 from incidents.intake.models import Perpetrator, ViolenceForm
-from school.access import roles_required
-from school.models import Role
+from school.access import permission_required
+from school.roles import Permission
 
 
-@roles_required(Role.admin)
+@permission_required(Permission.manage_platform)
 def rules():
     rows = db.session.scalars(select(ReferralRule).order_by(ReferralRule.key)).all()
     return render_template("incidents/cases/rules.html", rules=rows)
 
 
-@roles_required(Role.admin)
+@permission_required(Permission.manage_platform)
 def rule_edit(rule_id: int | None):
     rule = db.get_or_404(ReferralRule, rule_id) if rule_id else None
     form = RuleForm(obj=rule)

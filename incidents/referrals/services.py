@@ -33,6 +33,7 @@ from incidents.cases.enums import (
 )
 from incidents.cases.models import Action, Case, Referral, ReferralRule
 from incidents.intake.models import Perpetrator, ViolenceForm
+from incidents.referrals.answer_times import answer_due
 from school.models import AuthorizedBody, BodyKind, School, User
 
 log = logging.getLogger(__name__)
@@ -345,8 +346,6 @@ def send(referral: Referral, *, by: User, reference_number: str, now: datetime) 
         body_id=referral.body_id,
         late=bool(referral.required and referral.deadline_at and now > referral.deadline_at),
     )
-    from incidents.referrals.answers import answer_due  # it imports this module
-
     referral.answer_due_at = answer_due(referral.body_kind, now)
     duties.referral_sent(referral, by=by, now=now)
     _follow(referral, by=by, now=now)

@@ -30,8 +30,9 @@ from incidents.intake.models import Perpetrator, Place, ViolenceForm, WhenHappen
 from incidents.intake.priority import compute_priority
 from incidents.intake.reporting import counselors_of, log_failed_save, send_notices
 from incidents.scopes import teacher_report_scope
-from school.access import roles_required
-from school.models import Classroom, Role, User
+from school.access import permission_required
+from school.models import Classroom, User
+from school.roles import Permission
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def submit_teacher_report(author: User, **fields) -> tuple[TeacherReport, list[O
     return report, notices
 
 
-@roles_required(Role.teacher)
+@permission_required(Permission.write_named_reports)
 def teacher_reports():
     rows = db.session.scalars(
         select(TeacherReport)
@@ -154,7 +155,7 @@ def teacher_reports():
     )
 
 
-@roles_required(Role.teacher)
+@permission_required(Permission.write_named_reports)
 def teacher_report_new():
     form = TeacherReportForm()
     classes = db.session.scalars(

@@ -1,5 +1,9 @@
 """Synthetic schools, reports (with forms, places, perpetrators, priorities and first-response
-times), and the cases and referrals that follow them when the response tables exist."""
+times), and the cases and referrals that follow them when the response tables exist.
+
+One file though over 400 lines: the schools, their reports and the cases that follow share one
+random stream and one plan of schools, and read in the order they are made.
+"""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from incidents.intake.models import (
     ViolenceForm,
     WhenHappened,
 )
-from incidents.intake.reporting import CHILD_STATUS_TITLES, ChildStatus
+from incidents.intake.status import CHILD_STATUS_TITLES, ChildStatus
 from school.models import School
 from tests.browser.helpers import (
     RECEIPT_CODE,

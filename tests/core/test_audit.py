@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from app import create_app
 from core import audit
-from core.audit import AuditEntry, verify_chain
+from core.audit import AuditEntry
+from core.audit_verify import verify_chain
 from core.backup import create_backup, restore_backup
 from core.model_types import utcnow
 from extensions import db

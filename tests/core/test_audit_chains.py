@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from core import audit
-from core.audit import AuditEntry, verify_chain
-from core.audit_verify import verify_chains
+from core.audit import AuditEntry
+from core.audit_verify import verify_chain, verify_chains
 from extensions import db
 from tests import factories
 

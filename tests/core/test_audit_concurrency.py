@@ -8,7 +8,8 @@ import threading
 from pathlib import Path
 
 from core import audit
-from core.audit import AuditEntry, verify_chain
+from core.audit import AuditEntry
+from core.audit_verify import verify_chain
 from extensions import db
 
 

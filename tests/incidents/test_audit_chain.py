@@ -9,7 +9,8 @@ import re
 import pytest
 from sqlalchemy import select, text
 
-from core.audit import AuditEntry, verify_chain
+from core.audit import AuditEntry
+from core.audit_verify import verify_chain
 from core.opaque import opaque
 from extensions import db
 from incidents.cases.enums import Screening

@@ -22,6 +22,7 @@ from incidents.cases.enums import CaseState, Disposition, ReferralStatus, Screen
 from incidents.intake.models import ViolenceForm
 from incidents.referrals import answers
 from incidents.referrals import services as referrals
+from incidents.referrals.answer_times import answer_times
 from school.models import BodyKind, Role
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
@@ -46,7 +47,7 @@ def test_sending_sets_the_answer_time_of_the_bodys_kind_and_moves_the_case(app):
     staff = staffed_school()
     at = utcnow().replace(microsecond=0)
     referral = sent(staff, at=at)
-    assert referral.answer_due_at == at + answers.answer_times()[BodyKind.police]
+    assert referral.answer_due_at == at + answer_times()[BodyKind.police]
     assert referral.case.state == CaseState.referred  # it left "triaged" (issue 20)
 
 

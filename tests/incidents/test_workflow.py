@@ -12,7 +12,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.audit import AuditEntry, verify_chain
+from core.audit import AuditEntry
+from core.audit_verify import verify_chain
 from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db

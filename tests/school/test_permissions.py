@@ -16,6 +16,7 @@ from tests import factories
 from tests.test_authorization_matrix import (
     CASE_STAFF,
     DASHBOARD,
+    EVIDENCE,
     LIBRARY,
     MANAGERS,
     TEACHING,
@@ -44,6 +45,14 @@ EXPECTED = {
     Permission.open_survey_waves: {"counselor", "teacher"},
     Permission.survey_every_class: DASHBOARD,
     Permission.read_exact_counts: {"admin", "school_admin", "counselor", "teacher"},
+    Permission.read_dashboards: DASHBOARD,
+    Permission.read_programme_evidence: EVIDENCE,
+    Permission.follow_survey_waves: TEACHING,
+    Permission.read_survey_results: DASHBOARD | TEACHING,
+    Permission.set_escalation_chain: {"school_admin"},
+    Permission.acknowledge_escalations: CASE_STAFF,
+    Permission.write_referrals: {"counselor", "desk_officer"},
+    Permission.read_referrals: CASE_STAFF | {"desk_officer"},
 }
 
 
