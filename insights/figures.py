@@ -1,6 +1,7 @@
-# Over 400 lines: the live counts and their merge with the monthly totals (``_with_totals``)
-# must stay side by side, so that both give the same figure for the same rows.
 """Administrative figures on reports, computed by the database (GROUP BY), never row by row.
+
+Over 400 lines: the live counts and their merge with the monthly totals (``_with_totals``) must
+stay side by side, so that both give the same figure for the same rows.
 
 Every query starts from ``report_conditions``, which puts the user's scope (``school_scope``)
 first; the figures carry counts only, never a narrative, a label or a case.
@@ -29,7 +30,7 @@ from incidents.intake.models import (
 from insights import named_reports, rollup
 from insights.filters import Filters, Level
 from insights.sql import dialect, grouped_median, grouping_sets, hours_between, key_sum, month_of
-from insights.stats import Tally
+from insights.stats import Count, Tally
 from school.access import region_scope, school_scope
 from school.models import Region, Role, School, User
 
@@ -57,13 +58,6 @@ def report_conditions(user: User, filters: Filters) -> list[ColumnElement[bool]]
             )
         )
     return conditions
-
-
-@dataclass(frozen=True)
-class Count:
-    key: str
-    label: str
-    count: int
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from incidents.cases.models import TeacherReport, TeacherReportForm
 from incidents.intake.models import ViolenceForm
 from insights.filters import Filters
 from insights.sql import key_sum
-from insights.stats import Tally
+from insights.stats import Count, Tally
 from school.access import school_scope
 from school.models import School, User
 
@@ -56,7 +56,6 @@ def conditions(user: User, filters: Filters) -> list:
 
 def by_form(user: User, filters: Filters) -> list:
     """One count per form of violence (a report naming two forms counts under each)."""
-    from insights.figures import Count  # figures imports this module
 
     stmt = (
         select(

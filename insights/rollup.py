@@ -1,6 +1,7 @@
-# Over 400 lines: the reports', cases' and referrals' totals share one refresh, one change check
-# (``changed_months``/``_differs``) and one reader; split by kind, each would repeat them.
 """Monthly totals of past reports, so that a national dashboard does not re-read every report.
+
+Over 400 lines: the reports', cases' and referrals' totals share one refresh, one change check
+(``changed_months``/``_differs``) and one reader; split by kind, each would repeat them.
 
 A country-wide period holds hundreds of thousands of reports; counting them again on every page
 view grows with the data. Past days hardly change, so their totals are kept per school and

@@ -211,3 +211,12 @@ def init_app(app: Flask) -> None:
         if configured
         else instance_secret(Path(app.instance_path), "statistics_secret")
     )
+
+
+@dataclass(frozen=True)
+class Count:
+    """One bar of a figure: its key, what it is called, and its count (a ``Tally`` or ``Public``)."""
+
+    key: str
+    label: str
+    count: int
