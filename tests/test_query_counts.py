@@ -332,10 +332,10 @@ def test_the_desk_inbox_and_the_case_list_do_not_grow_with_referrals_and_escalat
     from datetime import timedelta
 
     from core.model_types import utcnow
+    from incidents.cases import state_machine
     from incidents.cases.enums import Screening
     from incidents.desk import escalation
     from incidents.intake.models import Perpetrator, ViolenceForm
-    from incidents.referrals import services as referrals
     from school.models import BodyKind, Role
     from tests import factories
     from tests.incidents.case_factories import staffed_school, triaged_case
@@ -361,7 +361,9 @@ def test_the_desk_inbox_and_the_case_list_do_not_grow_with_referrals_and_escalat
                 staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence, now=long_ago
             )
             referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
-            referrals.send(referral, by=staff.counselor, reference_number="09-1", now=long_ago)
+            state_machine.send_referral(
+                referral, by=staff.counselor, reference_number="09-1", now=long_ago
+            )
             report(staff.school, forms=[ViolenceForm.sexual], is_danger_now=True)  # escalates
             report(staff.school, perpetrator=Perpetrator.school_staff)  # the desk's alone
             db.session.commit()

@@ -107,7 +107,9 @@ def _work_on(report, counselor, screening, risk, final, now) -> None:
     if final == CaseState.referred:
         for referral in case.referrals:
             if referral.status == ReferralStatus.draft and referral.body is not None:
-                referrals.send(referral, by=counselor, reference_number="01-12/45", now=now)
+                state_machine.send_referral(
+                    referral, by=counselor, reference_number="01-12/45", now=now
+                )
         for action in referrals.undone_required_actions(case):
             case_steps.complete_action(action, by=counselor, now=now)
         state_machine.move(case, CaseState.referred, by=counselor, now=now)

@@ -48,6 +48,7 @@ from incidents.cases.models import (
     Case,
     CaseTransition,
     ClosureRequest,
+    Referral,
     TeacherReport,
     new_case_label,
 )
@@ -279,6 +280,13 @@ def move(
     if to == S.monitoring:
         ensure_follow_up(case, by=by, now=now)
     return transition
+
+
+def send_referral(referral: Referral, *, by: User, reference_number: str, now: datetime) -> None:
+    """Send a referral (``referrals.send``: its number, audit, answer time, duties) and move its
+    case along with it: every page and command sends through here."""
+    referrals.send(referral, by=by, reference_number=reference_number, now=now)
+    follow_referral(referral.case, by=by, now=now)
 
 
 def follow_referral(case: Case, *, by: User | None, now: datetime) -> CaseTransition | None:

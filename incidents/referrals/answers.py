@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 
 from core import audit
+from incidents.cases import state_machine
 from incidents.cases.case_steps import WorkflowError
 from incidents.cases.enums import Disposition, ReferralStatus
 from incidents.cases.models import Referral
-from incidents.referrals.services import _follow, bare_number
+from incidents.referrals.services import bare_number
 from school.models import Permission, User
 
 UNDO_WINDOW = timedelta(minutes=15)
@@ -94,7 +95,7 @@ def answer(
         late=bool(referral.answer_due_at and now > referral.answer_due_at),
     )
     # The partner does not move the school's case: the platform does (``by`` None).
-    _follow(referral, by=None, now=now)
+    state_machine.follow_referral(referral.case, by=None, now=now)
 
 
 def record_outcome(referral: Referral, *, by: User, note: str, now: datetime) -> None:

@@ -15,6 +15,7 @@ from core import audit
 from core.opaque import opaque
 from core.pdf import pdf_response
 from extensions import db
+from incidents.cases import state_machine
 from incidents.cases.case_pages import build_forms, render_case
 from incidents.cases.deadlines import time_left
 from incidents.cases.enums import ReferralStatus
@@ -182,7 +183,7 @@ def referral_send(referral_id: int):
     if not form.validate_on_submit():
         return _render_referral(referral, 400, send_form=form)
     if attempt(
-        lambda: referrals.send(
+        lambda: state_machine.send_referral(
             referral, by=current_user, reference_number=form.reference_number.data, now=now()
         ),
         _("The referral is marked as sent. The body can now see it in Qamqor."),

@@ -348,15 +348,6 @@ def send(referral: Referral, *, by: User, reference_number: str, now: datetime) 
     )
     referral.answer_due_at = answer_due(referral.body_kind, now)
     duties.referral_sent(referral, by=by, now=now)
-    _follow(referral, by=by, now=now)
-
-
-def _follow(referral: Referral, *, by: User | None, now: datetime) -> None:
-    """The case follows its referral through the one state machine (a triaged case whose
-    referral went out is "referred")."""
-    from incidents.cases import state_machine  # it imports this module
-
-    state_machine.follow_referral(referral.case, by=by, now=now)
 
 
 _NUMBER_SIGN = re.compile(r"^\s*(?:№|No\.|No\s|N\s)\s*", re.IGNORECASE)

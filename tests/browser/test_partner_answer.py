@@ -10,10 +10,10 @@ from playwright.sync_api import expect
 
 from core.model_types import utcnow
 from extensions import db
+from incidents.cases import state_machine
 from incidents.cases.enums import Screening
 from incidents.cases.models import Referral
 from incidents.intake.models import ViolenceForm
-from incidents.referrals import services as referrals
 from school.models import BodyKind, Role
 from tests import factories
 from tests.browser.helpers import axe_violations, log_in, screenshots
@@ -27,7 +27,9 @@ def _sent_referral(lang: str) -> dict:
     case = triaged_case(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
     referral.body = staff.police  # this school's body (an earlier test's is in the same region)
-    referrals.send(referral, by=staff.counselor, reference_number="01-15/342", now=utcnow())
+    state_machine.send_referral(
+        referral, by=staff.counselor, reference_number="01-15/342", now=utcnow()
+    )
     partner = factories.user(Role.partner, body_=staff.police, full_name="Ерлан Полицейский")
     db.session.commit()
     return {

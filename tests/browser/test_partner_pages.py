@@ -10,9 +10,9 @@ from playwright.sync_api import expect
 
 from core.model_types import utcnow
 from extensions import db
+from incidents.cases import state_machine
 from incidents.cases.enums import Screening
 from incidents.intake.models import ViolenceForm
-from incidents.referrals import services as referrals
 from school.models import BodyKind, Role
 from tests import factories
 from tests.browser.helpers import axe_violations, log_in, screenshots
@@ -26,7 +26,9 @@ def referral_to_the_police(lang: str) -> dict:
     case = case_in_progress(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
     referral.body = staff.police
-    referrals.send(referral, by=staff.counselor, reference_number="01-15/342", now=utcnow())
+    state_machine.send_referral(
+        referral, by=staff.counselor, reference_number="01-15/342", now=utcnow()
+    )
     db.session.commit()
     officer = factories.user(Role.partner, body_=staff.police, full_name="Дәурен Қасымов")
     return {

@@ -190,7 +190,9 @@ def test_a_referral_sent_to_the_police_meets_the_bullying_protocol_duty(app):
     referral = referrals.new_referral(
         case, by=staff.counselor, kind=BodyKind.police, body=staff.police, now=utcnow()
     )
-    referrals.send(referral, by=staff.counselor, reference_number="№ 05-7", now=utcnow())
+    state_machine.send_referral(
+        referral, by=staff.counselor, reference_number="№ 05-7", now=utcnow()
+    )
     db.session.commit()
     duty = next(d for d in case.duties if d.kind == "bullying_protocol")
     assert duty.met_how == DutyMet.referral and duty.met_by_id == staff.counselor.id

@@ -9,10 +9,9 @@ import pytest
 from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
-from incidents.cases import case_steps
+from incidents.cases import case_steps, state_machine
 from incidents.cases.enums import Screening
 from incidents.intake.models import ViolenceForm
-from incidents.referrals import services as referrals
 from school.models import Role
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
@@ -38,7 +37,7 @@ def world(app):
     case.narrative = NARRATIVE
     case_steps.send_message(case, by=staff.counselor, body=REPLY, now=utcnow())
     referral = next(r for r in case.referrals if r.body_kind.value == "police")
-    referrals.send(referral, by=staff.counselor, reference_number="1", now=utcnow())
+    state_machine.send_referral(referral, by=staff.counselor, reference_number="1", now=utcnow())
     db.session.commit()
     return staff, case, referral
 

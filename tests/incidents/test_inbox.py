@@ -231,7 +231,7 @@ def test_a_sent_referral_is_not_overdue(app):
         staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence, now=now
     )
     for referral in case.referrals:
-        referrals.send(referral, by=staff.counselor, reference_number="1", now=now)
+        state_machine.send_referral(referral, by=staff.counselor, reference_number="1", now=now)
     db.session.commit()
     late = now + timedelta(days=3)
     assert overdue.overdue_referrals(case_scope(staff.counselor, case.school_id), late) == []

@@ -17,11 +17,10 @@ from core.audit import AuditEntry
 from core.model_types import utcnow
 from core.opaque import opaque
 from extensions import db
-from incidents.cases import attention, overdue
+from incidents.cases import attention, overdue, state_machine
 from incidents.cases.enums import CaseState, Disposition, ReferralStatus, Screening
 from incidents.intake.models import ViolenceForm
 from incidents.referrals import answers
-from incidents.referrals import services as referrals
 from incidents.referrals.answer_times import answer_times
 from school.models import BodyKind, Role
 from tests import factories
@@ -38,7 +37,7 @@ def sent(staff, *, at=None):
         staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence, now=at
     )
     referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
-    referrals.send(referral, by=staff.counselor, reference_number="09-1", now=at)
+    state_machine.send_referral(referral, by=staff.counselor, reference_number="09-1", now=at)
     db.session.commit()
     return referral
 

@@ -302,7 +302,7 @@ def test_only_the_steps_of_the_machine_are_allowed(app, state, target):
     referral = referrals.new_referral(
         case, by=staff.counselor, kind=BodyKind.police, body=staff.police, now=utcnow()
     )
-    referrals.send(referral, by=staff.counselor, reference_number="1", now=utcnow())
+    state_machine.send_referral(referral, by=staff.counselor, reference_number="1", now=utcnow())
     case.state = state
     if state == CaseState.closed:
         case.outcome = Outcome.resolved
@@ -413,7 +413,9 @@ def test_a_case_cannot_close_with_a_required_action_undone(app):
     director_action = next(a for a in case.actions if a.kind == ActionKind.inform_director)
     assert director_action.required
     for referral in case.referrals:
-        referrals.send(referral, by=staff.counselor, reference_number="7", now=utcnow())
+        state_machine.send_referral(
+            referral, by=staff.counselor, reference_number="7", now=utcnow()
+        )
     with pytest.raises(WorkflowError, match="Inform the school director"):
         state_machine.close(
             case, by=staff.counselor, outcome=Outcome.resolved, note="ok", now=utcnow()

@@ -150,7 +150,9 @@ def written_case(app, login, staff: Staff) -> WrittenCase:
             facts=["forms"],
             facts_text=TEXTS["facts"],
         )
-        referrals.send(referral, by=staff.counselor, reference_number="01-15", now=utcnow())
+        state_machine.send_referral(
+            referral, by=staff.counselor, reference_number="01-15", now=utcnow()
+        )
     db.session.commit()
     police = next(r for r in case.referrals if r.body_id == staff.police.id)
     answers.acknowledge(police, by=partner, body_reference="", now=utcnow())
