@@ -37,6 +37,7 @@ from core.opaque import opaque  # noqa: E402
 
 TEACHER = "teacher@demo.qamqor.kz"
 ANALYST = "analyst@demo.qamqor.kz"
+DESK_OFFICER = "desk@demo.qamqor.kz"
 
 
 def prepare(app, reports: int) -> dict:
@@ -45,7 +46,8 @@ def prepare(app, reports: int) -> dict:
     from curriculum.models import Lesson
     from extensions import db
     from incidents.cases.enums import ReferralStatus
-    from incidents.cases.models import Referral
+    from incidents.cases.models import Case, Referral
+    from incidents.intake.models import Holder, Report
     from insights import synthetic
 
     info = seed_demo(app)
@@ -54,11 +56,17 @@ def prepare(app, reports: int) -> dict:
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
-        info["referral_id"] = db.session.scalar(
-            select(Referral.id).where(
-                Referral.school_id == info["school_id"], Referral.status == ReferralStatus.sent
-            )
-        )
+        # The demo's sent referral; the duty desk holds its report when the child named school
+        # staff, and then the desk officer, not the school's counselor, prints its letter.
+        referral_id, routing = db.session.execute(
+            select(Referral.id, Report.routing)
+            .join(Case, Case.id == Referral.case_id)
+            .outerjoin(Report, Report.id == Case.report_id)
+            .where(Referral.school_id == info["school_id"], Referral.status != ReferralStatus.draft)
+            .order_by(Referral.id)
+        ).first()
+        info["referral_id"] = referral_id
+        info["letter_reader"] = DESK_OFFICER if routing == Holder.desk else COUNSELOR
         info["lesson"] = db.session.scalar(
             select(Lesson.slug).where(Lesson.band == "5-9").order_by(Lesson.position)
         )
@@ -105,7 +113,7 @@ def measure(dialect: str, reports: int, repeat: int) -> list[list]:
         documents = [
             (
                 "referral letter (kk)",
-                COUNSELOR,
+                info["letter_reader"],
                 f"/staff/referrals/{referral}/letter.pdf",
             ),
             ("lesson handout (kk)", TEACHER, f"/lessons/{info['lesson']}/handout.pdf?lang=kk"),
