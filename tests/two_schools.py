@@ -183,7 +183,7 @@ def build_side(side: str) -> Side:
     sent = next(r for r in case.referrals if r.body_kind == BodyKind.police)
     sent.body = police
     sent.facts_text = marker(side, "FACTS")
-    referrals.send(sent, by=counselor, reference_number=marker(side, "REFNO"), now=now)
+    state_machine.send_referral(sent, by=counselor, reference_number=marker(side, "REFNO"), now=now)
     db.session.commit()
     made.ids.update(
         report_with_case=report.id,

@@ -18,7 +18,6 @@ from incidents.cases.enums import (
 )
 from incidents.intake.models import ViolenceForm
 from incidents.referrals import answers
-from incidents.referrals import services as referrals
 from school.models import BodyKind, Role, utcnow
 from tests import factories
 from tests.incidents.case_factories import (  # noqa: F401 - english_messages is a fixture
@@ -95,7 +94,7 @@ def test_a_sent_referral_moves_a_triaged_case_to_referred_and_an_outcome_too(app
     case = triaged_case(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     assert case.state == CaseState.triaged
     police = next(r for r in case.referrals if r.body_kind == BodyKind.police)
-    referrals.send(police, by=staff.counselor, reference_number="7", now=utcnow())
+    state_machine.send_referral(police, by=staff.counselor, reference_number="7", now=utcnow())
     db.session.commit()
     assert case.state == CaseState.referred
     partner = factories.user(Role.partner, body_=staff.police, locale="en")

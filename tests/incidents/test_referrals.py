@@ -169,7 +169,7 @@ def test_a_corrected_screening_lifts_an_unsent_requirement_but_never_a_sent_one(
     staff = staffed_school()
     case = triaged_case(staff, screening=Screening.home_violence)
     guardianship, police = sorted(case.referrals, key=lambda r: r.body_kind.value)
-    referrals.send(police, by=staff.counselor, reference_number="5", now=utcnow())
+    state_machine.send_referral(police, by=staff.counselor, reference_number="5", now=utcnow())
     state_machine.update_details(
         case,
         by=staff.counselor,
@@ -341,7 +341,7 @@ def test_the_school_admin_gets_neither_the_letter_nor_the_summary(client, login)
 def sent_referral(staff, kind=BodyKind.police):
     case = case_in_progress(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     referral = next(r for r in case.referrals if r.body_kind == kind)
-    referrals.send(referral, by=staff.counselor, reference_number="09-1", now=utcnow())
+    state_machine.send_referral(referral, by=staff.counselor, reference_number="09-1", now=utcnow())
     db.session.commit()
     return referral
 
@@ -459,7 +459,7 @@ def test_a_number_typed_with_its_sign_is_shown_with_one(app, client, login, type
     staff = staffed_school()
     case = case_in_progress(staff, forms=[ViolenceForm.sexual], screening=Screening.peer_violence)
     referral = next(r for r in case.referrals if r.body_kind == BodyKind.police)
-    referrals.send(referral, by=staff.counselor, reference_number=typed, now=utcnow())
+    state_machine.send_referral(referral, by=staff.counselor, reference_number=typed, now=utcnow())
     db.session.commit()
     assert referral.reference_number == "01-15/342"
     partner = factories.user(Role.partner, body_=staff.police, locale="ru")
