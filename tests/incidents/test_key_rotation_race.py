@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, select, text
 
 from app import create_app
-from core import crypto
+from core import audit, crypto
 from extensions import db
 from incidents.intake.models import Report
 from school.models import School
@@ -98,9 +98,10 @@ def test_a_report_encrypted_before_a_rotation_and_committed_after_it_stays_reada
 
 
 def test_a_report_waiting_on_the_audit_lock_through_a_rotation_stays_readable(app, runner):
-    """The review's ordering on PostgreSQL: a second connection holds the audit log's lock; the
-    child's report is encrypted and flushed, then waits for it; the rotation runs to its own
-    wait for that lock; only then is the lock let go."""
+    """The review's ordering on PostgreSQL: a second connection holds the audit locks of the
+    school's chain and of the installation's; the child's report is encrypted and flushed, then
+    waits for its school's; the rotation runs to its own wait for the installation's; only then
+    are the locks let go."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the audit log's advisory lock is PostgreSQL's (SQLite: the test above)")
     school_id = factories.school().id
@@ -113,8 +114,9 @@ def test_a_report_waiting_on_the_audit_lock_through_a_rotation_stays_readable(ap
             return connection.scalar(
                 text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                    " AND objid = 7214"
-                )
+                    " AND classid = :space AND objsubid = 2"
+                ),
+                {"space": audit.LOCK_SPACE},
             )
 
     def until(condition) -> None:
@@ -140,7 +142,11 @@ def test_a_report_waiting_on_the_audit_lock_through_a_rotation_stays_readable(ap
             db.session.remove()
 
     holder = db.engine.connect()
-    holder.execute(text("SELECT pg_advisory_xact_lock(7214)"))
+    for chain in (school_id, audit.INSTALLATION):  # the report's chain, the rotation's
+        holder.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :chain)"),
+            {"space": audit.LOCK_SPACE, "chain": chain},
+        )
     child, rotation_thread = threading.Thread(target=submit), threading.Thread(target=rotate)
     try:
         child.start()
